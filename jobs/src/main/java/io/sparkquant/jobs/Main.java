@@ -1,0 +1,44 @@
+package io.sparkquant.jobs;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The single command-line entry point: {@code sparkquant <subcommand> ...} locally, or
+ * {@code spark-submit --class io.sparkquant.jobs.Main app.jar <subcommand> ...} on a cluster.
+ * Each subcommand is its own picocli command class; register it in {@code subcommands} below.
+ */
+@Command(
+    name = "sparkquant",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Calibrate, quantize, fine-tune and evaluate int8 TFLite models on Apache Spark.",
+    subcommands = {
+        CommandLine.HelpCommand.class,
+    })
+public final class Main implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "Missing subcommand");
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args));
+  }
+
+  /** Runs the CLI and returns the exit code; tests call this instead of {@link #main}. */
+  public static int execute(String... args) {
+    return new CommandLine(new Main()).execute(args);
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"sparkquant " + (v == null ? "dev" : v)};
+    }
+  }
+}

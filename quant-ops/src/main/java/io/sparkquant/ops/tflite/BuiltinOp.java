@@ -1,0 +1,41 @@
+package io.sparkquant.ops.tflite;
+
+import java.util.Optional;
+
+/** The TFLite builtin operators SparkQuant writes and interprets, with their schema.fbs codes. */
+public enum BuiltinOp {
+  ADD(0),
+  AVERAGE_POOL_2D(1),
+  CONV_2D(3),
+  DEPTHWISE_CONV_2D(4),
+  DEQUANTIZE(6),
+  FULLY_CONNECTED(9),
+  LOGISTIC(14),
+  MAX_POOL_2D(17),
+  RELU(19),
+  RELU6(21),
+  RESHAPE(22),
+  SOFTMAX(25),
+  TANH(28),
+  MEAN(40),
+  QUANTIZE(114);
+
+  private final int code;
+
+  BuiltinOp(int code) {
+    this.code = code;
+  }
+
+  public int code() {
+    return code;
+  }
+
+  public static Optional<BuiltinOp> fromCode(int code) {
+    for (BuiltinOp op : values()) {
+      if (op.code == code) {
+        return Optional.of(op);
+      }
+    }
+    return Optional.empty();
+  }
+}
