@@ -79,10 +79,10 @@ public final class IdxConverter {
     provenance.put("labels", labelsPath);
     provenance.put("pixelScaling", "unsigned byte / 255");
     provenance.put("id", "record index in the IDX files");
-    TensorDatasets.write(df, info, outDir, provenance);
+    long written = TensorDatasets.write(df, info, outDir, provenance);
     LOG.info("Converted {} IDX records ({}x{}) to {} in {} ms", count, dims[1], dims[2], outDir,
         (System.nanoTime() - start) / 1_000_000);
-    return count;
+    return written;
   }
 
   private static IdxFile.Header header(String file, int magic, Configuration conf) {
@@ -165,7 +165,7 @@ public final class IdxConverter {
               throw truncated(labelsPath, next, imageHeader.count());
             }
             if (label >= numClasses) {
-              throw InvalidDatasetException.atRow("file " + labelsPath, TensorDatasets.LABEL, "record " + next,
+              throw InvalidDatasetException.atRow(labelsPath, TensorDatasets.LABEL, "record " + next,
                   RowChecks.labelRange(info) + " (one per class name)", Integer.toString(label));
             }
             float[] features = new float[recordBytes];
