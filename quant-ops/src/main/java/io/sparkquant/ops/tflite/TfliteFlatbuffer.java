@@ -379,6 +379,9 @@ public final class TfliteFlatbuffer {
         where = "metadata entry " + m;
         Metadata md = model.metadata(m);
         String name = md.name();
+        if (name == null) {
+          throw new InvalidModelException("Metadata entry " + m + " has no name");
+        }
         long buffer = md.buffer();
         if (buffer >= bufferCount) {
           throw new InvalidModelException("Metadata entry " + m + " ('" + name + "') points at buffer " + buffer
@@ -665,6 +668,11 @@ public final class TfliteFlatbuffer {
         problems.add("model output tensor " + t + " out of range 0.." + (n - 1));
       }
     }
+    for (Map.Entry<String, byte[]> e : model.metadata().entrySet()) {
+      if (e.getKey() == null || e.getValue() == null) {
+        problems.add("metadata entry '" + e.getKey() + "' has a null name or value");
+      }
+    }
     return problems;
   }
 
@@ -736,11 +744,6 @@ public final class TfliteFlatbuffer {
     }
     for (int t = 0; t < n; t++) {
       checkQuantization(model, t, problems);
-    }
-    for (Map.Entry<String, byte[]> e : model.metadata().entrySet()) {
-      if (e.getKey() == null || e.getValue() == null) {
-        problems.add("metadata entry with null name or value");
-      }
     }
     return problems;
   }

@@ -16,7 +16,9 @@ public final class AddOptions extends Table {
   public AddOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte fusedActivationFunction() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateFusedActivationFunction(byte fused_activation_function) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, fused_activation_function); return true; } else { return false; } }
   public boolean potScaleInt16() { int o = __offset(6); return o != 0 ? 0!=bb.get(o + bb_pos) : true; }
+  public boolean mutatePotScaleInt16(boolean pot_scale_int16) { int o = __offset(6); if (o != 0) { bb.put(o + bb_pos, (byte)(pot_scale_int16 ? 1 : 0)); return true; } else { return false; } }
 
   public static int createAddOptions(FlatBufferBuilder builder,
       byte fusedActivationFunction,

@@ -16,6 +16,7 @@ public final class ArgMinOptions extends Table {
   public ArgMinOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte outputType() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateOutputType(byte output_type) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, output_type); return true; } else { return false; } }
 
   public static int createArgMinOptions(FlatBufferBuilder builder,
       byte outputType) {

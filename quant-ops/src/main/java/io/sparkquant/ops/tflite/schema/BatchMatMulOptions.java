@@ -16,8 +16,11 @@ public final class BatchMatMulOptions extends Table {
   public BatchMatMulOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public boolean adjX() { int o = __offset(4); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateAdjX(boolean adj_x) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, (byte)(adj_x ? 1 : 0)); return true; } else { return false; } }
   public boolean adjY() { int o = __offset(6); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateAdjY(boolean adj_y) { int o = __offset(6); if (o != 0) { bb.put(o + bb_pos, (byte)(adj_y ? 1 : 0)); return true; } else { return false; } }
   public boolean asymmetricQuantizeInputs() { int o = __offset(8); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateAsymmetricQuantizeInputs(boolean asymmetric_quantize_inputs) { int o = __offset(8); if (o != 0) { bb.put(o + bb_pos, (byte)(asymmetric_quantize_inputs ? 1 : 0)); return true; } else { return false; } }
 
   public static int createBatchMatMulOptions(FlatBufferBuilder builder,
       boolean adjX,

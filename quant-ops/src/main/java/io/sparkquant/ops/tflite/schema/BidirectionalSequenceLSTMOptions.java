@@ -16,11 +16,17 @@ public final class BidirectionalSequenceLSTMOptions extends Table {
   public BidirectionalSequenceLSTMOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte fusedActivationFunction() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateFusedActivationFunction(byte fused_activation_function) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, fused_activation_function); return true; } else { return false; } }
   public float cellClip() { int o = __offset(6); return o != 0 ? bb.getFloat(o + bb_pos) : 0.0f; }
+  public boolean mutateCellClip(float cell_clip) { int o = __offset(6); if (o != 0) { bb.putFloat(o + bb_pos, cell_clip); return true; } else { return false; } }
   public float projClip() { int o = __offset(8); return o != 0 ? bb.getFloat(o + bb_pos) : 0.0f; }
+  public boolean mutateProjClip(float proj_clip) { int o = __offset(8); if (o != 0) { bb.putFloat(o + bb_pos, proj_clip); return true; } else { return false; } }
   public boolean mergeOutputs() { int o = __offset(10); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateMergeOutputs(boolean merge_outputs) { int o = __offset(10); if (o != 0) { bb.put(o + bb_pos, (byte)(merge_outputs ? 1 : 0)); return true; } else { return false; } }
   public boolean timeMajor() { int o = __offset(12); return o != 0 ? 0!=bb.get(o + bb_pos) : true; }
+  public boolean mutateTimeMajor(boolean time_major) { int o = __offset(12); if (o != 0) { bb.put(o + bb_pos, (byte)(time_major ? 1 : 0)); return true; } else { return false; } }
   public boolean asymmetricQuantizeInputs() { int o = __offset(14); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateAsymmetricQuantizeInputs(boolean asymmetric_quantize_inputs) { int o = __offset(14); if (o != 0) { bb.put(o + bb_pos, (byte)(asymmetric_quantize_inputs ? 1 : 0)); return true; } else { return false; } }
 
   public static int createBidirectionalSequenceLSTMOptions(FlatBufferBuilder builder,
       byte fusedActivationFunction,

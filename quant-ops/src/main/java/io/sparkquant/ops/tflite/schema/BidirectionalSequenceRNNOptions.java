@@ -16,9 +16,13 @@ public final class BidirectionalSequenceRNNOptions extends Table {
   public BidirectionalSequenceRNNOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public boolean timeMajor() { int o = __offset(4); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateTimeMajor(boolean time_major) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, (byte)(time_major ? 1 : 0)); return true; } else { return false; } }
   public byte fusedActivationFunction() { int o = __offset(6); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateFusedActivationFunction(byte fused_activation_function) { int o = __offset(6); if (o != 0) { bb.put(o + bb_pos, fused_activation_function); return true; } else { return false; } }
   public boolean mergeOutputs() { int o = __offset(8); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateMergeOutputs(boolean merge_outputs) { int o = __offset(8); if (o != 0) { bb.put(o + bb_pos, (byte)(merge_outputs ? 1 : 0)); return true; } else { return false; } }
   public boolean asymmetricQuantizeInputs() { int o = __offset(10); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateAsymmetricQuantizeInputs(boolean asymmetric_quantize_inputs) { int o = __offset(10); if (o != 0) { bb.put(o + bb_pos, (byte)(asymmetric_quantize_inputs ? 1 : 0)); return true; } else { return false; } }
 
   public static int createBidirectionalSequenceRNNOptions(FlatBufferBuilder builder,
       boolean timeMajor,

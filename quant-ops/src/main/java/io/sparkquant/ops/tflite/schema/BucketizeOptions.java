@@ -21,6 +21,7 @@ public final class BucketizeOptions extends Table {
   public FloatVector boundariesVector(FloatVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer boundariesAsByteBuffer() { return __vector_as_bytebuffer(4, 4); }
   public ByteBuffer boundariesInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 4); }
+  public boolean mutateBoundaries(int j, float boundaries) { int o = __offset(4); if (o != 0) { bb.putFloat(__vector(o) + j * 4, boundaries); return true; } else { return false; } }
 
   public static int createBucketizeOptions(FlatBufferBuilder builder,
       int boundariesOffset) {

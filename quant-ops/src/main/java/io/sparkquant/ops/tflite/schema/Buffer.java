@@ -21,8 +21,11 @@ public final class Buffer extends Table {
   public ByteVector dataVector(ByteVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer dataAsByteBuffer() { return __vector_as_bytebuffer(4, 1); }
   public ByteBuffer dataInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 1); }
+  public boolean mutateData(int j, int data) { int o = __offset(4); if (o != 0) { bb.put(__vector(o) + j * 1, (byte) data); return true; } else { return false; } }
   public long offset() { int o = __offset(6); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateOffset(long offset) { int o = __offset(6); if (o != 0) { bb.putLong(o + bb_pos, offset); return true; } else { return false; } }
   public long size() { int o = __offset(8); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateSize(long size) { int o = __offset(8); if (o != 0) { bb.putLong(o + bb_pos, size); return true; } else { return false; } }
 
   public static int createBuffer(FlatBufferBuilder builder,
       int dataOffset,

@@ -16,6 +16,7 @@ public final class CallOnceOptions extends Table {
   public CallOnceOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int initSubgraphIndex() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateInitSubgraphIndex(int init_subgraph_index) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, init_subgraph_index); return true; } else { return false; } }
 
   public static int createCallOnceOptions(FlatBufferBuilder builder,
       int initSubgraphIndex) {

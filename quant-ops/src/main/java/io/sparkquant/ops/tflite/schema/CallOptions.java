@@ -16,6 +16,7 @@ public final class CallOptions extends Table {
   public CallOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public long subgraph() { int o = __offset(4); return o != 0 ? (long)bb.getInt(o + bb_pos) & 0xFFFFFFFFL : 0L; }
+  public boolean mutateSubgraph(long subgraph) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, (int) subgraph); return true; } else { return false; } }
 
   public static int createCallOptions(FlatBufferBuilder builder,
       long subgraph) {

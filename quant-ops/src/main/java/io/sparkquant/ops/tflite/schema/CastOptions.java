@@ -16,7 +16,9 @@ public final class CastOptions extends Table {
   public CastOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte inDataType() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateInDataType(byte in_data_type) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, in_data_type); return true; } else { return false; } }
   public byte outDataType() { int o = __offset(6); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateOutDataType(byte out_data_type) { int o = __offset(6); if (o != 0) { bb.put(o + bb_pos, out_data_type); return true; } else { return false; } }
 
   public static int createCastOptions(FlatBufferBuilder builder,
       byte inDataType,

@@ -16,18 +16,21 @@ public final class ConcatEmbeddingsOptions extends Table {
   public ConcatEmbeddingsOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int numChannels() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateNumChannels(int num_channels) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, num_channels); return true; } else { return false; } }
   public int numColumnsPerChannel(int j) { int o = __offset(6); return o != 0 ? bb.getInt(__vector(o) + j * 4) : 0; }
   public int numColumnsPerChannelLength() { int o = __offset(6); return o != 0 ? __vector_len(o) : 0; }
   public IntVector numColumnsPerChannelVector() { return numColumnsPerChannelVector(new IntVector()); }
   public IntVector numColumnsPerChannelVector(IntVector obj) { int o = __offset(6); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer numColumnsPerChannelAsByteBuffer() { return __vector_as_bytebuffer(6, 4); }
   public ByteBuffer numColumnsPerChannelInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 6, 4); }
+  public boolean mutateNumColumnsPerChannel(int j, int num_columns_per_channel) { int o = __offset(6); if (o != 0) { bb.putInt(__vector(o) + j * 4, num_columns_per_channel); return true; } else { return false; } }
   public int embeddingDimPerChannel(int j) { int o = __offset(8); return o != 0 ? bb.getInt(__vector(o) + j * 4) : 0; }
   public int embeddingDimPerChannelLength() { int o = __offset(8); return o != 0 ? __vector_len(o) : 0; }
   public IntVector embeddingDimPerChannelVector() { return embeddingDimPerChannelVector(new IntVector()); }
   public IntVector embeddingDimPerChannelVector(IntVector obj) { int o = __offset(8); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer embeddingDimPerChannelAsByteBuffer() { return __vector_as_bytebuffer(8, 4); }
   public ByteBuffer embeddingDimPerChannelInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 8, 4); }
+  public boolean mutateEmbeddingDimPerChannel(int j, int embedding_dim_per_channel) { int o = __offset(8); if (o != 0) { bb.putInt(__vector(o) + j * 4, embedding_dim_per_channel); return true; } else { return false; } }
 
   public static int createConcatEmbeddingsOptions(FlatBufferBuilder builder,
       int numChannels,

@@ -16,7 +16,9 @@ public final class ConcatenationOptions extends Table {
   public ConcatenationOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int axis() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateAxis(int axis) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, axis); return true; } else { return false; } }
   public byte fusedActivationFunction() { int o = __offset(6); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateFusedActivationFunction(byte fused_activation_function) { int o = __offset(6); if (o != 0) { bb.put(o + bb_pos, fused_activation_function); return true; } else { return false; } }
 
   public static int createConcatenationOptions(FlatBufferBuilder builder,
       int axis,

@@ -16,7 +16,9 @@ public final class CumsumOptions extends Table {
   public CumsumOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public boolean exclusive() { int o = __offset(4); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateExclusive(boolean exclusive) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, (byte)(exclusive ? 1 : 0)); return true; } else { return false; } }
   public boolean reverse() { int o = __offset(6); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateReverse(boolean reverse) { int o = __offset(6); if (o != 0) { bb.put(o + bb_pos, (byte)(reverse ? 1 : 0)); return true; } else { return false; } }
 
   public static int createCumsumOptions(FlatBufferBuilder builder,
       boolean exclusive,

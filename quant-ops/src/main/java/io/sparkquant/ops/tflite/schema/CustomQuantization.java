@@ -21,6 +21,7 @@ public final class CustomQuantization extends Table {
   public ByteVector customVector(ByteVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer customAsByteBuffer() { return __vector_as_bytebuffer(4, 1); }
   public ByteBuffer customInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 1); }
+  public boolean mutateCustom(int j, int custom) { int o = __offset(4); if (o != 0) { bb.put(__vector(o) + j * 1, (byte) custom); return true; } else { return false; } }
 
   public static int createCustomQuantization(FlatBufferBuilder builder,
       int customOffset) {

@@ -16,12 +16,19 @@ public final class DepthwiseConv2DOptions extends Table {
   public DepthwiseConv2DOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte padding() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutatePadding(byte padding) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, padding); return true; } else { return false; } }
   public int strideW() { int o = __offset(6); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateStrideW(int stride_w) { int o = __offset(6); if (o != 0) { bb.putInt(o + bb_pos, stride_w); return true; } else { return false; } }
   public int strideH() { int o = __offset(8); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateStrideH(int stride_h) { int o = __offset(8); if (o != 0) { bb.putInt(o + bb_pos, stride_h); return true; } else { return false; } }
   public int depthMultiplier() { int o = __offset(10); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateDepthMultiplier(int depth_multiplier) { int o = __offset(10); if (o != 0) { bb.putInt(o + bb_pos, depth_multiplier); return true; } else { return false; } }
   public byte fusedActivationFunction() { int o = __offset(12); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateFusedActivationFunction(byte fused_activation_function) { int o = __offset(12); if (o != 0) { bb.put(o + bb_pos, fused_activation_function); return true; } else { return false; } }
   public int dilationWFactor() { int o = __offset(14); return o != 0 ? bb.getInt(o + bb_pos) : 1; }
+  public boolean mutateDilationWFactor(int dilation_w_factor) { int o = __offset(14); if (o != 0) { bb.putInt(o + bb_pos, dilation_w_factor); return true; } else { return false; } }
   public int dilationHFactor() { int o = __offset(16); return o != 0 ? bb.getInt(o + bb_pos) : 1; }
+  public boolean mutateDilationHFactor(int dilation_h_factor) { int o = __offset(16); if (o != 0) { bb.putInt(o + bb_pos, dilation_h_factor); return true; } else { return false; } }
 
   public static int createDepthwiseConv2DOptions(FlatBufferBuilder builder,
       byte padding,

@@ -16,7 +16,9 @@ public final class DimensionMetadata extends Table {
   public DimensionMetadata __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte format() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateFormat(byte format) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, format); return true; } else { return false; } }
   public int denseSize() { int o = __offset(6); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateDenseSize(int dense_size) { int o = __offset(6); if (o != 0) { bb.putInt(o + bb_pos, dense_size); return true; } else { return false; } }
   public byte arraySegmentsType() { int o = __offset(8); return o != 0 ? bb.get(o + bb_pos) : 0; }
   public Table arraySegments(Table obj) { int o = __offset(10); return o != 0 ? __union(obj, o + bb_pos) : null; }
   public byte arrayIndicesType() { int o = __offset(12); return o != 0 ? bb.get(o + bb_pos) : 0; }

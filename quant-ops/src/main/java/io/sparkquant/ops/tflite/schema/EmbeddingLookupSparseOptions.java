@@ -16,6 +16,7 @@ public final class EmbeddingLookupSparseOptions extends Table {
   public EmbeddingLookupSparseOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte combiner() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateCombiner(byte combiner) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, combiner); return true; } else { return false; } }
 
   public static int createEmbeddingLookupSparseOptions(FlatBufferBuilder builder,
       byte combiner) {

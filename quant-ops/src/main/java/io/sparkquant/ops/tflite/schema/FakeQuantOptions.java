@@ -16,9 +16,13 @@ public final class FakeQuantOptions extends Table {
   public FakeQuantOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public float min() { int o = __offset(4); return o != 0 ? bb.getFloat(o + bb_pos) : 0.0f; }
+  public boolean mutateMin(float min) { int o = __offset(4); if (o != 0) { bb.putFloat(o + bb_pos, min); return true; } else { return false; } }
   public float max() { int o = __offset(6); return o != 0 ? bb.getFloat(o + bb_pos) : 0.0f; }
+  public boolean mutateMax(float max) { int o = __offset(6); if (o != 0) { bb.putFloat(o + bb_pos, max); return true; } else { return false; } }
   public int numBits() { int o = __offset(8); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateNumBits(int num_bits) { int o = __offset(8); if (o != 0) { bb.putInt(o + bb_pos, num_bits); return true; } else { return false; } }
   public boolean narrowRange() { int o = __offset(10); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateNarrowRange(boolean narrow_range) { int o = __offset(10); if (o != 0) { bb.put(o + bb_pos, (byte)(narrow_range ? 1 : 0)); return true; } else { return false; } }
 
   public static int createFakeQuantOptions(FlatBufferBuilder builder,
       float min,

@@ -16,6 +16,7 @@ public final class GeluOptions extends Table {
   public GeluOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public boolean approximate() { int o = __offset(4); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateApproximate(boolean approximate) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, (byte)(approximate ? 1 : 0)); return true; } else { return false; } }
 
   public static int createGeluOptions(FlatBufferBuilder builder,
       boolean approximate) {

@@ -16,8 +16,11 @@ public final class HashtableOptions extends Table {
   public HashtableOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int tableId() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateTableId(int table_id) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, table_id); return true; } else { return false; } }
   public byte keyDtype() { int o = __offset(6); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateKeyDtype(byte key_dtype) { int o = __offset(6); if (o != 0) { bb.put(o + bb_pos, key_dtype); return true; } else { return false; } }
   public byte valueDtype() { int o = __offset(8); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateValueDtype(byte value_dtype) { int o = __offset(8); if (o != 0) { bb.put(o + bb_pos, value_dtype); return true; } else { return false; } }
 
   public static int createHashtableOptions(FlatBufferBuilder builder,
       int tableId,

@@ -16,7 +16,9 @@ public final class IfOptions extends Table {
   public IfOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int thenSubgraphIndex() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateThenSubgraphIndex(int then_subgraph_index) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, then_subgraph_index); return true; } else { return false; } }
   public int elseSubgraphIndex() { int o = __offset(6); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateElseSubgraphIndex(int else_subgraph_index) { int o = __offset(6); if (o != 0) { bb.putInt(o + bb_pos, else_subgraph_index); return true; } else { return false; } }
 
   public static int createIfOptions(FlatBufferBuilder builder,
       int thenSubgraphIndex,

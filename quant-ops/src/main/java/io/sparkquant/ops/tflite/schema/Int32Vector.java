@@ -21,6 +21,7 @@ public final class Int32Vector extends Table {
   public IntVector valuesVector(IntVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer valuesAsByteBuffer() { return __vector_as_bytebuffer(4, 4); }
   public ByteBuffer valuesInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 4); }
+  public boolean mutateValues(int j, int values) { int o = __offset(4); if (o != 0) { bb.putInt(__vector(o) + j * 4, values); return true; } else { return false; } }
 
   public static int createInt32Vector(FlatBufferBuilder builder,
       int valuesOffset) {

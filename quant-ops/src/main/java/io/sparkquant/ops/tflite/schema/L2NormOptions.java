@@ -16,6 +16,7 @@ public final class L2NormOptions extends Table {
   public L2NormOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte fusedActivationFunction() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateFusedActivationFunction(byte fused_activation_function) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, fused_activation_function); return true; } else { return false; } }
 
   public static int createL2NormOptions(FlatBufferBuilder builder,
       byte fusedActivationFunction) {

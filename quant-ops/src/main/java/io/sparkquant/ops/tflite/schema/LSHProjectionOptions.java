@@ -16,6 +16,7 @@ public final class LSHProjectionOptions extends Table {
   public LSHProjectionOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte type() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateType(byte type) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, type); return true; } else { return false; } }
 
   public static int createLSHProjectionOptions(FlatBufferBuilder builder,
       byte type) {

@@ -16,6 +16,7 @@ public final class LeakyReluOptions extends Table {
   public LeakyReluOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public float alpha() { int o = __offset(4); return o != 0 ? bb.getFloat(o + bb_pos) : 0.0f; }
+  public boolean mutateAlpha(float alpha) { int o = __offset(4); if (o != 0) { bb.putFloat(o + bb_pos, alpha); return true; } else { return false; } }
 
   public static int createLeakyReluOptions(FlatBufferBuilder builder,
       float alpha) {

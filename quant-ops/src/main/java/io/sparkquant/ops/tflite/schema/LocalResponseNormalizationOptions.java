@@ -16,9 +16,13 @@ public final class LocalResponseNormalizationOptions extends Table {
   public LocalResponseNormalizationOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int radius() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateRadius(int radius) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, radius); return true; } else { return false; } }
   public float bias() { int o = __offset(6); return o != 0 ? bb.getFloat(o + bb_pos) : 0.0f; }
+  public boolean mutateBias(float bias) { int o = __offset(6); if (o != 0) { bb.putFloat(o + bb_pos, bias); return true; } else { return false; } }
   public float alpha() { int o = __offset(8); return o != 0 ? bb.getFloat(o + bb_pos) : 0.0f; }
+  public boolean mutateAlpha(float alpha) { int o = __offset(8); if (o != 0) { bb.putFloat(o + bb_pos, alpha); return true; } else { return false; } }
   public float beta() { int o = __offset(10); return o != 0 ? bb.getFloat(o + bb_pos) : 0.0f; }
+  public boolean mutateBeta(float beta) { int o = __offset(10); if (o != 0) { bb.putFloat(o + bb_pos, beta); return true; } else { return false; } }
 
   public static int createLocalResponseNormalizationOptions(FlatBufferBuilder builder,
       int radius,

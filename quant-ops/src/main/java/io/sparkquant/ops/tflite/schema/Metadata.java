@@ -19,6 +19,7 @@ public final class Metadata extends Table {
   public ByteBuffer nameAsByteBuffer() { return __vector_as_bytebuffer(4, 1); }
   public ByteBuffer nameInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 1); }
   public long buffer() { int o = __offset(6); return o != 0 ? (long)bb.getInt(o + bb_pos) & 0xFFFFFFFFL : 0L; }
+  public boolean mutateBuffer(long buffer) { int o = __offset(6); if (o != 0) { bb.putInt(o + bb_pos, (int) buffer); return true; } else { return false; } }
 
   public static int createMetadata(FlatBufferBuilder builder,
       int nameOffset,

@@ -16,6 +16,7 @@ public final class MirrorPadOptions extends Table {
   public MirrorPadOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte mode() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateMode(byte mode) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, mode); return true; } else { return false; } }
 
   public static int createMirrorPadOptions(FlatBufferBuilder builder,
       byte mode) {

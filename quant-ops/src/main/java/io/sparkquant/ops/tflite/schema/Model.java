@@ -17,6 +17,7 @@ public final class Model extends Table {
   public Model __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public long version() { int o = __offset(4); return o != 0 ? (long)bb.getInt(o + bb_pos) & 0xFFFFFFFFL : 0L; }
+  public boolean mutateVersion(long version) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, (int) version); return true; } else { return false; } }
   public io.sparkquant.ops.tflite.schema.OperatorCode operatorCodes(int j) { return operatorCodes(new io.sparkquant.ops.tflite.schema.OperatorCode(), j); }
   public io.sparkquant.ops.tflite.schema.OperatorCode operatorCodes(io.sparkquant.ops.tflite.schema.OperatorCode obj, int j) { int o = __offset(6); return o != 0 ? obj.__assign(__indirect(__vector(o) + j * 4), bb) : null; }
   public int operatorCodesLength() { int o = __offset(6); return o != 0 ? __vector_len(o) : 0; }
@@ -41,6 +42,7 @@ public final class Model extends Table {
   public IntVector metadataBufferVector(IntVector obj) { int o = __offset(14); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer metadataBufferAsByteBuffer() { return __vector_as_bytebuffer(14, 4); }
   public ByteBuffer metadataBufferInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 14, 4); }
+  public boolean mutateMetadataBuffer(int j, int metadata_buffer) { int o = __offset(14); if (o != 0) { bb.putInt(__vector(o) + j * 4, metadata_buffer); return true; } else { return false; } }
   public io.sparkquant.ops.tflite.schema.Metadata metadata(int j) { return metadata(new io.sparkquant.ops.tflite.schema.Metadata(), j); }
   public io.sparkquant.ops.tflite.schema.Metadata metadata(io.sparkquant.ops.tflite.schema.Metadata obj, int j) { int o = __offset(16); return o != 0 ? obj.__assign(__indirect(__vector(o) + j * 4), bb) : null; }
   public int metadataLength() { int o = __offset(16); return o != 0 ? __vector_len(o) : 0; }

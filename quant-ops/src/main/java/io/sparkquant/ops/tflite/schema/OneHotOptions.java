@@ -16,6 +16,7 @@ public final class OneHotOptions extends Table {
   public OneHotOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int axis() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateAxis(int axis) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, axis); return true; } else { return false; } }
 
   public static int createOneHotOptions(FlatBufferBuilder builder,
       int axis) {

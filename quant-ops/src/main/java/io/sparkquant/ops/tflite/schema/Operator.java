@@ -16,18 +16,21 @@ public final class Operator extends Table {
   public Operator __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public long opcodeIndex() { int o = __offset(4); return o != 0 ? (long)bb.getInt(o + bb_pos) & 0xFFFFFFFFL : 0L; }
+  public boolean mutateOpcodeIndex(long opcode_index) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, (int) opcode_index); return true; } else { return false; } }
   public int inputs(int j) { int o = __offset(6); return o != 0 ? bb.getInt(__vector(o) + j * 4) : 0; }
   public int inputsLength() { int o = __offset(6); return o != 0 ? __vector_len(o) : 0; }
   public IntVector inputsVector() { return inputsVector(new IntVector()); }
   public IntVector inputsVector(IntVector obj) { int o = __offset(6); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer inputsAsByteBuffer() { return __vector_as_bytebuffer(6, 4); }
   public ByteBuffer inputsInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 6, 4); }
+  public boolean mutateInputs(int j, int inputs) { int o = __offset(6); if (o != 0) { bb.putInt(__vector(o) + j * 4, inputs); return true; } else { return false; } }
   public int outputs(int j) { int o = __offset(8); return o != 0 ? bb.getInt(__vector(o) + j * 4) : 0; }
   public int outputsLength() { int o = __offset(8); return o != 0 ? __vector_len(o) : 0; }
   public IntVector outputsVector() { return outputsVector(new IntVector()); }
   public IntVector outputsVector(IntVector obj) { int o = __offset(8); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer outputsAsByteBuffer() { return __vector_as_bytebuffer(8, 4); }
   public ByteBuffer outputsInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 8, 4); }
+  public boolean mutateOutputs(int j, int outputs) { int o = __offset(8); if (o != 0) { bb.putInt(__vector(o) + j * 4, outputs); return true; } else { return false; } }
   public byte builtinOptionsType() { int o = __offset(10); return o != 0 ? bb.get(o + bb_pos) : 0; }
   public Table builtinOptions(Table obj) { int o = __offset(12); return o != 0 ? __union(obj, o + bb_pos) : null; }
   public int customOptions(int j) { int o = __offset(14); return o != 0 ? bb.get(__vector(o) + j * 1) & 0xFF : 0; }
@@ -36,21 +39,27 @@ public final class Operator extends Table {
   public ByteVector customOptionsVector(ByteVector obj) { int o = __offset(14); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer customOptionsAsByteBuffer() { return __vector_as_bytebuffer(14, 1); }
   public ByteBuffer customOptionsInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 14, 1); }
+  public boolean mutateCustomOptions(int j, int custom_options) { int o = __offset(14); if (o != 0) { bb.put(__vector(o) + j * 1, (byte) custom_options); return true; } else { return false; } }
   public byte customOptionsFormat() { int o = __offset(16); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateCustomOptionsFormat(byte custom_options_format) { int o = __offset(16); if (o != 0) { bb.put(o + bb_pos, custom_options_format); return true; } else { return false; } }
   public boolean mutatingVariableInputs(int j) { int o = __offset(18); return o != 0 ? 0!=bb.get(__vector(o) + j * 1) : false; }
   public int mutatingVariableInputsLength() { int o = __offset(18); return o != 0 ? __vector_len(o) : 0; }
   public BooleanVector mutatingVariableInputsVector() { return mutatingVariableInputsVector(new BooleanVector()); }
   public BooleanVector mutatingVariableInputsVector(BooleanVector obj) { int o = __offset(18); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer mutatingVariableInputsAsByteBuffer() { return __vector_as_bytebuffer(18, 1); }
   public ByteBuffer mutatingVariableInputsInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 18, 1); }
+  public boolean mutateMutatingVariableInputs(int j, boolean mutating_variable_inputs) { int o = __offset(18); if (o != 0) { bb.put(__vector(o) + j * 1, (byte)(mutating_variable_inputs ? 1 : 0)); return true; } else { return false; } }
   public int intermediates(int j) { int o = __offset(20); return o != 0 ? bb.getInt(__vector(o) + j * 4) : 0; }
   public int intermediatesLength() { int o = __offset(20); return o != 0 ? __vector_len(o) : 0; }
   public IntVector intermediatesVector() { return intermediatesVector(new IntVector()); }
   public IntVector intermediatesVector(IntVector obj) { int o = __offset(20); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer intermediatesAsByteBuffer() { return __vector_as_bytebuffer(20, 4); }
   public ByteBuffer intermediatesInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 20, 4); }
+  public boolean mutateIntermediates(int j, int intermediates) { int o = __offset(20); if (o != 0) { bb.putInt(__vector(o) + j * 4, intermediates); return true; } else { return false; } }
   public long largeCustomOptionsOffset() { int o = __offset(22); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateLargeCustomOptionsOffset(long large_custom_options_offset) { int o = __offset(22); if (o != 0) { bb.putLong(o + bb_pos, large_custom_options_offset); return true; } else { return false; } }
   public long largeCustomOptionsSize() { int o = __offset(24); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateLargeCustomOptionsSize(long large_custom_options_size) { int o = __offset(24); if (o != 0) { bb.putLong(o + bb_pos, large_custom_options_size); return true; } else { return false; } }
   public byte builtinOptions2Type() { int o = __offset(26); return o != 0 ? bb.get(o + bb_pos) : 0; }
   public Table builtinOptions2(Table obj) { int o = __offset(28); return o != 0 ? __union(obj, o + bb_pos) : null; }
 

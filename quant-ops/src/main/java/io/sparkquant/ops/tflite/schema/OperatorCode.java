@@ -16,11 +16,14 @@ public final class OperatorCode extends Table {
   public OperatorCode __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte deprecatedBuiltinCode() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateDeprecatedBuiltinCode(byte deprecated_builtin_code) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, deprecated_builtin_code); return true; } else { return false; } }
   public String customCode() { int o = __offset(6); return o != 0 ? __string(o + bb_pos) : null; }
   public ByteBuffer customCodeAsByteBuffer() { return __vector_as_bytebuffer(6, 1); }
   public ByteBuffer customCodeInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 6, 1); }
   public int version() { int o = __offset(8); return o != 0 ? bb.getInt(o + bb_pos) : 1; }
+  public boolean mutateVersion(int version) { int o = __offset(8); if (o != 0) { bb.putInt(o + bb_pos, version); return true; } else { return false; } }
   public int builtinCode() { int o = __offset(10); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateBuiltinCode(int builtin_code) { int o = __offset(10); if (o != 0) { bb.putInt(o + bb_pos, builtin_code); return true; } else { return false; } }
 
   public static int createOperatorCode(FlatBufferBuilder builder,
       byte deprecatedBuiltinCode,

@@ -16,7 +16,9 @@ public final class PackOptions extends Table {
   public PackOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int valuesCount() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateValuesCount(int values_count) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, values_count); return true; } else { return false; } }
   public int axis() { int o = __offset(6); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateAxis(int axis) { int o = __offset(6); if (o != 0) { bb.putInt(o + bb_pos, axis); return true; } else { return false; } }
 
   public static int createPackOptions(FlatBufferBuilder builder,
       int valuesCount,

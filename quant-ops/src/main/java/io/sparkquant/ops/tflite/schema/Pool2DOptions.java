@@ -16,11 +16,17 @@ public final class Pool2DOptions extends Table {
   public Pool2DOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte padding() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutatePadding(byte padding) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, padding); return true; } else { return false; } }
   public int strideW() { int o = __offset(6); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateStrideW(int stride_w) { int o = __offset(6); if (o != 0) { bb.putInt(o + bb_pos, stride_w); return true; } else { return false; } }
   public int strideH() { int o = __offset(8); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateStrideH(int stride_h) { int o = __offset(8); if (o != 0) { bb.putInt(o + bb_pos, stride_h); return true; } else { return false; } }
   public int filterWidth() { int o = __offset(10); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateFilterWidth(int filter_width) { int o = __offset(10); if (o != 0) { bb.putInt(o + bb_pos, filter_width); return true; } else { return false; } }
   public int filterHeight() { int o = __offset(12); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateFilterHeight(int filter_height) { int o = __offset(12); if (o != 0) { bb.putInt(o + bb_pos, filter_height); return true; } else { return false; } }
   public byte fusedActivationFunction() { int o = __offset(14); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateFusedActivationFunction(byte fused_activation_function) { int o = __offset(14); if (o != 0) { bb.put(o + bb_pos, fused_activation_function); return true; } else { return false; } }
 
   public static int createPool2DOptions(FlatBufferBuilder builder,
       byte padding,

@@ -21,27 +21,32 @@ public final class QuantizationParameters extends Table {
   public FloatVector minVector(FloatVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer minAsByteBuffer() { return __vector_as_bytebuffer(4, 4); }
   public ByteBuffer minInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 4); }
+  public boolean mutateMin(int j, float min) { int o = __offset(4); if (o != 0) { bb.putFloat(__vector(o) + j * 4, min); return true; } else { return false; } }
   public float max(int j) { int o = __offset(6); return o != 0 ? bb.getFloat(__vector(o) + j * 4) : 0; }
   public int maxLength() { int o = __offset(6); return o != 0 ? __vector_len(o) : 0; }
   public FloatVector maxVector() { return maxVector(new FloatVector()); }
   public FloatVector maxVector(FloatVector obj) { int o = __offset(6); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer maxAsByteBuffer() { return __vector_as_bytebuffer(6, 4); }
   public ByteBuffer maxInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 6, 4); }
+  public boolean mutateMax(int j, float max) { int o = __offset(6); if (o != 0) { bb.putFloat(__vector(o) + j * 4, max); return true; } else { return false; } }
   public float scale(int j) { int o = __offset(8); return o != 0 ? bb.getFloat(__vector(o) + j * 4) : 0; }
   public int scaleLength() { int o = __offset(8); return o != 0 ? __vector_len(o) : 0; }
   public FloatVector scaleVector() { return scaleVector(new FloatVector()); }
   public FloatVector scaleVector(FloatVector obj) { int o = __offset(8); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer scaleAsByteBuffer() { return __vector_as_bytebuffer(8, 4); }
   public ByteBuffer scaleInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 8, 4); }
+  public boolean mutateScale(int j, float scale) { int o = __offset(8); if (o != 0) { bb.putFloat(__vector(o) + j * 4, scale); return true; } else { return false; } }
   public long zeroPoint(int j) { int o = __offset(10); return o != 0 ? bb.getLong(__vector(o) + j * 8) : 0; }
   public int zeroPointLength() { int o = __offset(10); return o != 0 ? __vector_len(o) : 0; }
   public LongVector zeroPointVector() { return zeroPointVector(new LongVector()); }
   public LongVector zeroPointVector(LongVector obj) { int o = __offset(10); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer zeroPointAsByteBuffer() { return __vector_as_bytebuffer(10, 8); }
   public ByteBuffer zeroPointInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 10, 8); }
+  public boolean mutateZeroPoint(int j, long zero_point) { int o = __offset(10); if (o != 0) { bb.putLong(__vector(o) + j * 8, zero_point); return true; } else { return false; } }
   public byte detailsType() { int o = __offset(12); return o != 0 ? bb.get(o + bb_pos) : 0; }
   public Table details(Table obj) { int o = __offset(14); return o != 0 ? __union(obj, o + bb_pos) : null; }
   public int quantizedDimension() { int o = __offset(16); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateQuantizedDimension(int quantized_dimension) { int o = __offset(16); if (o != 0) { bb.putInt(o + bb_pos, quantized_dimension); return true; } else { return false; } }
 
   public static int createQuantizationParameters(FlatBufferBuilder builder,
       int minOffset,

@@ -16,7 +16,9 @@ public final class RNNOptions extends Table {
   public RNNOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte fusedActivationFunction() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateFusedActivationFunction(byte fused_activation_function) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, fused_activation_function); return true; } else { return false; } }
   public boolean asymmetricQuantizeInputs() { int o = __offset(6); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateAsymmetricQuantizeInputs(boolean asymmetric_quantize_inputs) { int o = __offset(6); if (o != 0) { bb.put(o + bb_pos, (byte)(asymmetric_quantize_inputs ? 1 : 0)); return true; } else { return false; } }
 
   public static int createRNNOptions(FlatBufferBuilder builder,
       byte fusedActivationFunction,

@@ -16,7 +16,9 @@ public final class RandomOptions extends Table {
   public RandomOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public long seed() { int o = __offset(4); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateSeed(long seed) { int o = __offset(4); if (o != 0) { bb.putLong(o + bb_pos, seed); return true; } else { return false; } }
   public long seed2() { int o = __offset(6); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateSeed2(long seed2) { int o = __offset(6); if (o != 0) { bb.putLong(o + bb_pos, seed2); return true; } else { return false; } }
 
   public static int createRandomOptions(FlatBufferBuilder builder,
       long seed,

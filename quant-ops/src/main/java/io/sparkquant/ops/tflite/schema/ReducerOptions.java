@@ -16,6 +16,7 @@ public final class ReducerOptions extends Table {
   public ReducerOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public boolean keepDims() { int o = __offset(4); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateKeepDims(boolean keep_dims) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, (byte)(keep_dims ? 1 : 0)); return true; } else { return false; } }
 
   public static int createReducerOptions(FlatBufferBuilder builder,
       boolean keepDims) {

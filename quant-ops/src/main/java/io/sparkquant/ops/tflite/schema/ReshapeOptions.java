@@ -21,6 +21,7 @@ public final class ReshapeOptions extends Table {
   public IntVector newShapeVector(IntVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer newShapeAsByteBuffer() { return __vector_as_bytebuffer(4, 4); }
   public ByteBuffer newShapeInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 4); }
+  public boolean mutateNewShape(int j, int new_shape) { int o = __offset(4); if (o != 0) { bb.putInt(__vector(o) + j * 4, new_shape); return true; } else { return false; } }
 
   public static int createReshapeOptions(FlatBufferBuilder builder,
       int newShapeOffset) {

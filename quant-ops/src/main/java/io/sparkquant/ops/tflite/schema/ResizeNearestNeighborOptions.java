@@ -16,7 +16,9 @@ public final class ResizeNearestNeighborOptions extends Table {
   public ResizeNearestNeighborOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public boolean alignCorners() { int o = __offset(4); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateAlignCorners(boolean align_corners) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, (byte)(align_corners ? 1 : 0)); return true; } else { return false; } }
   public boolean halfPixelCenters() { int o = __offset(6); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateHalfPixelCenters(boolean half_pixel_centers) { int o = __offset(6); if (o != 0) { bb.put(o + bb_pos, (byte)(half_pixel_centers ? 1 : 0)); return true; } else { return false; } }
 
   public static int createResizeNearestNeighborOptions(FlatBufferBuilder builder,
       boolean alignCorners,

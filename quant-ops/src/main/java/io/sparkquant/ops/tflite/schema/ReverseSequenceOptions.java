@@ -16,7 +16,9 @@ public final class ReverseSequenceOptions extends Table {
   public ReverseSequenceOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int seqDim() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateSeqDim(int seq_dim) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, seq_dim); return true; } else { return false; } }
   public int batchDim() { int o = __offset(6); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateBatchDim(int batch_dim) { int o = __offset(6); if (o != 0) { bb.putInt(o + bb_pos, batch_dim); return true; } else { return false; } }
 
   public static int createReverseSequenceOptions(FlatBufferBuilder builder,
       int seqDim,

@@ -16,6 +16,7 @@ public final class ShapeOptions extends Table {
   public ShapeOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte outType() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateOutType(byte out_type) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, out_type); return true; } else { return false; } }
 
   public static int createShapeOptions(FlatBufferBuilder builder,
       byte outType) {

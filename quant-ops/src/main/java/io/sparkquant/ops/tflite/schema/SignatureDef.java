@@ -29,6 +29,7 @@ public final class SignatureDef extends Table {
   public ByteBuffer signatureKeyAsByteBuffer() { return __vector_as_bytebuffer(8, 1); }
   public ByteBuffer signatureKeyInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 8, 1); }
   public long subgraphIndex() { int o = __offset(12); return o != 0 ? (long)bb.getInt(o + bb_pos) & 0xFFFFFFFFL : 0L; }
+  public boolean mutateSubgraphIndex(long subgraph_index) { int o = __offset(12); if (o != 0) { bb.putInt(o + bb_pos, (int) subgraph_index); return true; } else { return false; } }
 
   public static int createSignatureDef(FlatBufferBuilder builder,
       int inputsOffset,

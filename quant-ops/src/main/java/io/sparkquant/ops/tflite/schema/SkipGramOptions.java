@@ -16,8 +16,11 @@ public final class SkipGramOptions extends Table {
   public SkipGramOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int ngramSize() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateNgramSize(int ngram_size) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, ngram_size); return true; } else { return false; } }
   public int maxSkipSize() { int o = __offset(6); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateMaxSkipSize(int max_skip_size) { int o = __offset(6); if (o != 0) { bb.putInt(o + bb_pos, max_skip_size); return true; } else { return false; } }
   public boolean includeAllNgrams() { int o = __offset(8); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateIncludeAllNgrams(boolean include_all_ngrams) { int o = __offset(8); if (o != 0) { bb.put(o + bb_pos, (byte)(include_all_ngrams ? 1 : 0)); return true; } else { return false; } }
 
   public static int createSkipGramOptions(FlatBufferBuilder builder,
       int ngramSize,

@@ -16,6 +16,7 @@ public final class SoftmaxOptions extends Table {
   public SoftmaxOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public float beta() { int o = __offset(4); return o != 0 ? bb.getFloat(o + bb_pos) : 0.0f; }
+  public boolean mutateBeta(float beta) { int o = __offset(4); if (o != 0) { bb.putFloat(o + bb_pos, beta); return true; } else { return false; } }
 
   public static int createSoftmaxOptions(FlatBufferBuilder builder,
       float beta) {

@@ -16,6 +16,7 @@ public final class SpaceToDepthOptions extends Table {
   public SpaceToDepthOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int blockSize() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateBlockSize(int block_size) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, block_size); return true; } else { return false; } }
 
   public static int createSpaceToDepthOptions(FlatBufferBuilder builder,
       int blockSize) {

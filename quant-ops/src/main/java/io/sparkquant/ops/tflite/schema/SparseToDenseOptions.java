@@ -16,6 +16,7 @@ public final class SparseToDenseOptions extends Table {
   public SparseToDenseOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public boolean validateIndices() { int o = __offset(4); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateValidateIndices(boolean validate_indices) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, (byte)(validate_indices ? 1 : 0)); return true; } else { return false; } }
 
   public static int createSparseToDenseOptions(FlatBufferBuilder builder,
       boolean validateIndices) {

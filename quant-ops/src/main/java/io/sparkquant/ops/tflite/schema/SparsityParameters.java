@@ -21,12 +21,14 @@ public final class SparsityParameters extends Table {
   public IntVector traversalOrderVector(IntVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer traversalOrderAsByteBuffer() { return __vector_as_bytebuffer(4, 4); }
   public ByteBuffer traversalOrderInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 4); }
+  public boolean mutateTraversalOrder(int j, int traversal_order) { int o = __offset(4); if (o != 0) { bb.putInt(__vector(o) + j * 4, traversal_order); return true; } else { return false; } }
   public int blockMap(int j) { int o = __offset(6); return o != 0 ? bb.getInt(__vector(o) + j * 4) : 0; }
   public int blockMapLength() { int o = __offset(6); return o != 0 ? __vector_len(o) : 0; }
   public IntVector blockMapVector() { return blockMapVector(new IntVector()); }
   public IntVector blockMapVector(IntVector obj) { int o = __offset(6); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer blockMapAsByteBuffer() { return __vector_as_bytebuffer(6, 4); }
   public ByteBuffer blockMapInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 6, 4); }
+  public boolean mutateBlockMap(int j, int block_map) { int o = __offset(6); if (o != 0) { bb.putInt(__vector(o) + j * 4, block_map); return true; } else { return false; } }
   public io.sparkquant.ops.tflite.schema.DimensionMetadata dimMetadata(int j) { return dimMetadata(new io.sparkquant.ops.tflite.schema.DimensionMetadata(), j); }
   public io.sparkquant.ops.tflite.schema.DimensionMetadata dimMetadata(io.sparkquant.ops.tflite.schema.DimensionMetadata obj, int j) { int o = __offset(8); return o != 0 ? obj.__assign(__indirect(__vector(o) + j * 4), bb) : null; }
   public int dimMetadataLength() { int o = __offset(8); return o != 0 ? __vector_len(o) : 0; }

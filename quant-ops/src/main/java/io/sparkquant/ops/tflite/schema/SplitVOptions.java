@@ -16,6 +16,7 @@ public final class SplitVOptions extends Table {
   public SplitVOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int numSplits() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateNumSplits(int num_splits) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, num_splits); return true; } else { return false; } }
 
   public static int createSplitVOptions(FlatBufferBuilder builder,
       int numSplits) {

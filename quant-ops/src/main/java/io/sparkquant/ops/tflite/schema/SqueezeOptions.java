@@ -21,6 +21,7 @@ public final class SqueezeOptions extends Table {
   public IntVector squeezeDimsVector(IntVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer squeezeDimsAsByteBuffer() { return __vector_as_bytebuffer(4, 4); }
   public ByteBuffer squeezeDimsInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 4); }
+  public boolean mutateSqueezeDims(int j, int squeeze_dims) { int o = __offset(4); if (o != 0) { bb.putInt(__vector(o) + j * 4, squeeze_dims); return true; } else { return false; } }
 
   public static int createSqueezeOptions(FlatBufferBuilder builder,
       int squeezeDimsOffset) {

@@ -21,6 +21,7 @@ public final class StablehloBroadcastInDimOptions extends Table {
   public LongVector broadcastDimensionsVector(LongVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer broadcastDimensionsAsByteBuffer() { return __vector_as_bytebuffer(4, 8); }
   public ByteBuffer broadcastDimensionsInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 8); }
+  public boolean mutateBroadcastDimensions(int j, long broadcast_dimensions) { int o = __offset(4); if (o != 0) { bb.putLong(__vector(o) + j * 8, broadcast_dimensions); return true; } else { return false; } }
 
   public static int createStablehloBroadcastInDimOptions(FlatBufferBuilder builder,
       int broadcastDimensionsOffset) {

@@ -16,6 +16,7 @@ public final class StablehloConcatenateOptions extends Table {
   public StablehloConcatenateOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public long dimension() { int o = __offset(4); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateDimension(long dimension) { int o = __offset(4); if (o != 0) { bb.putLong(o + bb_pos, dimension); return true; } else { return false; } }
 
   public static int createStablehloConcatenateOptions(FlatBufferBuilder builder,
       long dimension) {

@@ -21,62 +21,79 @@ public final class StablehloConvolutionOptions extends Table {
   public LongVector windowStridesVector(LongVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer windowStridesAsByteBuffer() { return __vector_as_bytebuffer(4, 8); }
   public ByteBuffer windowStridesInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 8); }
+  public boolean mutateWindowStrides(int j, long window_strides) { int o = __offset(4); if (o != 0) { bb.putLong(__vector(o) + j * 8, window_strides); return true; } else { return false; } }
   public long padding(int j) { int o = __offset(6); return o != 0 ? bb.getLong(__vector(o) + j * 8) : 0; }
   public int paddingLength() { int o = __offset(6); return o != 0 ? __vector_len(o) : 0; }
   public LongVector paddingVector() { return paddingVector(new LongVector()); }
   public LongVector paddingVector(LongVector obj) { int o = __offset(6); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer paddingAsByteBuffer() { return __vector_as_bytebuffer(6, 8); }
   public ByteBuffer paddingInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 6, 8); }
+  public boolean mutatePadding(int j, long padding) { int o = __offset(6); if (o != 0) { bb.putLong(__vector(o) + j * 8, padding); return true; } else { return false; } }
   public long lhsDilation(int j) { int o = __offset(8); return o != 0 ? bb.getLong(__vector(o) + j * 8) : 0; }
   public int lhsDilationLength() { int o = __offset(8); return o != 0 ? __vector_len(o) : 0; }
   public LongVector lhsDilationVector() { return lhsDilationVector(new LongVector()); }
   public LongVector lhsDilationVector(LongVector obj) { int o = __offset(8); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer lhsDilationAsByteBuffer() { return __vector_as_bytebuffer(8, 8); }
   public ByteBuffer lhsDilationInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 8, 8); }
+  public boolean mutateLhsDilation(int j, long lhs_dilation) { int o = __offset(8); if (o != 0) { bb.putLong(__vector(o) + j * 8, lhs_dilation); return true; } else { return false; } }
   public long rhsDilation(int j) { int o = __offset(10); return o != 0 ? bb.getLong(__vector(o) + j * 8) : 0; }
   public int rhsDilationLength() { int o = __offset(10); return o != 0 ? __vector_len(o) : 0; }
   public LongVector rhsDilationVector() { return rhsDilationVector(new LongVector()); }
   public LongVector rhsDilationVector(LongVector obj) { int o = __offset(10); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer rhsDilationAsByteBuffer() { return __vector_as_bytebuffer(10, 8); }
   public ByteBuffer rhsDilationInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 10, 8); }
+  public boolean mutateRhsDilation(int j, long rhs_dilation) { int o = __offset(10); if (o != 0) { bb.putLong(__vector(o) + j * 8, rhs_dilation); return true; } else { return false; } }
   public boolean windowReversal(int j) { int o = __offset(12); return o != 0 ? 0!=bb.get(__vector(o) + j * 1) : false; }
   public int windowReversalLength() { int o = __offset(12); return o != 0 ? __vector_len(o) : 0; }
   public BooleanVector windowReversalVector() { return windowReversalVector(new BooleanVector()); }
   public BooleanVector windowReversalVector(BooleanVector obj) { int o = __offset(12); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer windowReversalAsByteBuffer() { return __vector_as_bytebuffer(12, 1); }
   public ByteBuffer windowReversalInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 12, 1); }
+  public boolean mutateWindowReversal(int j, boolean window_reversal) { int o = __offset(12); if (o != 0) { bb.put(__vector(o) + j * 1, (byte)(window_reversal ? 1 : 0)); return true; } else { return false; } }
   public long inputBatchDimension() { int o = __offset(14); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateInputBatchDimension(long input_batch_dimension) { int o = __offset(14); if (o != 0) { bb.putLong(o + bb_pos, input_batch_dimension); return true; } else { return false; } }
   public long inputFeatureDimension() { int o = __offset(16); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateInputFeatureDimension(long input_feature_dimension) { int o = __offset(16); if (o != 0) { bb.putLong(o + bb_pos, input_feature_dimension); return true; } else { return false; } }
   public long inputSpatialDimensions(int j) { int o = __offset(18); return o != 0 ? bb.getLong(__vector(o) + j * 8) : 0; }
   public int inputSpatialDimensionsLength() { int o = __offset(18); return o != 0 ? __vector_len(o) : 0; }
   public LongVector inputSpatialDimensionsVector() { return inputSpatialDimensionsVector(new LongVector()); }
   public LongVector inputSpatialDimensionsVector(LongVector obj) { int o = __offset(18); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer inputSpatialDimensionsAsByteBuffer() { return __vector_as_bytebuffer(18, 8); }
   public ByteBuffer inputSpatialDimensionsInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 18, 8); }
+  public boolean mutateInputSpatialDimensions(int j, long input_spatial_dimensions) { int o = __offset(18); if (o != 0) { bb.putLong(__vector(o) + j * 8, input_spatial_dimensions); return true; } else { return false; } }
   public long kernelInputFeatureDimension() { int o = __offset(20); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateKernelInputFeatureDimension(long kernel_input_feature_dimension) { int o = __offset(20); if (o != 0) { bb.putLong(o + bb_pos, kernel_input_feature_dimension); return true; } else { return false; } }
   public long kernelOutputFeatureDimension() { int o = __offset(22); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateKernelOutputFeatureDimension(long kernel_output_feature_dimension) { int o = __offset(22); if (o != 0) { bb.putLong(o + bb_pos, kernel_output_feature_dimension); return true; } else { return false; } }
   public long kernelSpatialDimensions(int j) { int o = __offset(24); return o != 0 ? bb.getLong(__vector(o) + j * 8) : 0; }
   public int kernelSpatialDimensionsLength() { int o = __offset(24); return o != 0 ? __vector_len(o) : 0; }
   public LongVector kernelSpatialDimensionsVector() { return kernelSpatialDimensionsVector(new LongVector()); }
   public LongVector kernelSpatialDimensionsVector(LongVector obj) { int o = __offset(24); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer kernelSpatialDimensionsAsByteBuffer() { return __vector_as_bytebuffer(24, 8); }
   public ByteBuffer kernelSpatialDimensionsInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 24, 8); }
+  public boolean mutateKernelSpatialDimensions(int j, long kernel_spatial_dimensions) { int o = __offset(24); if (o != 0) { bb.putLong(__vector(o) + j * 8, kernel_spatial_dimensions); return true; } else { return false; } }
   public long outputBatchDimension() { int o = __offset(26); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateOutputBatchDimension(long output_batch_dimension) { int o = __offset(26); if (o != 0) { bb.putLong(o + bb_pos, output_batch_dimension); return true; } else { return false; } }
   public long outputFeatureDimension() { int o = __offset(28); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateOutputFeatureDimension(long output_feature_dimension) { int o = __offset(28); if (o != 0) { bb.putLong(o + bb_pos, output_feature_dimension); return true; } else { return false; } }
   public long outputSpatialDimensions(int j) { int o = __offset(30); return o != 0 ? bb.getLong(__vector(o) + j * 8) : 0; }
   public int outputSpatialDimensionsLength() { int o = __offset(30); return o != 0 ? __vector_len(o) : 0; }
   public LongVector outputSpatialDimensionsVector() { return outputSpatialDimensionsVector(new LongVector()); }
   public LongVector outputSpatialDimensionsVector(LongVector obj) { int o = __offset(30); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer outputSpatialDimensionsAsByteBuffer() { return __vector_as_bytebuffer(30, 8); }
   public ByteBuffer outputSpatialDimensionsInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 30, 8); }
+  public boolean mutateOutputSpatialDimensions(int j, long output_spatial_dimensions) { int o = __offset(30); if (o != 0) { bb.putLong(__vector(o) + j * 8, output_spatial_dimensions); return true; } else { return false; } }
   public long featureGroupCount() { int o = __offset(32); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateFeatureGroupCount(long feature_group_count) { int o = __offset(32); if (o != 0) { bb.putLong(o + bb_pos, feature_group_count); return true; } else { return false; } }
   public long batchGroupCount() { int o = __offset(34); return o != 0 ? bb.getLong(o + bb_pos) : 0L; }
+  public boolean mutateBatchGroupCount(long batch_group_count) { int o = __offset(34); if (o != 0) { bb.putLong(o + bb_pos, batch_group_count); return true; } else { return false; } }
   public long precisionConfig(int j) { int o = __offset(36); return o != 0 ? (long)bb.getInt(__vector(o) + j * 4) & 0xFFFFFFFFL : 0; }
   public int precisionConfigLength() { int o = __offset(36); return o != 0 ? __vector_len(o) : 0; }
   public IntVector precisionConfigVector() { return precisionConfigVector(new IntVector()); }
   public IntVector precisionConfigVector(IntVector obj) { int o = __offset(36); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer precisionConfigAsByteBuffer() { return __vector_as_bytebuffer(36, 4); }
   public ByteBuffer precisionConfigInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 36, 4); }
+  public boolean mutatePrecisionConfig(int j, long precision_config) { int o = __offset(36); if (o != 0) { bb.putInt(__vector(o) + j * 4, (int) precision_config); return true; } else { return false; } }
 
   public static int createStablehloConvolutionOptions(FlatBufferBuilder builder,
       int windowStridesOffset,

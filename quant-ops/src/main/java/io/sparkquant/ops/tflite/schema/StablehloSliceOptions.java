@@ -21,18 +21,21 @@ public final class StablehloSliceOptions extends Table {
   public LongVector startIndicesVector(LongVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer startIndicesAsByteBuffer() { return __vector_as_bytebuffer(4, 8); }
   public ByteBuffer startIndicesInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 8); }
+  public boolean mutateStartIndices(int j, long start_indices) { int o = __offset(4); if (o != 0) { bb.putLong(__vector(o) + j * 8, start_indices); return true; } else { return false; } }
   public long limitIndices(int j) { int o = __offset(6); return o != 0 ? bb.getLong(__vector(o) + j * 8) : 0; }
   public int limitIndicesLength() { int o = __offset(6); return o != 0 ? __vector_len(o) : 0; }
   public LongVector limitIndicesVector() { return limitIndicesVector(new LongVector()); }
   public LongVector limitIndicesVector(LongVector obj) { int o = __offset(6); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer limitIndicesAsByteBuffer() { return __vector_as_bytebuffer(6, 8); }
   public ByteBuffer limitIndicesInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 6, 8); }
+  public boolean mutateLimitIndices(int j, long limit_indices) { int o = __offset(6); if (o != 0) { bb.putLong(__vector(o) + j * 8, limit_indices); return true; } else { return false; } }
   public long strides(int j) { int o = __offset(8); return o != 0 ? bb.getLong(__vector(o) + j * 8) : 0; }
   public int stridesLength() { int o = __offset(8); return o != 0 ? __vector_len(o) : 0; }
   public LongVector stridesVector() { return stridesVector(new LongVector()); }
   public LongVector stridesVector(LongVector obj) { int o = __offset(8); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer stridesAsByteBuffer() { return __vector_as_bytebuffer(8, 8); }
   public ByteBuffer stridesInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 8, 8); }
+  public boolean mutateStrides(int j, long strides) { int o = __offset(8); if (o != 0) { bb.putLong(__vector(o) + j * 8, strides); return true; } else { return false; } }
 
   public static int createStablehloSliceOptions(FlatBufferBuilder builder,
       int startIndicesOffset,

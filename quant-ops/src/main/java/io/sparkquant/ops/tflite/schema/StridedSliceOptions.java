@@ -16,11 +16,17 @@ public final class StridedSliceOptions extends Table {
   public StridedSliceOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int beginMask() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateBeginMask(int begin_mask) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, begin_mask); return true; } else { return false; } }
   public int endMask() { int o = __offset(6); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateEndMask(int end_mask) { int o = __offset(6); if (o != 0) { bb.putInt(o + bb_pos, end_mask); return true; } else { return false; } }
   public int ellipsisMask() { int o = __offset(8); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateEllipsisMask(int ellipsis_mask) { int o = __offset(8); if (o != 0) { bb.putInt(o + bb_pos, ellipsis_mask); return true; } else { return false; } }
   public int newAxisMask() { int o = __offset(10); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateNewAxisMask(int new_axis_mask) { int o = __offset(10); if (o != 0) { bb.putInt(o + bb_pos, new_axis_mask); return true; } else { return false; } }
   public int shrinkAxisMask() { int o = __offset(12); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateShrinkAxisMask(int shrink_axis_mask) { int o = __offset(12); if (o != 0) { bb.putInt(o + bb_pos, shrink_axis_mask); return true; } else { return false; } }
   public boolean offset() { int o = __offset(14); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateOffset(boolean offset) { int o = __offset(14); if (o != 0) { bb.put(o + bb_pos, (byte)(offset ? 1 : 0)); return true; } else { return false; } }
 
   public static int createStridedSliceOptions(FlatBufferBuilder builder,
       int beginMask,

@@ -26,12 +26,14 @@ public final class SubGraph extends Table {
   public IntVector inputsVector(IntVector obj) { int o = __offset(6); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer inputsAsByteBuffer() { return __vector_as_bytebuffer(6, 4); }
   public ByteBuffer inputsInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 6, 4); }
+  public boolean mutateInputs(int j, int inputs) { int o = __offset(6); if (o != 0) { bb.putInt(__vector(o) + j * 4, inputs); return true; } else { return false; } }
   public int outputs(int j) { int o = __offset(8); return o != 0 ? bb.getInt(__vector(o) + j * 4) : 0; }
   public int outputsLength() { int o = __offset(8); return o != 0 ? __vector_len(o) : 0; }
   public IntVector outputsVector() { return outputsVector(new IntVector()); }
   public IntVector outputsVector(IntVector obj) { int o = __offset(8); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer outputsAsByteBuffer() { return __vector_as_bytebuffer(8, 4); }
   public ByteBuffer outputsInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 8, 4); }
+  public boolean mutateOutputs(int j, int outputs) { int o = __offset(8); if (o != 0) { bb.putInt(__vector(o) + j * 4, outputs); return true; } else { return false; } }
   public io.sparkquant.ops.tflite.schema.Operator operators(int j) { return operators(new io.sparkquant.ops.tflite.schema.Operator(), j); }
   public io.sparkquant.ops.tflite.schema.Operator operators(io.sparkquant.ops.tflite.schema.Operator obj, int j) { int o = __offset(10); return o != 0 ? obj.__assign(__indirect(__vector(o) + j * 4), bb) : null; }
   public int operatorsLength() { int o = __offset(10); return o != 0 ? __vector_len(o) : 0; }

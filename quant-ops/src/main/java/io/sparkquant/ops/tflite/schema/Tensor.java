@@ -21,14 +21,18 @@ public final class Tensor extends Table {
   public IntVector shapeVector(IntVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer shapeAsByteBuffer() { return __vector_as_bytebuffer(4, 4); }
   public ByteBuffer shapeInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 4); }
+  public boolean mutateShape(int j, int shape) { int o = __offset(4); if (o != 0) { bb.putInt(__vector(o) + j * 4, shape); return true; } else { return false; } }
   public byte type() { int o = __offset(6); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateType(byte type) { int o = __offset(6); if (o != 0) { bb.put(o + bb_pos, type); return true; } else { return false; } }
   public long buffer() { int o = __offset(8); return o != 0 ? (long)bb.getInt(o + bb_pos) & 0xFFFFFFFFL : 0L; }
+  public boolean mutateBuffer(long buffer) { int o = __offset(8); if (o != 0) { bb.putInt(o + bb_pos, (int) buffer); return true; } else { return false; } }
   public String name() { int o = __offset(10); return o != 0 ? __string(o + bb_pos) : null; }
   public ByteBuffer nameAsByteBuffer() { return __vector_as_bytebuffer(10, 1); }
   public ByteBuffer nameInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 10, 1); }
   public io.sparkquant.ops.tflite.schema.QuantizationParameters quantization() { return quantization(new io.sparkquant.ops.tflite.schema.QuantizationParameters()); }
   public io.sparkquant.ops.tflite.schema.QuantizationParameters quantization(io.sparkquant.ops.tflite.schema.QuantizationParameters obj) { int o = __offset(12); return o != 0 ? obj.__assign(__indirect(o + bb_pos), bb) : null; }
   public boolean isVariable() { int o = __offset(14); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateIsVariable(boolean is_variable) { int o = __offset(14); if (o != 0) { bb.put(o + bb_pos, (byte)(is_variable ? 1 : 0)); return true; } else { return false; } }
   public io.sparkquant.ops.tflite.schema.SparsityParameters sparsity() { return sparsity(new io.sparkquant.ops.tflite.schema.SparsityParameters()); }
   public io.sparkquant.ops.tflite.schema.SparsityParameters sparsity(io.sparkquant.ops.tflite.schema.SparsityParameters obj) { int o = __offset(16); return o != 0 ? obj.__assign(__indirect(o + bb_pos), bb) : null; }
   public int shapeSignature(int j) { int o = __offset(18); return o != 0 ? bb.getInt(__vector(o) + j * 4) : 0; }
@@ -37,7 +41,9 @@ public final class Tensor extends Table {
   public IntVector shapeSignatureVector(IntVector obj) { int o = __offset(18); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer shapeSignatureAsByteBuffer() { return __vector_as_bytebuffer(18, 4); }
   public ByteBuffer shapeSignatureInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 18, 4); }
+  public boolean mutateShapeSignature(int j, int shape_signature) { int o = __offset(18); if (o != 0) { bb.putInt(__vector(o) + j * 4, shape_signature); return true; } else { return false; } }
   public boolean hasRank() { int o = __offset(20); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateHasRank(boolean has_rank) { int o = __offset(20); if (o != 0) { bb.put(o + bb_pos, (byte)(has_rank ? 1 : 0)); return true; } else { return false; } }
   public io.sparkquant.ops.tflite.schema.VariantSubType variantTensors(int j) { return variantTensors(new io.sparkquant.ops.tflite.schema.VariantSubType(), j); }
   public io.sparkquant.ops.tflite.schema.VariantSubType variantTensors(io.sparkquant.ops.tflite.schema.VariantSubType obj, int j) { int o = __offset(22); return o != 0 ? obj.__assign(__indirect(__vector(o) + j * 4), bb) : null; }
   public int variantTensorsLength() { int o = __offset(22); return o != 0 ? __vector_len(o) : 0; }

@@ -16,9 +16,13 @@ public final class TransposeConvOptions extends Table {
   public TransposeConvOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte padding() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutatePadding(byte padding) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, padding); return true; } else { return false; } }
   public int strideW() { int o = __offset(6); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateStrideW(int stride_w) { int o = __offset(6); if (o != 0) { bb.putInt(o + bb_pos, stride_w); return true; } else { return false; } }
   public int strideH() { int o = __offset(8); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateStrideH(int stride_h) { int o = __offset(8); if (o != 0) { bb.putInt(o + bb_pos, stride_h); return true; } else { return false; } }
   public byte fusedActivationFunction() { int o = __offset(10); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateFusedActivationFunction(byte fused_activation_function) { int o = __offset(10); if (o != 0) { bb.put(o + bb_pos, fused_activation_function); return true; } else { return false; } }
 
   public static int createTransposeConvOptions(FlatBufferBuilder builder,
       byte padding,

@@ -21,6 +21,7 @@ public final class Uint16Vector extends Table {
   public ShortVector valuesVector(ShortVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer valuesAsByteBuffer() { return __vector_as_bytebuffer(4, 2); }
   public ByteBuffer valuesInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 2); }
+  public boolean mutateValues(int j, int values) { int o = __offset(4); if (o != 0) { bb.putShort(__vector(o) + j * 2, (short) values); return true; } else { return false; } }
 
   public static int createUint16Vector(FlatBufferBuilder builder,
       int valuesOffset) {

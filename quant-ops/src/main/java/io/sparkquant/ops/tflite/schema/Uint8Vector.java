@@ -21,6 +21,7 @@ public final class Uint8Vector extends Table {
   public ByteVector valuesVector(ByteVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer valuesAsByteBuffer() { return __vector_as_bytebuffer(4, 1); }
   public ByteBuffer valuesInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 1); }
+  public boolean mutateValues(int j, int values) { int o = __offset(4); if (o != 0) { bb.put(__vector(o) + j * 1, (byte) values); return true; } else { return false; } }
 
   public static int createUint8Vector(FlatBufferBuilder builder,
       int valuesOffset) {

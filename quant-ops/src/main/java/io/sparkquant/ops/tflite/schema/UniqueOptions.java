@@ -16,6 +16,7 @@ public final class UniqueOptions extends Table {
   public UniqueOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public byte idxOutType() { int o = __offset(4); return o != 0 ? bb.get(o + bb_pos) : 2; }
+  public boolean mutateIdxOutType(byte idx_out_type) { int o = __offset(4); if (o != 0) { bb.put(o + bb_pos, idx_out_type); return true; } else { return false; } }
 
   public static int createUniqueOptions(FlatBufferBuilder builder,
       byte idxOutType) {

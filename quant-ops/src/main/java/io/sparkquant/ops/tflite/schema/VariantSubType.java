@@ -21,8 +21,11 @@ public final class VariantSubType extends Table {
   public IntVector shapeVector(IntVector obj) { int o = __offset(4); return o != 0 ? obj.__assign(__vector(o), bb) : null; }
   public ByteBuffer shapeAsByteBuffer() { return __vector_as_bytebuffer(4, 4); }
   public ByteBuffer shapeInByteBuffer(ByteBuffer _bb) { return __vector_in_bytebuffer(_bb, 4, 4); }
+  public boolean mutateShape(int j, int shape) { int o = __offset(4); if (o != 0) { bb.putInt(__vector(o) + j * 4, shape); return true; } else { return false; } }
   public byte type() { int o = __offset(6); return o != 0 ? bb.get(o + bb_pos) : 0; }
+  public boolean mutateType(byte type) { int o = __offset(6); if (o != 0) { bb.put(o + bb_pos, type); return true; } else { return false; } }
   public boolean hasRank() { int o = __offset(8); return o != 0 ? 0!=bb.get(o + bb_pos) : false; }
+  public boolean mutateHasRank(boolean has_rank) { int o = __offset(8); if (o != 0) { bb.put(o + bb_pos, (byte)(has_rank ? 1 : 0)); return true; } else { return false; } }
 
   public static int createVariantSubType(FlatBufferBuilder builder,
       int shapeOffset,

@@ -16,7 +16,9 @@ public final class WhileOptions extends Table {
   public WhileOptions __assign(int _i, ByteBuffer _bb) { __init(_i, _bb); return this; }
 
   public int condSubgraphIndex() { int o = __offset(4); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateCondSubgraphIndex(int cond_subgraph_index) { int o = __offset(4); if (o != 0) { bb.putInt(o + bb_pos, cond_subgraph_index); return true; } else { return false; } }
   public int bodySubgraphIndex() { int o = __offset(6); return o != 0 ? bb.getInt(o + bb_pos) : 0; }
+  public boolean mutateBodySubgraphIndex(int body_subgraph_index) { int o = __offset(6); if (o != 0) { bb.putInt(o + bb_pos, body_subgraph_index); return true; } else { return false; } }
 
   public static int createWhileOptions(FlatBufferBuilder builder,
       int condSubgraphIndex,
