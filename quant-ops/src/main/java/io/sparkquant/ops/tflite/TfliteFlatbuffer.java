@@ -405,6 +405,9 @@ public final class TfliteFlatbuffer {
         throw new InvalidModelException(label + " has type " + schemaName + ", which SparkQuant does not support; "
             + "supported: " + Arrays.toString(TensorType.values()), e);
       }
+      if (t.sparsity() != null) {
+        throw new InvalidModelException(label + " is a sparse tensor, which SparkQuant does not support");
+      }
       int rank = t.shapeLength();
       if (rank < 0 || rank > MAX_RANK) {
         throw new InvalidModelException(label + " has rank " + rank + ", expected 0.." + MAX_RANK);
