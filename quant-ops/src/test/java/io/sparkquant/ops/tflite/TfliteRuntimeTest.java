@@ -144,11 +144,15 @@ class TfliteRuntimeTest {
     float[] w = {1, 2, 3, 4, 5, 6};
     TfliteModel model = TfliteTestModels.floatFullyConnected(1, 3, 2, w, null, Activation.NONE);
     try (TfliteRuntime rt = TfliteRuntime.create(TfliteFlatbuffer.write(model), 1)) {
+      assertArrayEquals(new float[] {1, 4}, (float[]) rt.run(new float[] {1, 0, 0})[0], 0f);
+      assertArrayEquals(new float[] {3, 6}, (float[]) rt.run(new float[] {0, 0, 1})[0], 0f); // buffers reused
       rt.resizeBatch(2);
       assertArrayEquals(new int[] {2, 3}, rt.inputShape(0));
       float[] y = (float[]) rt.run(new float[] {1, 0, 0, 0, 0, 1})[0];
       assertArrayEquals(new float[] {1, 4, 3, 6}, y, 0f);
       assertArrayEquals(new int[] {2, 2}, rt.outputShape(0));
+      rt.resizeBatch(1);
+      assertArrayEquals(new float[] {2, 5}, (float[]) rt.run(new float[] {0, 1, 0})[0], 0f);
     }
   }
 
