@@ -15,7 +15,7 @@ import java.util.Map;
  * result. A plain immutable value (records) so the CLI can print it as text or JSON.
  *
  * <p>Byte kinds: {@code weights.<type>} are the filter inputs (input 1) of CONV_2D, DEPTHWISE_CONV_2D and
- * FULLY_CONNECTED; {@code biases.<type>} their input 2; {@code constants.other} every other constant (shapes,
+ * FULLY_CONNECTED, or the constant a DEQUANTIZE turns into one; {@code biases.<type>} their input 2; {@code constants.other} every other constant (shapes,
  * axes); {@code metadata} the metadata buffers; {@code file} the whole file. Type names are lower case
  * ({@code weights.int8}, {@code weights.float32}, {@code weights.float16}, {@code biases.int32}).
  */
@@ -56,6 +56,13 @@ public record TfliteModelSummary(long fileBytes, String description, List<Operat
         if (op.inputs().length > 2 && op.inputs()[2] >= 0) {
           role.putIfAbsent(op.inputs()[2], "biases");
         }
+      }
+    }
+    // float16 / dynamic-range style models feed weights through DEQUANTIZE: the constant behind it counts.
+    for (TfliteOperator op : model.operators()) {
+      if (op.op() == BuiltinOp.DEQUANTIZE && op.inputs().length == 1 && op.outputs().length == 1
+          && role.containsKey(op.outputs()[0]) && op.inputs()[0] >= 0) {
+        role.putIfAbsent(op.inputs()[0], role.get(op.outputs()[0]));
       }
     }
     Map<String, Long> bytes = new LinkedHashMap<>();
