@@ -111,13 +111,7 @@ public final class Interpreter {
 
   /** The index of the tensor with this name; throws naming the available names if absent. */
   public int tensorIndex(String name) {
-    for (int i = 0; i < model.tensors().size(); i++) {
-      if (name.equals(model.tensor(i).name())) {
-        return i;
-      }
-    }
-    List<String> names = model.tensors().stream().map(TfliteTensor::name).toList();
-    throw new IllegalArgumentException("no tensor named '" + name + "'; tensors: " + names);
+    return model.tensorIndex(name);
   }
 
   /**
@@ -549,6 +543,9 @@ public final class Interpreter {
           + fs[3] + " channels (filter " + Arrays.toString(fs) + ")");
     }
     final int outDepth = fs[0];
+    if (bias == null) {
+      throw new IllegalArgumentException("TFLite 2.6.2's CONV_2D requires a bias input (conv.cc: has_bias)");
+    }
     Object filterData = constant(filter, op, 1);
     Object biasData = optionalConstant(op, 2);
     final String combo = types(input, filter, bias, output);

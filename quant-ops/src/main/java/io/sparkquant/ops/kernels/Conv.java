@@ -71,7 +71,8 @@ public final class Conv {
             if (bias != null) {
               acc += bias[oc];
             }
-            acc = FixedPoint.multiplyByQuantizedMultiplier(acc, outputMultiplier[oc], outputShift[oc]);
+            // ruy applies the multiplier (TFLite 2.6.2 x86 runs int8 conv as im2col + ruy GEMM): single rounding
+            acc = FixedPoint.multiplyByQuantizedMultiplierSingleRounding(acc, outputMultiplier[oc], outputShift[oc]);
             acc += outputOffset;
             output[o++] = (byte) KernelUtil.clamp(acc, outputActivationMin, outputActivationMax);
           }

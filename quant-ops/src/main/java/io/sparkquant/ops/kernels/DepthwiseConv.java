@@ -69,6 +69,7 @@ public final class DepthwiseConv {
               if (bias != null) {
                 acc += bias[oc];
               }
+              // TFLite's own depthwise kernels: common.h double rounding (unlike CONV_2D and FC, which go through ruy)
               acc = FixedPoint.multiplyByQuantizedMultiplier(acc, outputMultiplier[oc], outputShift[oc]);
               acc += outputOffset;
               output[outBase + oc] = (byte) KernelUtil.clamp(acc, outputActivationMin, outputActivationMax);

@@ -47,7 +47,8 @@ public final class FullyConnected {
         if (bias != null) {
           acc += bias[oc];
         }
-        acc = FixedPoint.multiplyByQuantizedMultiplier(acc, outputMultiplier, outputShift);
+        // ruy applies the multiplier (TFLite 2.6.2 x86 runs int8 FC as a ruy GEMM): single rounding
+        acc = FixedPoint.multiplyByQuantizedMultiplierSingleRounding(acc, outputMultiplier, outputShift);
         acc += outputOffset;
         output[b * outputDepth + oc] = (byte) KernelUtil.clamp(acc, outputActivationMin, outputActivationMax);
       }

@@ -107,4 +107,17 @@ public final class FixedPoint {
     long y = x * reducedMultiplier + (1L << (totalShift - 1));
     return (int) (y >> totalShift);
   }
+
+  /**
+   * ruy's MultiplyByQuantizedMultiplier (and TFLITE_SINGLE_ROUNDING builds): {@code x * qm * 2^shift / 2^31}
+   * with one rounding, ties toward +infinity. TFLite 2.6.2 on x86 applies int8 CONV_2D and FULLY_CONNECTED
+   * output multipliers inside ruy's GEMM this way; its own kernels (depthwise, ADD, requantize) use
+   * {@link #multiplyByQuantizedMultiplier(int, int, int)}. The two differ by one when the first of the
+   * double rounding's two steps creates a tie.
+   */
+  public static int multiplyByQuantizedMultiplierSingleRounding(int x, int quantizedMultiplier, int shift) {
+    int totalShift = 31 - shift;
+    long round = 1L << (totalShift - 1);
+    return (int) (((long) x * quantizedMultiplier + round) >> totalShift);
+  }
 }
