@@ -84,6 +84,19 @@ public final class Dl4jActivations {
     };
   }
 
+  /**
+   * Converts a batch whose rows are NHWC items ({@code [N, H, W, C]}, or {@code [N, H*W*C]} flattened in HWC order,
+   * e.g. dataset-io's Layout.NHWC or Layout.FLAT) to the DL4J model's input layout.
+   */
+  public static INDArray toDl4jInput(Graph graph, INDArray nhwcRows) {
+    int batch = (int) nhwcRows.size(0);
+    if (nhwcRows.length() != (long) batch * graph.input().itemSize()) {
+      throw new IllegalArgumentException("batch of shape " + java.util.Arrays.toString(nhwcRows.shape())
+          + " does not hold items of the graph input " + graph.input());
+    }
+    return toDl4jInput(graph, flat(nhwcRows), batch);
+  }
+
   private static INDArray toNhwc(INDArray a, GraphTensor t, Dl4jInputLayout layout, int batch) {
     INDArray f = a.dataType() == DataType.FLOAT ? a : a.castTo(DataType.FLOAT);
     if (t.rank() == 2) {
