@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
     subcommands = {
         CommandLine.HelpCommand.class,
         InspectCommand.class,
+        QuantizeCommand.class,
     })
 public final class Main implements Runnable {
 
@@ -33,6 +34,12 @@ public final class Main implements Runnable {
   /** Runs the CLI and returns the exit code; tests call this instead of {@link #main}. */
   public static int execute(String... args) {
     return new CommandLine(new Main()).execute(args);
+  }
+
+  /** The project version from the jar manifest, "dev" when run from classes. */
+  public static String projectVersion() {
+    String v = Main.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
   }
 
   static final class Version implements CommandLine.IVersionProvider {
