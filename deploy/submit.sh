@@ -24,6 +24,7 @@ Defaults passed to Spark (each overridable with --conf):
   spark.executorEnv.OMP_NUM_THREADS=<executor cores>
   spark.executor.extraJavaOptions=<deploy/jvm-opens.txt> -Dorg.bytedeco.javacpp.cachedir=$SQ_JAVACPP_CACHEDIR
 Driver log configuration: \$SPARKQUANT_LOG4J2 or deploy/conf/log4j2-driver.properties (Spark at WARN).
+Extra driver JVM flags: \$SPARKQUANT_DRIVER_OPTS.
 EOF
 }
 
@@ -74,7 +75,8 @@ log4j2=${SPARKQUANT_LOG4J2:-$SQ_DEPLOY_DIR/conf/log4j2-driver.properties}
 export SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 # The driver is this JVM (client mode): its heap, opens and javacpp cache dir are plain java flags.
-exec "$SQ_JAVA" $(sq_jvm_opens) -Xmx"$driver_memory" \
+# SPARKQUANT_DRIVER_OPTS: extra driver JVM flags (word-split), e.g. a debugger agent.
+exec "$SQ_JAVA" $(sq_jvm_opens) -Xmx"$driver_memory" ${SPARKQUANT_DRIVER_OPTS:-} \
   -Dorg.bytedeco.javacpp.cachedir="$SQ_JAVACPP_CACHEDIR" \
   -Dlog4j2.configurationFile="$log4j2" \
   -cp "$(sq_spark_classpath)" org.apache.spark.deploy.SparkSubmit \
