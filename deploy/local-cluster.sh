@@ -182,6 +182,7 @@ do_status() {
 do_start() {
   [[ -z $(cluster_java_pids) ]] || sq_die "a cluster is already running in $state_dir (run '$0 stop --state-dir $state_dir' first)"
   command -v curl > /dev/null || sq_die "curl is needed to poll the master's web UI"
+  sq_require_build
   rm -rf "$pid_dir" "$log_dir" "$state_dir/work" "$state_dir/local" "$state_dir/cluster.env"
   mkdir -p "$pid_dir" "$log_dir"
   make_spark_home

@@ -22,7 +22,7 @@ Defaults passed to Spark (each overridable with --conf):
   spark.executor.memoryOverhead=\${SPARKQUANT_EXECUTOR_OVERHEAD:-1g}   (ND4J's off-heap buffers live here)
   spark.executor.cores=\${SPARKQUANT_EXECUTOR_CORES:-1}
   spark.executorEnv.OMP_NUM_THREADS=<executor cores>
-  spark.executor.extraJavaOptions=<deploy/jvm-opens.txt> -Dorg.bytedeco.javacpp.cachedir=$SQ_JAVACPP_CACHEDIR
+  spark.executor.extraJavaOptions=<the JVM opens> -Dorg.bytedeco.javacpp.cachedir=$SQ_JAVACPP_CACHEDIR
 Driver log configuration: \$SPARKQUANT_LOG4J2 or deploy/conf/log4j2-driver.properties (Spark at WARN).
 Extra driver JVM flags: \$SPARKQUANT_DRIVER_OPTS.
 EOF
@@ -43,7 +43,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ $# -ge 1 ]] || { usage >&2; exit 2; }
-[[ -f $SQ_APP_JAR ]] || sq_die "app jar not found: $SQ_APP_JAR (run 'mvn -o -q -B -DskipTests package' in $SQ_ROOT_DIR, or set SPARKQUANT_APP_JAR)"
+sq_require_build "$SQ_APP_JAR"
 
 if [[ -z $master ]]; then
   cluster_env=${SPARKQUANT_CLUSTER_DIR:-$SQ_DEPLOY_DIR/.cluster}/cluster.env
