@@ -426,6 +426,8 @@ public final class StandaloneCluster implements AutoCloseable {
       Files.createDirectories(log.getParent());
       ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
       pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+      // The driver's ND4J threads as on the executors, so a local[N] run computes like the cluster does.
+      pb.environment().put("OMP_NUM_THREADS", Integer.toString(config.coresPerWorker));
       // Puts the state dir on the driver's command line, so the safety net and the watchdog find it.
       pb.environment().put("SPARKQUANT_DRIVER_OPTS", "-Dsparkquant.cluster.dir=" + stateDir);
       Process process = pb.start();
