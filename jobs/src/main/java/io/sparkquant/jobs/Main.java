@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
     description = "Calibrate, quantize, fine-tune and evaluate int8 TFLite models on Apache Spark.",
     subcommands = {
         CommandLine.HelpCommand.class,
+        InspectCommand.class,
         io.sparkquant.jobs.cluster.ClusterCheckCommand.class,
     })
 public final class Main implements Runnable {
