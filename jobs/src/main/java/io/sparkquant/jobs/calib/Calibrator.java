@@ -334,18 +334,7 @@ public final class Calibrator {
       jsc.setJobDescription("calibrate: choose " + sampleRows + " rows by id hash");
       final int limit = (int) sampleRows;
       SmallestKeys smallest = ids
-          .mapPartitions((Iterator<Row> it) -> List.of(SmallestKeys.of(limit, new Iterator<long[]>() {
-            @Override
-            public boolean hasNext() {
-              return it.hasNext();
-            }
-
-            @Override
-            public long[] next() {
-              long id = idOf(it.next(), 0);
-              return new long[] {SampleKeys.key(s, id), id};
-            }
-          })).iterator())
+          .mapPartitions((Iterator<Row> it) -> List.of(SmallestKeys.of(limit, keyIdPairs(it, s))).iterator())
           .treeReduce(SmallestKeys::merge, treeDepth);
       if (smallest.size() < sampleRows) {
         LOG.warn("asked for {} calibration rows but the input has only {}; using all of them", sampleRows,
@@ -363,6 +352,21 @@ public final class Calibrator {
     }
     jsc.setJobDescription("calibrate: count rows");
     return new Sample(ids.count(), 0, false, 0, 0);
+  }
+
+  private static Iterator<long[]> keyIdPairs(Iterator<Row> ids, long seed) {
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return ids.hasNext();
+      }
+
+      @Override
+      public long[] next() {
+        long id = idOf(ids.next(), 0);
+        return new long[] {SampleKeys.key(seed, id), id};
+      }
+    };
   }
 
   private static long idOf(Row row, int index) {

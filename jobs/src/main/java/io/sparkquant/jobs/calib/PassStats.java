@@ -17,7 +17,7 @@ final class PassStats<S extends MergeableStats<S>> implements MergeableStats<Pas
   }
 
   static <S extends MergeableStats<S>> PassStats<S> empty() {
-    return new PassStats<>(0, ModelStats.empty());
+    return new PassStats<S>(0, ModelStats.<S>empty());
   }
 
   void addRows(long n) {

@@ -11,12 +11,16 @@ final class SparkFailures {
   static <T> T unwrap(Supplier<T> body) {
     try {
       return body.get();
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
+      // Spark's Scala code throws the checked SparkException without declaring it.
       IllegalArgumentException input = inputError(e);
       if (input != null && input != e) {
         throw new IllegalArgumentException(input.getMessage(), e);
       }
-      throw e;
+      if (e instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IllegalStateException("calibration failed: " + e.getMessage(), e);
     }
   }
 
