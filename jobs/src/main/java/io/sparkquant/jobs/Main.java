@@ -15,6 +15,11 @@ import picocli.CommandLine.Command;
     description = "Calibrate, quantize, fine-tune and evaluate int8 TFLite models on Apache Spark.",
     subcommands = {
         CommandLine.HelpCommand.class,
+        ConvertCommand.class,
+        TrainCommand.class,
+        EvaluateCommand.class,
+        DemoCommand.class,
+        BenchCommand.class,
     })
 public final class Main implements Runnable {
 
@@ -37,8 +42,7 @@ public final class Main implements Runnable {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"sparkquant " + (v == null ? "dev" : v)};
+      return new String[] {"sparkquant " + ProjectVersion.get()};
     }
   }
 }
