@@ -1,0 +1,77 @@
+package io.sparkquant.data;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.util.Arrays;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/** Which column types the format accepts, and how they are normalized to the canonical types. */
+final class ColumnTypes {
+
+  static final String FEATURES_ACCEPTED = "array<float>, array<double> or Spark ML Vector";
+  static final String LABEL_ACCEPTED = "int (or byte, short, long)";
+  static final String ID_ACCEPTED = "long (or byte, short, int)";
+
+  private ColumnTypes() {}
+
+  /** Checks that {@code schema} has acceptable features, label and (optional) id columns. */
+  static void check(StructType schema, String source) {
+    DataType features = typeOf(schema, TensorDatasets.FEATURES, FEATURES_ACCEPTED, source);
+    if (!isFeatureType(features)) {
+      throw wrongType(source, TensorDatasets.FEATURES, features, FEATURES_ACCEPTED);
+    }
+    DataType label = typeOf(schema, TensorDatasets.LABEL, LABEL_ACCEPTED, source);
+    if (!isIntegral(label)) {
+      throw wrongType(source, TensorDatasets.LABEL, label, LABEL_ACCEPTED);
+    }
+    if (hasId(schema)) {
+      DataType id = schema.apply(TensorDatasets.ID).dataType();
+      if (!isIntegral(id)) {
+        throw wrongType(source, TensorDatasets.ID, id, ID_ACCEPTED);
+      }
+    }
+  }
+
+  static boolean hasId(StructType schema) {
+    return Arrays.asList(schema.fieldNames()).contains(TensorDatasets.ID);
+  }
+
+  /** The features column as array&lt;float&gt; (elements nullable); the type must have passed {@link #check}. */
+  static Column featuresAsFloatArray(DataType type) {
+    if (type instanceof VectorUDT) {
+      return org.apache.spark.ml.functions.vector_to_array(col(TensorDatasets.FEATURES), "float32");
+    }
+    return col(TensorDatasets.FEATURES).cast(DataTypes.createArrayType(DataTypes.FloatType, true));
+  }
+
+  static boolean isFeatureType(DataType t) {
+    if (t instanceof VectorUDT) {
+      return true;
+    }
+    return t instanceof ArrayType a
+        && (a.elementType().equals(DataTypes.FloatType) || a.elementType().equals(DataTypes.DoubleType));
+  }
+
+  static boolean isIntegral(DataType t) {
+    return t.equals(DataTypes.IntegerType) || t.equals(DataTypes.LongType)
+        || t.equals(DataTypes.ShortType) || t.equals(DataTypes.ByteType);
+  }
+
+  private static DataType typeOf(StructType schema, String column, String accepted, String source) {
+    if (!Arrays.asList(schema.fieldNames()).contains(column)) {
+      throw new InvalidDatasetException(source, column, "Missing column '" + column + "' in " + source
+          + ": expected a column of type " + accepted + "; found columns " + Arrays.toString(schema.fieldNames()));
+    }
+    return schema.apply(column).dataType();
+  }
+
+  private static InvalidDatasetException wrongType(String source, String column, DataType found, String accepted) {
+    return new InvalidDatasetException(source, column, "Column '" + column + "' in " + source + " has type "
+        + found.simpleString() + "; accepted types: " + accepted);
+  }
+}

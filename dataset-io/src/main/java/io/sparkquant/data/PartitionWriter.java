@@ -1,0 +1,140 @@
+package io.sparkquant.data;
+
+import io.sparkquant.data.TensorWriteSupport.TensorRow;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.hadoop.ParquetFileWriter;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.api.WriteSupport;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.hadoop.util.HadoopOutputFile;
+import org.apache.parquet.io.OutputFile;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.sql.Row;
+
+/**
+ * Writes one Spark partition of normalized rows (features array&lt;float&gt;, label integral, optional id long) to
+ * one Parquet file in the temporary dataset directory, validating every row. Each task attempt writes a
+ * hidden file and renames it when complete, so a failed attempt leaves no visible part file.
+ */
+final class PartitionWriter implements Function2<Integer, Iterator<Row>, Iterator<PartitionWriter.WrittenFile>> {
+
+  private static final long serialVersionUID = 1L;
+
+  /** A part file and its row count. */
+  record WrittenFile(String name, long rows) implements Serializable {}
+
+  private final String tmpDir;
+  private final SerializableConf conf;
+  private final DatasetInfo info;
+  private final Map<String, String> footer;
+  private final boolean withId;
+  private final String source;
+
+  PartitionWriter(String tmpDir, Configuration conf, DatasetInfo info, Map<String, String> footer,
+      boolean withId, String source) {
+    this.tmpDir = tmpDir;
+    this.conf = new SerializableConf(conf);
+    this.info = info;
+    this.footer = footer;
+    this.withId = withId;
+    this.source = source;
+  }
+
+  @Override
+  public Iterator<WrittenFile> call(Integer partition, Iterator<Row> rows) throws IOException {
+    if (!rows.hasNext()) {
+      return List.<WrittenFile>of().iterator();
+    }
+    String name = String.format("part-%05d.snappy.parquet", partition);
+    TaskContext task = TaskContext.get();
+    long attempt = task == null ? 0 : task.taskAttemptId();
+    Path attemptPath = new Path(tmpDir, "." + name + ".attempt-" + attempt);
+    Path finalPath = new Path(tmpDir, name);
+    Configuration hadoopConf = conf.get();
+    FileSystem fs = attemptPath.getFileSystem(hadoopConf);
+    long count = 0;
+    boolean done = false;
+    try {
+      try (ParquetWriter<TensorRow> writer = new Builder(HadoopOutputFile.fromPath(attemptPath, hadoopConf),
+          new TensorWriteSupport(withId, footer))
+          .withConf(hadoopConf)
+          .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
+          .withCompressionCodec(CompressionCodecName.SNAPPY)
+          .build()) {
+        while (rows.hasNext()) {
+          writer.write(toTensorRow(rows.next(), partition, count));
+          count++;
+        }
+      }
+      if (fs.exists(finalPath)) {
+        // A speculative twin of this task committed first; its file has the same rows.
+        fs.delete(attemptPath, false);
+      } else if (!fs.rename(attemptPath, finalPath)) {
+        throw new IOException("Cannot rename " + attemptPath + " to " + finalPath);
+      }
+      done = true;
+    } finally {
+      if (!done) {
+        try {
+          fs.delete(attemptPath, false);
+        } catch (IOException | UncheckedIOException e) {
+          // Best effort: the whole temporary directory is deleted by the driver after a failure.
+        }
+      }
+    }
+    return List.of(new WrittenFile(name, count)).iterator();
+  }
+
+  private TensorRow toTensorRow(Row row, int partition, long index) {
+    Long id = withId && !row.isNullAt(2) ? row.getLong(2) : null;
+    String position = "row " + index + " of partition " + partition;
+    List<Number> values = row.isNullAt(0) ? null : row.getList(0);
+    RowChecks.Problem p = RowChecks.featuresProblem(values, info);
+    if (p != null) {
+      throw InvalidDatasetException.atRow(source, TensorDatasets.FEATURES, RowChecks.rowText(id, position),
+          p.expected(), p.actual());
+    }
+    Number label = row.isNullAt(1) ? null : (Number) row.get(1);
+    p = RowChecks.labelProblem(label, info);
+    if (p != null) {
+      throw InvalidDatasetException.atRow(source, TensorDatasets.LABEL, RowChecks.rowText(id, position),
+          p.expected(), p.actual());
+    }
+    if (withId && id == null) {
+      throw InvalidDatasetException.atRow(source, TensorDatasets.ID, position, "a long", "null");
+    }
+    float[] features = new float[values.size()];
+    for (int i = 0; i < features.length; i++) {
+      features[i] = values.get(i).floatValue();
+    }
+    return new TensorRow(features, label.intValue(), withId ? id : 0L);
+  }
+
+  private static final class Builder extends ParquetWriter.Builder<TensorRow, Builder> {
+    private final TensorWriteSupport writeSupport;
+
+    Builder(OutputFile file, TensorWriteSupport writeSupport) {
+      super(file);
+      this.writeSupport = writeSupport;
+    }
+
+    @Override
+    protected Builder self() {
+      return this;
+    }
+
+    @Override
+    protected WriteSupport<TensorRow> getWriteSupport(Configuration conf) {
+      return writeSupport;
+    }
+  }
+}

@@ -1,0 +1,329 @@
+package io.sparkquant.data;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.element_at;
+import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.map;
+import static org.apache.spark.sql.functions.size;
+import static org.apache.spark.sql.functions.when;
+
+import io.sparkquant.data.DatasetFiles.FileFooter;
+import io.sparkquant.data.PartitionWriter.WrittenFile;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF4;
+import org.apache.spark.sql.execution.datasources.parquet.ParquetToSparkSchemaConverter;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.internal.SQLConf;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.collection.JavaConverters;
+import scala.collection.Seq;
+
+/**
+ * Reads and writes the Parquet tensor format (DESIGN.md "Dataset format"): columns {@code features}
+ * array&lt;float&gt; (row-major HWC), {@code label} int, optional {@code id} long; every file's footer carries the
+ * shape, the class names and provenance. Files stay readable by plain {@code spark.read().parquet(dir)}.
+ */
+public final class TensorDatasets {
+
+  public static final String FEATURES = "features";
+  public static final String LABEL = "label";
+  public static final String ID = "id";
+
+  private static final Logger LOG = LoggerFactory.getLogger(TensorDatasets.class);
+  private static final String IN_MEMORY_SOURCE = "the input DataFrame";
+
+  private TensorDatasets() {}
+
+  /**
+   * Writes {@code rows} to {@code outDir}, which must not exist. See
+   * {@link #write(Dataset, DatasetInfo, String, Map, boolean)}.
+   */
+  public static void write(Dataset<Row> rows, DatasetInfo info, String outDir, Map<String, String> provenance) {
+    write(rows, info, outDir, provenance, false);
+  }
+
+  /**
+   * Writes {@code rows} (features as array&lt;float&gt;, array&lt;double&gt; or Vector; integral label; optional
+   * integral id) as one Parquet file per non-empty partition, validating every row against {@code info}.
+   * The files go to a hidden sibling of {@code outDir} that is renamed to {@code outDir} only after every
+   * partition succeeded; on failure it is deleted and nothing appears at {@code outDir}.
+   *
+   * @param overwrite replace an existing {@code outDir} (after the new data is complete); if false an
+   *     existing {@code outDir} is an error
+   * @throws InvalidDatasetException on a bad column or row (named), or when {@code rows} is empty
+   */
+  public static void write(Dataset<Row> rows, DatasetInfo info, String outDir, Map<String, String> provenance,
+      boolean overwrite) {
+    long start = System.nanoTime();
+    SparkSession spark = rows.sparkSession();
+    ColumnTypes.check(rows.schema(), IN_MEMORY_SOURCE);
+    boolean withId = ColumnTypes.hasId(rows.schema());
+    List<Column> cols = new ArrayList<>();
+    cols.add(ColumnTypes.featuresAsFloatArray(rows.schema().apply(FEATURES).dataType()).as(FEATURES));
+    cols.add(col(LABEL));
+    if (withId) {
+      cols.add(col(ID).cast(DataTypes.LongType).as(ID));
+    }
+    Dataset<Row> normalized = rows.select(cols.toArray(new Column[0]));
+
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Path out = new Path(outDir);
+    Path tmp = new Path(out.getParent(), "." + out.getName() + ".tmp-" + UUID.randomUUID());
+    FileSystem fs;
+    try {
+      fs = out.getFileSystem(conf);
+      if (fs.exists(out) && !overwrite) {
+        throw new IllegalArgumentException("Output " + outDir + " already exists; choose a new path or overwrite");
+      }
+      if (!fs.mkdirs(tmp)) {
+        throw new IOException("cannot create " + tmp);
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("Cannot prepare output " + outDir + ": " + e.getMessage(), e);
+    }
+    Map<String, String> footer = FormatMetadata.footer(info, withDefaults(provenance), withId, spark.version());
+    try {
+      List<WrittenFile> written = normalized.toJavaRDD()
+          .mapPartitionsWithIndex(new PartitionWriter(tmp.toString(), conf, info, footer, withId, IN_MEMORY_SOURCE),
+              false)
+          .collect();
+      long total = written.stream().mapToLong(WrittenFile::rows).sum();
+      if (total == 0) {
+        throw new InvalidDatasetException(IN_MEMORY_SOURCE, null, "No rows to write to " + outDir
+            + ": the input DataFrame is empty");
+      }
+      fs.create(new Path(tmp, "_SUCCESS")).close();
+      commit(fs, tmp, out, overwrite);
+      LOG.info("Wrote {} rows in {} file(s) to {} ({} ms)", total, written.size(), outDir,
+          (System.nanoTime() - start) / 1_000_000);
+    } catch (Exception e) { // SparkException is checked but undeclared
+      deleteQuietly(fs, tmp);
+      if (e instanceof InvalidDatasetException ide) {
+        throw ide;
+      }
+      InvalidDatasetException found = InvalidDatasetException.findIn(e).orElse(null);
+      if (found != null) {
+        throw new InvalidDatasetException(found, e);
+      }
+      throw new IllegalStateException("Writing dataset " + outDir + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  private static void commit(FileSystem fs, Path tmp, Path out, boolean overwrite) throws IOException {
+    Path old = null;
+    if (overwrite && fs.exists(out)) {
+      old = new Path(out.getParent(), "." + out.getName() + ".old-" + UUID.randomUUID());
+      if (!fs.rename(out, old)) {
+        throw new IOException("cannot move existing " + out + " aside to " + old);
+      }
+    }
+    if (!fs.rename(tmp, out)) {
+      throw new IOException("cannot rename " + tmp + " to " + out + " (did another writer create it?)");
+    }
+    if (old != null) {
+      fs.delete(old, true);
+    }
+  }
+
+  private static void deleteQuietly(FileSystem fs, Path p) {
+    try {
+      fs.delete(p, true);
+    } catch (IOException e) {
+      LOG.warn("Cannot delete temporary output {}: {}", p, e.toString());
+    }
+  }
+
+  /**
+   * The shape and class names from the footers of every data file under {@code dir} (footers only).
+   *
+   * @throws InvalidDatasetException when a file is unreadable or lacks the metadata, or files disagree
+   */
+  public static DatasetInfo readInfo(String dir, Configuration conf) {
+    return DatasetFiles.agreedInfo(DatasetFiles.scan(dir, conf), dir);
+  }
+
+  /** The provenance map recorded at write time (from the first data file's footer). */
+  public static Map<String, String> readProvenance(String dir, Configuration conf) {
+    return FormatMetadata.provenance(DatasetFiles.scan(dir, conf).get(0).keyValues());
+  }
+
+  /** Loads a dataset written by {@link #write}; the info comes from the footers. See {@link TensorDataset}. */
+  public static TensorDataset load(SparkSession spark, String dir) {
+    return load(spark, dir, null);
+  }
+
+  /**
+   * Loads a Parquet dataset, normalizing features to array&lt;float&gt;, label to int and id to long. When the
+   * files have no {@code id} column, id = the row's position in the dataset (files sorted by name), so ids are
+   * stable across runs. Every row is checked against the info as Spark reads it.
+   *
+   * @param info the info for files without tensor metadata (for example written by Spark ML); null to take it
+   *     from the footers. If both exist they must agree.
+   * @throws InvalidDatasetException for a missing or unreadable file, a missing column or unaccepted type (named
+   *     with file, column, type found and types accepted), files that disagree, or no rows
+   */
+  public static TensorDataset load(SparkSession spark, String dir, DatasetInfo info) {
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    List<FileFooter> footers = DatasetFiles.scan(dir, conf);
+    DatasetInfo resolved = resolveInfo(footers, dir, info);
+    StructType schema = agreedSchema(footers, dir);
+    if (DatasetFiles.totalRows(footers) == 0) {
+      throw new InvalidDatasetException(dir, null, "Dataset " + dir + " has no rows (" + DatasetFiles.describe(footers)
+          + ")");
+    }
+    boolean withId = ColumnTypes.hasId(schema);
+    List<StructField> read = new ArrayList<>();
+    read.add(schema.apply(FEATURES));
+    read.add(schema.apply(LABEL));
+    if (withId) {
+      read.add(schema.apply(ID));
+    }
+    Dataset<Row> raw = spark.read().schema(new StructType(read.toArray(new StructField[0])))
+        .parquet(DatasetFiles.pathStrings(footers));
+
+    Column file = col("_metadata.file_path");
+    Column position = col("_metadata.row_index");
+    Column id;
+    if (withId) {
+      id = col(ID).cast(DataTypes.LongType);
+    } else {
+      // id = rows in the files before this one + position in this file
+      List<Column> offsets = new ArrayList<>();
+      long offset = 0;
+      for (FileFooter f : footers) {
+        offsets.add(lit(f.path().getName()));
+        offsets.add(lit(offset));
+        offset += f.rows();
+      }
+      id = element_at(map(offsets.toArray(new Column[0])), col("_metadata.file_name")).plus(position);
+    }
+    Dataset<Row> staged = raw.select(
+        ColumnTypes.featuresAsFloatArray(schema.apply(FEATURES).dataType()).as("_f"),
+        col(LABEL).cast(DataTypes.LongType).as("_l"),
+        id.as("_id"), file.as("_file"), position.as("_pos"));
+
+    // x - x is NaN exactly when x is NaN or infinite
+    Column badFeatures = col("_f").isNull().or(size(col("_f")).notEqual(lit(resolved.featureLength())))
+        .or(expr("exists(_f, x -> x IS NULL OR isnan(x - x))"));
+    Column badLabel = col("_l").isNull().or(col("_l").lt(0)).or(col("_l").geq(resolved.numClasses()));
+    Column badId = col("_id").isNull();
+    UserDefinedFunction failFeatures = functions.udf(new FeaturesFailure(resolved),
+        DataTypes.createArrayType(DataTypes.FloatType, true));
+    UserDefinedFunction failLabel = functions.udf(new LabelFailure(resolved), DataTypes.LongType);
+    Column features = when(badFeatures, failFeatures.apply(col("_file"), col("_pos"), col("_id"), col("_f")))
+        .otherwise(col("_f"));
+    Column label = when(badLabel.or(badId), failLabel.apply(col("_file"), col("_pos"), col("_id"), col("_l")))
+        .otherwise(col("_l")).cast(DataTypes.IntegerType);
+    Dataset<Row> rows = staged.select(
+        features.as(FEATURES, FormatMetadata.featuresFieldMetadata(resolved)),
+        label.as(LABEL),
+        col("_id").as(ID));
+    LOG.info("Loaded {} ({} rows, {}, {})", dir, DatasetFiles.totalRows(footers), DatasetFiles.describe(footers),
+        resolved);
+    return new TensorDataset(rows, resolved, dir);
+  }
+
+  private static DatasetInfo resolveInfo(List<FileFooter> footers, String dir, DatasetInfo given) {
+    if (given == null) {
+      return DatasetFiles.agreedInfo(footers, dir);
+    }
+    for (FileFooter f : footers) {
+      DatasetInfo inFile = FormatMetadata.info(f.keyValues(), f.path().toString());
+      if (inFile != null && !inFile.equals(given)) {
+        throw new InvalidDatasetException(f.path().toString(), null, "File " + f.path() + " has " + inFile
+            + " but the caller gave " + given);
+      }
+    }
+    return given;
+  }
+
+  /** The Spark schema of every file, checked per file so an error names the file; all files must agree. */
+  private static StructType agreedSchema(List<FileFooter> footers, String dir) {
+    ParquetToSparkSchemaConverter converter = new ParquetToSparkSchemaConverter(SQLConf.get());
+    StructType agreed = null;
+    Path agreedFile = null;
+    for (FileFooter f : footers) {
+      String sparkJson = f.keyValues().get(FormatMetadata.KEY_SPARK_SCHEMA);
+      StructType schema = sparkJson != null ? (StructType) DataType.fromJson(sparkJson)
+          : converter.convert(f.schema());
+      ColumnTypes.check(schema, "file " + f.path());
+      StructType signature = signature(schema);
+      if (agreed == null) {
+        agreed = signature;
+        agreedFile = f.path();
+      } else if (!sameTypes(agreed, signature)) {
+        throw new InvalidDatasetException(dir, null, "Files of dataset " + dir + " have different column types: "
+            + agreedFile + " has " + agreed.simpleString() + " but " + f.path() + " has " + signature.simpleString());
+      }
+    }
+    return agreed;
+  }
+
+  private static StructType signature(StructType schema) {
+    List<StructField> fields = new ArrayList<>();
+    for (String name : new String[] {FEATURES, LABEL, ID}) {
+      if (List.of(schema.fieldNames()).contains(name)) {
+        StructField f = schema.apply(name);
+        fields.add(new StructField(name, f.dataType(), true, org.apache.spark.sql.types.Metadata.empty()));
+      }
+    }
+    return new StructType(fields.toArray(new StructField[0]));
+  }
+
+  private static boolean sameTypes(StructType a, StructType b) {
+    return a.asNullable().sameType(b.asNullable()) && a.length() == b.length();
+  }
+
+  /** Raises the error for a row whose features failed the check in SQL; computes the details in Java. */
+  private record FeaturesFailure(DatasetInfo info) implements UDF4<String, Long, Long, Seq<Float>, Seq<Float>> {
+    @Override
+    public Seq<Float> call(String file, Long position, Long id, Seq<Float> values) {
+      List<Float> list = values == null ? null : JavaConverters.seqAsJavaList(values);
+      RowChecks.Problem p = RowChecks.featuresProblem(list, info);
+      if (p == null) {
+        p = new RowChecks.Problem(RowChecks.expectedLength(info) + ", all finite", "a row failing the check");
+      }
+      throw InvalidDatasetException.atRow("file " + file, FEATURES,
+          RowChecks.rowText(id, "row " + position + " of the file"), p.expected(), p.actual());
+    }
+  }
+
+  /** Raises the error for a row whose label (or id) failed the check in SQL. */
+  private record LabelFailure(DatasetInfo info) implements UDF4<String, Long, Long, Long, Long> {
+    @Override
+    public Long call(String file, Long position, Long id, Long label) {
+      String row = RowChecks.rowText(id, "row " + position + " of the file");
+      if (id == null) {
+        throw InvalidDatasetException.atRow("file " + file, ID, row, "a long", "null");
+      }
+      RowChecks.Problem p = RowChecks.labelProblem(label, info);
+      throw InvalidDatasetException.atRow("file " + file, LABEL, row,
+          p == null ? RowChecks.labelRange(info) : p.expected(), p == null ? String.valueOf(label) : p.actual());
+    }
+  }
+
+  static Map<String, String> withDefaults(Map<String, String> provenance) {
+    Map<String, String> m = new LinkedHashMap<>(provenance);
+    m.putIfAbsent("writer", "io.sparkquant.data.TensorDatasets");
+    return m;
+  }
+}
