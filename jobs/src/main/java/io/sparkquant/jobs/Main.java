@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
         EvaluateCommand.class,
         DemoCommand.class,
         BenchCommand.class,
+        io.sparkquant.jobs.cluster.ClusterCheckCommand.class,
     })
 public final class Main implements Runnable {
 
