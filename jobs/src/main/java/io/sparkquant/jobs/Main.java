@@ -16,6 +16,13 @@ import picocli.CommandLine.Command;
     subcommands = {
         CommandLine.HelpCommand.class,
         InspectCommand.class,
+        QuantizeCommand.class,
+        ConvertCommand.class,
+        TrainCommand.class,
+        EvaluateCommand.class,
+        DemoCommand.class,
+        BenchCommand.class,
+        io.sparkquant.jobs.cluster.ClusterCheckCommand.class,
     })
 public final class Main implements Runnable {
 
@@ -35,11 +42,16 @@ public final class Main implements Runnable {
     return new CommandLine(new Main()).execute(args);
   }
 
+  /** The project version from the jar manifest, "dev" when run from classes. */
+  public static String projectVersion() {
+    String v = Main.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
+  }
+
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"sparkquant " + (v == null ? "dev" : v)};
+      return new String[] {"sparkquant " + ProjectVersion.get()};
     }
   }
 }
