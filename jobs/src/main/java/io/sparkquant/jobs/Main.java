@@ -17,6 +17,11 @@ import picocli.CommandLine.Command;
         CommandLine.HelpCommand.class,
         InspectCommand.class,
         QuantizeCommand.class,
+        ConvertCommand.class,
+        TrainCommand.class,
+        EvaluateCommand.class,
+        DemoCommand.class,
+        BenchCommand.class,
         io.sparkquant.jobs.cluster.ClusterCheckCommand.class,
     })
 public final class Main implements Runnable {
@@ -34,7 +39,12 @@ public final class Main implements Runnable {
 
   /** Runs the CLI and returns the exit code; tests call this instead of {@link #main}. */
   public static int execute(String... args) {
-    return new CommandLine(new Main()).execute(args);
+    return commandLine().execute(args);
+  }
+
+  /** The configured picocli command line (tests inspect and run it). */
+  public static CommandLine commandLine() {
+    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(false);
   }
 
   /** The project version from the jar manifest, "dev" when run from classes. */
@@ -46,8 +56,7 @@ public final class Main implements Runnable {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"sparkquant " + (v == null ? "dev" : v)};
+      return new String[] {"sparkquant " + ProjectVersion.get()};
     }
   }
 }

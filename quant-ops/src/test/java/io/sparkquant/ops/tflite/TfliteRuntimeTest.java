@@ -35,6 +35,13 @@ class TfliteRuntimeTest {
   }
 
   @Test
+  void modelWithMetadataAndDescriptionLoadsAndRuns() {
+    TfliteModel model = TfliteFlatbufferTest.withMetadata(TfliteTestModels.floatAdd(new int[] {4}));
+    float[] sum = (float[]) TfliteTestModels.runInTflite(model, new float[] {1, 2, 3, 4}, new float[] {4, 3, 2, 1})[0];
+    assertArrayEquals(new float[] {5, 5, 5, 5}, sum, 0f);
+  }
+
+  @Test
   void floatFullyConnectedMatchesJava() {
     Random random = new Random(2);
     int batch = 3;
