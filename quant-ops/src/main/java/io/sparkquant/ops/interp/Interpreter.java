@@ -610,6 +610,13 @@ public final class Interpreter {
           perChannel |= s != filterScales[0];
         }
         final boolean asymmetric = perChannel;
+        if (!perChannel && filterScales.length > 1) {
+          // measured: TFLite 2.6.2 then takes its per-tensor hybrid path with the tensor's legacy scale, which
+          // is 0 for a multi-entry quantization, and returns only the activated bias; refuse instead
+          throw new IllegalArgumentException("hybrid CONV_2D filter has " + filterScales.length
+              + " equal channel scales, which TFLite 2.6.2 computes as zero; write a single scale for a "
+              + "per-tensor filter");
+        }
         return new ConvNode() {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {

@@ -39,10 +39,10 @@ final class Judge {
 
   /** Runs both and asserts agreement on every output; returns the interpreter's outputs. */
   static Object[] check(String context, TfliteModel model, Object... inputs) {
-    return check(context, model, FLOAT_RELATIVE_TOLERANCE, inputs);
+    return checkWithin(context, model, FLOAT_RELATIVE_TOLERANCE, inputs);
   }
 
-  static Object[] check(String context, TfliteModel model, float floatTolerance, Object... inputs) {
+  static Object[] checkWithin(String context, TfliteModel model, float floatTolerance, Object... inputs) {
     // the model goes through the flatbuffer writer and reader, as models from files do
     TfliteModel read = TfliteFlatbuffer.read(TfliteFlatbuffer.write(model));
     Interpreter interpreter = new Interpreter(read);
@@ -77,7 +77,7 @@ final class Judge {
       }
       for (int i = 0; i < e.length; i++) {
         if (!(Math.abs(e[i] - a[i]) <= floatTolerance * maxAbs)) {
-          fail(context + ": element " + i + " expected " + e[i] + " got " + a[i] + " (tolerance "
+          fail(context + ": element " + i + " expected " + e[i] + " got " + a[i] + "\n" + Arrays.toString(e) + "\n" + Arrays.toString(a) + " (tolerance "
               + floatTolerance + " x max|out| " + maxAbs + ")");
         }
       }
