@@ -121,6 +121,11 @@ public final class RunCommand implements Callable<Integer> {
 
   /** Runs and writes the outputs; returns them by file name. */
   Map<String, Tensor> run() throws RunFailure {
+    try {
+      OutputDir.checkWritable(new Configuration(), outputDir, overwrite); // fail before any work
+    } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+      throw new RunFailure(EXIT_BAD_INPUT, e.getMessage(), e);
+    }
     byte[] bytes;
     try {
       bytes = Files.readAllBytes(model);
