@@ -77,6 +77,8 @@ class TfliteExporterTest {
     cases.add(new Case("cnnChain", chain, Dl4jImporter.importNetwork(chain)));
     var mlp = TestModels.mlp(11);
     cases.add(new Case("mlp", mlp, Dl4jImporter.importNetwork(mlp)));
+    var gap = TestModels.globalAverage(3, false);
+    cases.add(new Case("globalAverage", gap, Dl4jImporter.importNetwork(gap)));
     var resAvg = TestModels.residual(5, PoolingType.AVG);
     cases.add(new Case("residualAvg", resAvg, Dl4jImporter.importGraph(resAvg, new int[] {8, 8, 3})));
     var resMax = TestModels.residual(6, PoolingType.MAX);
@@ -131,7 +133,7 @@ class TfliteExporterTest {
 
   @Test
   void int8ModelHasIntegerTensorsAndMetadata() throws Exception {
-    Case c = cases().get(0);
+    Case c = cases().get(0); // cnnChain
     TfliteModel m = TfliteExporter.export(c.graph(), ExportOptions.int8(ranges(c), ExportOptions.IoType.FLOAT)
         .withProvenance("abc123", "0.1.0-test"));
     TfliteModel back = TfliteFlatbuffer.read(TfliteFlatbuffer.write(m));
@@ -149,7 +151,7 @@ class TfliteExporterTest {
 
   @Test
   void missingRangesAreNamed() {
-    Case c = cases().get(1);
+    Case c = cases().get(1); // mlp
     ActivationRanges partial = ActivationRanges.of(Map.of(c.graph().input().name(), new float[] {0, 1}), "test");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> TfliteExporter.export(c.graph(), ExportOptions.int8(partial, ExportOptions.IoType.FLOAT)));

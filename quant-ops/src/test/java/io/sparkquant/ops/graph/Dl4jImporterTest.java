@@ -64,6 +64,18 @@ class Dl4jImporterTest {
   }
 
   @Test
+  void samePaddedAveragePoolingMatchesDl4jOnlyWithoutPadInDivisor() {
+    MultiLayerNetwork net = TestModels.globalAverage(3, false);
+    Graph g = Dl4jImporter.importNetwork(net);
+    assertTrue(g.nodes().stream().anyMatch(n -> n instanceof Node.GlobalPool gp && gp.kind() == Node.PoolKind.AVG));
+    checkAgainstDl4j(g, net, 2);
+    UnsupportedModelException e = assertThrows(UnsupportedModelException.class,
+        () -> Dl4jImporter.importNetwork(TestModels.globalAverage(3, true)));
+    assertTrue(e.getMessage().contains("layer 1 'avgpool' (SubsamplingLayer)")
+        && e.getMessage().contains("avgPoolIncludePadInDivisor(false)"), e.getMessage());
+  }
+
+  @Test
   void convolutionalGraphWithoutShapeAsksForIt() {
     var cg = TestModels.residual(5, PoolingType.AVG);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Dl4jImporter.importGraph(cg));
