@@ -44,8 +44,7 @@ public final class Main implements Runnable {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"sparkquant " + (v == null ? "dev" : v)};
+      return new String[] {"sparkquant " + projectVersion()};
     }
   }
 }

@@ -71,8 +71,13 @@ class TfliteExporterTest {
     }
   }
 
-  static List<Case> cases() {
-    List<Case> cases = new ArrayList<>();
+  private static List<Case> cases;
+
+  static synchronized List<Case> cases() {
+    if (cases != null) {
+      return cases;
+    }
+    cases = new ArrayList<>();
     var chain = TestModels.cnnChain(7);
     cases.add(new Case("cnnChain", chain, Dl4jImporter.importNetwork(chain)));
     var mlp = TestModels.mlp(11);
@@ -89,7 +94,9 @@ class TfliteExporterTest {
   @Test
   void float32ExportAgreesWithDl4j() {
     for (Case c : cases()) {
-      byte[] bytes = TfliteFlatbuffer.write(TfliteExporter.export(c.graph(), ExportOptions.of(ExportMode.FLOAT32)));
+      TfliteModel m = TfliteExporter.export(c.graph(), ExportOptions.of(ExportMode.FLOAT32));
+      assertEquals(List.of(), TfliteFlatbuffer.verify(m), c.name());
+      byte[] bytes = TfliteFlatbuffer.write(m);
       double err = maxError(c, bytes, null);
       LOG.info("{} float32: {} bytes, max |p_tflite - p_dl4j| = {}", c.name(), bytes.length, err);
       assertTrue(err <= FLOAT32_TOLERANCE, c.name() + " float32 error " + err);
@@ -122,6 +129,7 @@ class TfliteExporterTest {
           continue;
         }
         TfliteModel m = TfliteExporter.export(c.graph(), o);
+        assertEquals(List.of(), TfliteFlatbuffer.verify(m), c.name() + " " + e.getKey());
         byte[] bytes = TfliteFlatbuffer.write(m);
         double err = maxError(c, bytes, o.io() == ExportOptions.IoType.INT8 ? m : null);
         LOG.info("{} {}: {} bytes, min runtime {}, max |p - p_dl4j| = {}", c.name(), e.getKey(), bytes.length,
