@@ -15,7 +15,14 @@ import picocli.CommandLine.Command;
     description = "Calibrate, quantize, fine-tune and evaluate int8 TFLite models on Apache Spark.",
     subcommands = {
         CommandLine.HelpCommand.class,
+        InspectCommand.class,
         QuantizeCommand.class,
+        ConvertCommand.class,
+        TrainCommand.class,
+        EvaluateCommand.class,
+        DemoCommand.class,
+        BenchCommand.class,
+        io.sparkquant.jobs.cluster.ClusterCheckCommand.class,
     })
 public final class Main implements Runnable {
 
@@ -35,16 +42,10 @@ public final class Main implements Runnable {
     return new CommandLine(new Main()).execute(args);
   }
 
-  /** The project version from the jar manifest, "dev" when run from classes. */
-  public static String projectVersion() {
-    String v = Main.class.getPackage().getImplementationVersion();
-    return v == null ? "dev" : v;
-  }
-
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      return new String[] {"sparkquant " + projectVersion()};
+      return new String[] {"sparkquant " + ProjectVersion.get()};
     }
   }
 }

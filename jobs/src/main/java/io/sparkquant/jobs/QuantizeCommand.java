@@ -122,7 +122,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     }
     ExportOptions.IoType ioType = io == null ? ExportOptions.IoType.FLOAT
         : ExportOptions.IoType.valueOf(io.toUpperCase(Locale.ROOT));
-    ExportOptions options = new ExportOptions(exportMode, ioType, ranges, sha256, Main.projectVersion());
+    ExportOptions options = new ExportOptions(exportMode, ioType, ranges, sha256, ProjectVersion.get());
     TfliteModel tflite = TfliteExporter.export(graph, options);
     byte[] bytes = TfliteFlatbuffer.write(tflite);
     byte[] float32Bytes = exportMode == ExportMode.FLOAT32 ? bytes

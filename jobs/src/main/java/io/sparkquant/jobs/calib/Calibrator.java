@@ -1,0 +1,408 @@
+package io.sparkquant.jobs.calib;
+
+import io.sparkquant.ops.calib.BinLayout;
+import io.sparkquant.ops.calib.CalibrationTable;
+import io.sparkquant.ops.calib.HistogramStats;
+import io.sparkquant.ops.calib.MinMaxStats;
+import io.sparkquant.ops.calib.ModelStats;
+import io.sparkquant.ops.calib.RangeMethod;
+import io.sparkquant.ops.calib.TensorObserver;
+import io.sparkquant.ops.graph.Dl4jImporter;
+import io.sparkquant.ops.graph.Graph;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * Distributed calibration in the Spark ML style: configure with setters, then {@link #fit} a DataFrame of rows
+ * ({@code features} array&lt;float&gt; in the model's NHWC order, {@code id} long) to get a {@link CalibrationTable}.
+ *
+ * <p>How the table comes out independent of partitioning and row order:
+ * <ol>
+ *   <li>Sampling keeps a row by a seeded hash of its id ({@code --fraction}: hash below the fraction;
+ *       {@code --rows N}: the N smallest hashes, found by a mergeable top-N over the id column).
+ *   <li>DL4J's float results depend on which rows share a batch (measured: the second convolution of a small CNN
+ *       differs in the last bits between a batch of 64 and the same rows split 17 + 47), so batches are canonical:
+ *       a second hash of the row assigns it one of ceil(rows / batchSize) buckets, and a shuffle sorted by
+ *       (bucket, hash, id) feeds each bucket to the model as one batch, whatever the input partitioning.
+ *   <li>Pass 1 merges per-partition {@link MinMaxStats} with {@code treeAggregate}; when the method needs it,
+ *       pass 2 merges {@link HistogramStats} over bin edges fixed from pass 1. Both are exact merges.
+ * </ol>
+ * The model travels as bytes in a broadcast and is deserialized once per executor JVM ({@link ModelCache}).
+ */
+public final class Calibrator {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Calibrator.class);
+
+  public static final int DEFAULT_BATCH_SIZE = 64;
+  public static final int DEFAULT_TREE_DEPTH = 2;
+
+  private byte[] modelBytes;
+  private int[] inputShape;
+  private RangeMethod method = RangeMethod.minMax();
+  private int batchSize = DEFAULT_BATCH_SIZE;
+  private long sampleRows;
+  private double sampleFraction;
+  private long seed;
+  private int partitions;
+  private int histogramBins = BinLayout.DEFAULT_TARGET_BINS;
+  private int treeDepth = DEFAULT_TREE_DEPTH;
+  private String featuresCol = "features";
+  private String idCol = "id";
+
+  /** What a fit did, for logs and manifests. */
+  public record Run(CalibrationTable table, long rows, int batches, int partitions, long samplingMillis,
+      long minMaxMillis, long histogramMillis) {}
+
+  /** The float model as a DL4J ModelSerializer zip (MultiLayerNetwork or ComputationGraph). */
+  public Calibrator setModel(byte[] modelZip) {
+    if (modelZip == null || modelZip.length == 0) {
+      throw new IllegalArgumentException("model bytes must be a non-empty DL4J ModelSerializer zip");
+    }
+    this.modelBytes = modelZip.clone();
+    return this;
+  }
+
+  public Calibrator setModel(Path modelZip) {
+    try {
+      return setModel(Files.readAllBytes(modelZip));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read model " + modelZip, e);
+    }
+  }
+
+  /** The model input's shape, HWC (e.g. 28,28,1) or [F]; null (default) lets the importer infer it. */
+  public Calibrator setInputShape(int[] shape) {
+    this.inputShape = shape == null ? null : shape.clone();
+    return this;
+  }
+
+  public Calibrator setMethod(RangeMethod method) {
+    if (method == null) {
+      throw new IllegalArgumentException("method must not be null");
+    }
+    this.method = method;
+    return this;
+  }
+
+  /** Rows per canonical batch (on average: bucket sizes vary around it); default 64. */
+  public Calibrator setBatchSize(int batchSize) {
+    if (batchSize < 1) {
+      throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+    }
+    this.batchSize = batchSize;
+    return this;
+  }
+
+  /** Calibrate on exactly this many rows (the smallest seeded id hashes); 0 (default) means no row limit. */
+  public Calibrator setSampleRows(long rows) {
+    if (rows < 0 || rows > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("sample rows must be in [0, " + Integer.MAX_VALUE + "], got " + rows);
+    }
+    this.sampleRows = rows;
+    return this;
+  }
+
+  /** Calibrate on this fraction of rows, by seeded id hash; 0 (default) means no fraction. */
+  public Calibrator setSampleFraction(double fraction) {
+    if (!(fraction >= 0 && fraction <= 1)) {
+      throw new IllegalArgumentException("sample fraction must be in (0, 1], got " + fraction);
+    }
+    this.sampleFraction = fraction;
+    return this;
+  }
+
+  public Calibrator setSeed(long seed) {
+    this.seed = seed;
+    return this;
+  }
+
+  /** Partitions of the calibration shuffle; 0 (default) keeps the input's partition count. */
+  public Calibrator setPartitions(int partitions) {
+    if (partitions < 0) {
+      throw new IllegalArgumentException("partitions must be >= 0, got " + partitions);
+    }
+    this.partitions = partitions;
+    return this;
+  }
+
+  public Calibrator setHistogramBins(int bins) {
+    if (bins < 2) {
+      throw new IllegalArgumentException("histogram bins must be >= 2, got " + bins);
+    }
+    this.histogramBins = bins;
+    return this;
+  }
+
+  public Calibrator setTreeDepth(int depth) {
+    if (depth < 1) {
+      throw new IllegalArgumentException("tree depth must be >= 1, got " + depth);
+    }
+    this.treeDepth = depth;
+    return this;
+  }
+
+  public Calibrator setFeaturesCol(String name) {
+    this.featuresCol = name;
+    return this;
+  }
+
+  public Calibrator setIdCol(String name) {
+    this.idCol = name;
+    return this;
+  }
+
+  /** Calibrates on {@code rows}; see the class comment. */
+  public CalibrationTable fit(Dataset<Row> rows) {
+    return fitRun(rows).table();
+  }
+
+  /**
+   * Calibrates on {@code rows} and reports what was done.
+   *
+   * @throws IllegalArgumentException for an empty calibration set, a row with bad features (naming its id), or
+   *     non-finite activations (naming the tensors); nothing is returned in that case
+   */
+  public Run fitRun(Dataset<Row> rows) {
+    if (modelBytes == null) {
+      throw new IllegalStateException("setModel(...) must be called before fit");
+    }
+    if (sampleRows > 0 && sampleFraction > 0) {
+      throw new IllegalArgumentException("sample rows (" + sampleRows + ") and sample fraction (" + sampleFraction
+          + ") are exclusive; set one");
+    }
+    StructType schema = rows.schema();
+    for (String col : new String[] {featuresCol, idCol}) {
+      if (!Arrays.asList(schema.fieldNames()).contains(col)) {
+        throw new IllegalArgumentException("calibration rows have no column '" + col + "'; found "
+            + Arrays.toString(schema.fieldNames()));
+      }
+    }
+    Graph graph = importOnDriver();
+    int featureLength = graph.input().itemSize();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());
+    try {
+      return SparkFailures.unwrap(() -> run(jsc, rows, graph, featureLength));
+    } finally {
+      jsc.sc().setJobDescription(null);
+    }
+  }
+
+  private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int featureLength) {
+    long t0 = System.nanoTime();
+    JavaRDD<Row> input = rows.select(featuresCol, idCol).javaRDD();
+    int shufflePartitions = partitions > 0 ? partitions : Math.max(1, input.getNumPartitions());
+    Sample sample = chooseSample(jsc, rows.select(idCol).javaRDD());
+    if (sample.rows() == 0) {
+      throw new IllegalArgumentException("empty calibration set: no row was selected ("
+          + describeSampling() + "); give more rows or a larger fraction");
+    }
+    int buckets = (int) Math.max(1, (sample.rows() + batchSize - 1) / batchSize);
+    long samplingMillis = (System.nanoTime() - t0) / 1_000_000;
+    LOG.info("calibration set: {} rows ({}), {} canonical batches over {} partitions; sampling took {} ms",
+        sample.rows(), describeSampling(), buckets, shufflePartitions, samplingMillis);
+
+    final long seedValue = seed;
+    final int bucketCount = buckets;
+    final int length = featureLength;
+    final Sample chosen = sample;
+    JavaPairRDD<BatchKey, float[]> batched = input
+        .flatMapToPair(row -> keyed(row, seedValue, chosen, bucketCount, length))
+        .repartitionAndSortWithinPartitions(new BucketPartitioner(shufflePartitions));
+
+    String sha = ModelCache.sha256(modelBytes);
+    Broadcast<byte[]> model = jsc.broadcast(modelBytes);
+    int[] shape = inputShape;
+    try {
+      long t1 = System.nanoTime();
+      jsc.setJobDescription("calibrate: pass 1 (min/max)");
+      PassStats<MinMaxStats> pass1 = batched
+          .mapPartitions(new ObservePartition<MinMaxStats>(sha, model, shape, TensorObserver::addMinMax))
+          .treeAggregate(PassStats.<MinMaxStats>empty(), PassStats::merge, PassStats::merge, treeDepth);
+      long minMaxMillis = (System.nanoTime() - t1) / 1_000_000;
+      LOG.info("pass 1 (min/max): {} rows, {} tensors in {} ms", pass1.rows(), pass1.tensors().tensors().size(),
+          minMaxMillis);
+      checkPass(pass1.rows(), sample.rows(), "pass 1");
+
+      ModelStats<HistogramStats> histograms = null;
+      long histogramMillis = 0;
+      if (method.needsHistogram()) {
+        Map<String, BinLayout> layouts = layouts(pass1.tensors());
+        Broadcast<HashMap<String, BinLayout>> layoutsBc = jsc.broadcast(new HashMap<>(layouts));
+        try {
+          long t2 = System.nanoTime();
+          jsc.setJobDescription("calibrate: pass 2 (histograms)");
+          PassStats<HistogramStats> pass2 = batched
+              .mapPartitions(new ObservePartition<HistogramStats>(sha, model, shape,
+                  (stats, tensors) -> TensorObserver.addHistograms(stats, tensors, layoutsBc.value())))
+              .treeAggregate(PassStats.<HistogramStats>empty(), PassStats::merge, PassStats::merge, treeDepth);
+          histogramMillis = (System.nanoTime() - t2) / 1_000_000;
+          LOG.info("pass 2 (histograms, {} bins): {} rows in {} ms", histogramBins, pass2.rows(), histogramMillis);
+          checkPass(pass2.rows(), sample.rows(), "pass 2");
+          histograms = pass2.tensors();
+        } finally {
+          layoutsBc.destroy();
+        }
+      }
+      CalibrationTable table = CalibrationTable.compute(method, pass1.tensors(), histograms);
+      return new Run(table, sample.rows(), buckets, shufflePartitions, samplingMillis, minMaxMillis,
+          histogramMillis);
+    } finally {
+      model.destroy();
+    }
+  }
+
+  private Map<String, BinLayout> layouts(ModelStats<MinMaxStats> pass1) {
+    Map<String, BinLayout> layouts = new HashMap<>();
+    List<String> bad = new ArrayList<>();
+    pass1.tensors().forEach((name, s) -> {
+      if (s.nonFiniteCount() > 0 || s.count() == 0) {
+        bad.add(name);
+      } else {
+        layouts.put(name, BinLayout.forRange(s, histogramBins));
+      }
+    });
+    if (!bad.isEmpty()) {
+      // Fail before the histogram pass, with the same message the table gives.
+      CalibrationTable.compute(RangeMethod.minMax(), pass1, null);
+    }
+    return layouts;
+  }
+
+  private static void checkPass(long observed, long expected, String pass) {
+    if (observed != expected) {
+      throw new IllegalStateException(pass + " fed " + observed + " rows to the model but " + expected
+          + " were selected; the input changed while calibrating?");
+    }
+  }
+
+  private Graph importOnDriver() {
+    try {
+      Path tmp = Files.createTempFile("sparkquant-model", ".zip");
+      try {
+        Files.write(tmp, modelBytes);
+        return Dl4jImporter.importModel(Dl4jImporter.load(tmp), inputShape);
+      } finally {
+        Files.deleteIfExists(tmp);
+      }
+    } catch (IOException e) {
+      throw new IllegalArgumentException("the model is not a readable DL4J ModelSerializer zip: " + e.getMessage(), e);
+    }
+  }
+
+  private String describeSampling() {
+    if (sampleRows > 0) {
+      return "the " + sampleRows + " rows with the smallest id hash, seed " + seed;
+    }
+    if (sampleFraction > 0) {
+      return "fraction " + sampleFraction + " by id hash, seed " + seed;
+    }
+    return "all rows";
+  }
+
+  /** Which rows are in: all, a hash fraction, or hash order up to a threshold pair. */
+  record Sample(long rows, double fraction, boolean limited, long lastKey, long lastId)
+      implements java.io.Serializable {
+    boolean keep(long key, long id) {
+      if (fraction > 0) {
+        return SampleKeys.inFraction(key, fraction);
+      }
+      return !limited || SampleKeys.compare(key, id, lastKey, lastId) <= 0;
+    }
+  }
+
+  private Sample chooseSample(JavaSparkContext jsc, JavaRDD<Row> ids) {
+    final long s = seed;
+    if (sampleRows > 0) {
+      jsc.setJobDescription("calibrate: choose " + sampleRows + " rows by id hash");
+      final int limit = (int) sampleRows;
+      SmallestKeys smallest = ids
+          .mapPartitions((Iterator<Row> it) -> List.of(SmallestKeys.of(limit, keyIdPairs(it, s))).iterator())
+          .treeReduce(SmallestKeys::merge, treeDepth);
+      if (smallest.size() < sampleRows) {
+        LOG.warn("asked for {} calibration rows but the input has only {}; using all of them", sampleRows,
+            smallest.size());
+        return new Sample(smallest.size(), 0, false, 0, 0);
+      }
+      long[] last = smallest.last();
+      return new Sample(smallest.size(), 0, true, last[0], last[1]);
+    }
+    if (sampleFraction > 0) {
+      jsc.setJobDescription("calibrate: count rows in fraction " + sampleFraction);
+      final double f = sampleFraction;
+      long n = ids.filter(r -> SampleKeys.inFraction(SampleKeys.key(s, idOf(r, 0)), f)).count();
+      return new Sample(n, f, false, 0, 0);
+    }
+    jsc.setJobDescription("calibrate: count rows");
+    return new Sample(ids.count(), 0, false, 0, 0);
+  }
+
+  private static Iterator<long[]> keyIdPairs(Iterator<Row> ids, long seed) {
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return ids.hasNext();
+      }
+
+      @Override
+      public long[] next() {
+        long id = idOf(ids.next(), 0);
+        return new long[] {SampleKeys.key(seed, id), id};
+      }
+    };
+  }
+
+  private static long idOf(Row row, int index) {
+    if (row.isNullAt(index)) {
+      throw new CalibrationInputException("a calibration row has a null id; ids must be set (they choose the "
+          + "sample and the batches)");
+    }
+    return row.getLong(index);
+  }
+
+  private static Iterator<Tuple2<BatchKey, float[]>> keyed(Row row, long seed, Sample sample, int buckets,
+      int length) {
+    long id = idOf(row, 1);
+    long key = SampleKeys.key(seed, id);
+    if (!sample.keep(key, id)) {
+      return java.util.Collections.emptyIterator();
+    }
+    if (row.isNullAt(0)) {
+      throw new CalibrationInputException("calibration row id " + id + ": features is null (expected " + length
+          + " finite values)");
+    }
+    List<Object> values = row.getList(0);
+    if (values.size() != length) {
+      throw new CalibrationInputException("calibration row id " + id + ": features has " + values.size()
+          + " values, the model input needs " + length);
+    }
+    float[] features = new float[length];
+    for (int i = 0; i < length; i++) {
+      Object v = values.get(i);
+      float x = v == null ? Float.NaN : ((Number) v).floatValue();
+      if (!Float.isFinite(x)) {
+        throw new CalibrationInputException("calibration row id " + id + ": features[" + i + "] is " + v
+            + " (expected finite values)");
+      }
+      features[i] = x;
+    }
+    return List.of(new Tuple2<>(new BatchKey(SampleKeys.bucket(key, buckets), key, id), features)).iterator();
+  }
+}

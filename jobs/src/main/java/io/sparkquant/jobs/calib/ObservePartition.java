@@ -1,0 +1,77 @@
+package io.sparkquant.jobs.calib;
+
+import io.sparkquant.ops.calib.MergeableStats;
+import io.sparkquant.ops.calib.ModelStats;
+import io.sparkquant.ops.graph.Dl4jActivations;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import scala.Tuple2;
+
+/**
+ * One calibration pass over a partition of canonically batched rows (sorted by {@link BatchKey}): each run of rows
+ * with the same bucket is one batch through the float model; every observed tensor goes to {@code observer}.
+ * Rows are streamed; only the current batch is held.
+ */
+final class ObservePartition<S extends MergeableStats<S>>
+    implements FlatMapFunction<Iterator<Tuple2<BatchKey, float[]>>, PassStats<S>> {
+
+  private static final long serialVersionUID = 1L;
+
+  /** Folds one batch's tensors into the statistics. */
+  interface BatchObserver<S extends MergeableStats<S>> extends Serializable {
+    void observe(ModelStats<S> stats, Map<String, INDArray> tensors);
+  }
+
+  private final String modelSha256;
+  private final Broadcast<byte[]> model;
+  private final int[] inputShape;
+  private final BatchObserver<S> observer;
+
+  ObservePartition(String modelSha256, Broadcast<byte[]> model, int[] inputShape, BatchObserver<S> observer) {
+    this.modelSha256 = modelSha256;
+    this.model = model;
+    this.inputShape = inputShape;
+    this.observer = observer;
+  }
+
+  @Override
+  public Iterator<PassStats<S>> call(Iterator<Tuple2<BatchKey, float[]>> rows) {
+    PassStats<S> stats = PassStats.empty();
+    if (!rows.hasNext()) {
+      return List.of(stats).iterator();
+    }
+    try (ModelCache.Lease lease = ModelCache.lease(modelSha256, model::value, inputShape)) {
+      int length = lease.graph().input().itemSize();
+      List<float[]> batch = new ArrayList<>();
+      int bucket = -1;
+      while (rows.hasNext()) {
+        Tuple2<BatchKey, float[]> row = rows.next();
+        if (row._1().bucket() != bucket && !batch.isEmpty()) {
+          run(lease, batch, length, stats);
+          batch.clear();
+        }
+        bucket = row._1().bucket();
+        batch.add(row._2());
+      }
+      run(lease, batch, length, stats);
+    }
+    return List.of(stats).iterator();
+  }
+
+  private void run(ModelCache.Lease lease, List<float[]> batch, int length, PassStats<S> stats) {
+    int n = batch.size();
+    float[] nhwc = new float[n * length];
+    for (int i = 0; i < n; i++) {
+      System.arraycopy(batch.get(i), 0, nhwc, i * length, length);
+    }
+    INDArray input = Dl4jActivations.toDl4jInput(lease.graph(), nhwc, n);
+    observer.observe(stats.tensors(), Dl4jActivations.collect(lease.graph(), lease.model(), input));
+    stats.addRows(n);
+  }
+}

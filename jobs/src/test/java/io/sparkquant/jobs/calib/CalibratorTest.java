@@ -1,0 +1,116 @@
+package io.sparkquant.jobs.calib;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparkquant.data.testing.SharedSpark;
+import io.sparkquant.ops.calib.RangeMethod;
+import io.sparkquant.ops.calib.TensorCalibration;
+import io.sparkquant.ops.export.ActivationRanges;
+import io.sparkquant.ops.export.MinMaxRanges;
+import io.sparkquant.ops.graph.Dl4jActivations;
+import io.sparkquant.ops.graph.Dl4jImporter;
+import io.sparkquant.ops.graph.Graph;
+import io.sparkquant.ops.graph.TestModels;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+class CalibratorTest {
+
+  private static final long MODEL_SEED = 11L;
+  private static final long DATA_SEED = 5L;
+  /** Batch composition changes DL4J's float results in the last bits; the in-process reference uses one batch. */
+  private static final float BATCHING_TOLERANCE = 1e-5f;
+
+  private final SparkSession spark = SharedSpark.get();
+  private final byte[] model = CalibrationFixtures.cnnModelBytes(MODEL_SEED);
+
+  private Calibrator calibrator(RangeMethod method) {
+    return new Calibrator().setModel(model).setInputShape(CalibrationFixtures.INPUT_SHAPE).setMethod(method)
+        .setBatchSize(16).setSeed(99);
+  }
+
+  @Test
+  void tableIsBitIdenticalForAnyPartitioningAndRowOrder() {
+    Dataset<Row> rows = CalibrationFixtures.rows(spark, 240, DATA_SEED, -1).cache();
+    Calibrator cal = calibrator(RangeMethod.entropy()).setSampleRows(150);
+    String reference = cal.setPartitions(1).fit(rows.repartition(1)).toJson();
+    for (int p : new int[] {3, 8}) {
+      assertEquals(reference, cal.setPartitions(p).fit(rows.repartition(p)).toJson(), p + " partitions");
+    }
+    Dataset<Row> shuffled = rows.orderBy(functions.rand(123)).repartition(5);
+    assertEquals(reference, cal.setPartitions(0).fit(shuffled).toJson(), "shuffled rows, input partitioning");
+    rows.unpersist();
+  }
+
+  @Test
+  void minMaxMatchesTheInProcessObserverOnEveryTensor() throws Exception {
+    Dataset<Row> rows = CalibrationFixtures.rows(spark, 64, DATA_SEED, -1);
+    Calibrator.Run run = calibrator(RangeMethod.minMax()).setPartitions(2).fitRun(rows);
+    assertEquals(64, run.rows());
+
+    MultiLayerNetwork net = TestModels.cnnChain(MODEL_SEED);
+    Graph graph = Dl4jImporter.importModel(net, CalibrationFixtures.INPUT_SHAPE);
+    float[] nhwc = new float[64 * CalibrationFixtures.FEATURES];
+    List<Row> local = rows.orderBy("id").collectAsList();
+    for (int i = 0; i < local.size(); i++) {
+      List<Float> f = local.get(i).getList(0);
+      for (int k = 0; k < f.size(); k++) {
+        nhwc[i * CalibrationFixtures.FEATURES + k] = f.get(k);
+      }
+    }
+    Iterator<INDArray> one = List.of(Dl4jActivations.toDl4jInput(graph, nhwc, 64)).iterator();
+    ActivationRanges expected = MinMaxRanges.collect(graph, net, one);
+    assertEquals(expected.asMap().keySet(), run.table().tensors().keySet(), "every graph tensor is calibrated");
+    for (TensorCalibration t : run.table().tensors().values()) {
+      float[] r = expected.get(t.tensor()).orElseThrow();
+      assertEquals(r[0], t.min(), BATCHING_TOLERANCE, t.tensor());
+      assertEquals(r[1], t.max(), BATCHING_TOLERANCE, t.tensor());
+      assertEquals(64L * graph.tensor(t.tensor()).itemSize(), t.count(), t.tensor());
+    }
+  }
+
+  @Test
+  void sampleByFractionIsDeterministic() {
+    Dataset<Row> rows = CalibrationFixtures.rows(spark, 200, DATA_SEED, -1);
+    Calibrator cal = calibrator(RangeMethod.percentile(99.9)).setSampleFraction(0.3);
+    Calibrator.Run a = cal.setPartitions(2).fitRun(rows.repartition(4));
+    Calibrator.Run b = cal.setPartitions(3).fitRun(rows.repartition(1));
+    assertEquals(a.rows(), b.rows());
+    assertTrue(a.rows() > 30 && a.rows() < 90, "about 30% of 200: " + a.rows());
+    assertEquals(a.table().toJson(), b.table().toJson());
+  }
+
+  @Test
+  void nanFeatureIsReportedWithItsRowId() {
+    Dataset<Row> rows = CalibrationFixtures.rows(spark, 50, DATA_SEED, 7L * 20 + 3);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> calibrator(RangeMethod.minMax()).fit(rows));
+    assertTrue(e.getMessage().contains("row id 143") && e.getMessage().contains("features[42] is NaN"),
+        e.getMessage());
+  }
+
+  @Test
+  void emptyCalibrationSetIsAnError() {
+    Dataset<Row> rows = CalibrationFixtures.rows(spark, 20, DATA_SEED, -1);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> calibrator(RangeMethod.mse()).setSampleFraction(1e-12).fit(rows));
+    assertTrue(e.getMessage().contains("empty calibration set"), e.getMessage());
+  }
+
+  @Test
+  void rowsAndFractionAreExclusive() {
+    Dataset<Row> rows = CalibrationFixtures.rows(spark, 5, DATA_SEED, -1);
+    assertThrows(IllegalArgumentException.class,
+        () -> calibrator(RangeMethod.minMax()).setSampleRows(3).setSampleFraction(0.5).fit(rows));
+  }
+
+}

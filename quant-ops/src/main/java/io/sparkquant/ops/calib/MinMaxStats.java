@@ -1,0 +1,144 @@
+package io.sparkquant.ops.calib;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * Running minimum and maximum of a tensor's values (pass 1 of calibration).
+ *
+ * <p>The identity is {@code min = +inf, max = -inf, count = 0}. Non-finite inputs (NaN, +-Inf) are counted in
+ * {@link #nonFiniteCount()} and never folded into the range: the calibration job reports them as an error
+ * naming the tensor. {@code Math.min/max} on floats are exact, so the result is bit-identical for any
+ * sharding of the same inputs.
+ */
+public final class MinMaxStats implements MergeableStats<MinMaxStats> {
+
+  private static final long serialVersionUID = 1L;
+  static final String JSON_FORMAT = "sparkquant.minmax-stats";
+  static final int JSON_FORMAT_VERSION = 1;
+
+  private long count;
+  private long nonFiniteCount;
+  private float min = Float.POSITIVE_INFINITY;
+  private float max = Float.NEGATIVE_INFINITY;
+
+  private MinMaxStats() {}
+
+  /** The accumulation of zero inputs. */
+  public static MinMaxStats empty() {
+    return new MinMaxStats();
+  }
+
+  /** Observes one value. */
+  public MinMaxStats add(float x) {
+    if (Float.isFinite(x)) {
+      count++;
+      min = Math.min(min, x);
+      max = Math.max(max, x);
+    } else {
+      nonFiniteCount++;
+    }
+    return this;
+  }
+
+  /** Observes {@code values[from..to)}. */
+  public MinMaxStats addAll(float[] values, int from, int to) {
+    long finite = 0;
+    float lo = min;
+    float hi = max;
+    for (int i = from; i < to; i++) {
+      float x = values[i];
+      if (Float.isFinite(x)) {
+        finite++;
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x);
+      }
+    }
+    count += finite;
+    nonFiniteCount += (to - from) - finite;
+    min = lo;
+    max = hi;
+    return this;
+  }
+
+  public MinMaxStats addAll(float[] values) {
+    return addAll(values, 0, values.length);
+  }
+
+  @Override
+  public MinMaxStats merge(MinMaxStats other) {
+    count += other.count;
+    nonFiniteCount += other.nonFiniteCount;
+    min = Math.min(min, other.min);
+    max = Math.max(max, other.max);
+    return this;
+  }
+
+  @Override
+  public MinMaxStats copy() {
+    return new MinMaxStats().merge(this);
+  }
+
+  @Override
+  public long count() {
+    return count;
+  }
+
+  /** NaN and infinite inputs seen (not part of {@link #min()}/{@link #max()}). */
+  public long nonFiniteCount() {
+    return nonFiniteCount;
+  }
+
+  /** The smallest finite input; {@code +inf} when {@link #count()} is 0. */
+  public float min() {
+    return min;
+  }
+
+  /** The largest finite input; {@code -inf} when {@link #count()} is 0. */
+  public float max() {
+    return max;
+  }
+
+  public boolean isEmpty() {
+    return count == 0 && nonFiniteCount == 0;
+  }
+
+  public ObjectNode toJson() {
+    ObjectNode node = StatsJson.header(JSON_FORMAT, JSON_FORMAT_VERSION);
+    node.put("count", count);
+    node.put("nonFiniteCount", nonFiniteCount);
+    StatsJson.putFloat(node, "min", min);
+    StatsJson.putFloat(node, "max", max);
+    return node;
+  }
+
+  public static MinMaxStats fromJson(JsonNode node) {
+    StatsJson.checkHeader(node, JSON_FORMAT, JSON_FORMAT_VERSION);
+    MinMaxStats s = new MinMaxStats();
+    s.count = StatsJson.requireLong(node, "count");
+    s.nonFiniteCount = StatsJson.requireLong(node, "nonFiniteCount");
+    s.min = StatsJson.requireFloat(node, "min");
+    s.max = StatsJson.requireFloat(node, "max");
+    return s;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    // Bitwise on the floats: -0.0 and 0.0 differ, as the merge laws require exact equality.
+    return o instanceof MinMaxStats s
+        && count == s.count
+        && nonFiniteCount == s.nonFiniteCount
+        && Float.floatToIntBits(min) == Float.floatToIntBits(s.min)
+        && Float.floatToIntBits(max) == Float.floatToIntBits(s.max);
+  }
+
+  @Override
+  public int hashCode() {
+    return Long.hashCode(count) * 31 + Float.floatToIntBits(min) * 17 + Float.floatToIntBits(max);
+  }
+
+  @Override
+  public String toString() {
+    return "MinMaxStats{count=" + count + ", nonFinite=" + nonFiniteCount + ", min=" + min + ", max=" + max + "}";
+  }
+}

@@ -1,0 +1,34 @@
+package io.sparkquant.ops.calib;
+
+/**
+ * Percentile clipping on the histogram: each tail keeps at most {@code floor(N * (100 - p) / 100)} values outside
+ * the range. Asymmetric int8 activations have two independent ends, so the tails are clipped separately (rather
+ * than taking a percentile of |x| as symmetric calibrators do); a ReLU output's lower end stays at 0. Bounds are
+ * bin edges, so the clipped mass never exceeds the tail budget.
+ */
+final class PercentileRange {
+
+  private PercentileRange() {}
+
+  static ClipRange select(MinMaxStats minMax, HistogramStats histogram, double percentile) {
+    BinLayout layout = histogram.layout();
+    if (layout.binWidth() == 0) {
+      return new ClipRange(0f, 0f);
+    }
+    long tail = (long) Math.floor(histogram.count() * ((100.0 - percentile) / 100.0));
+    int zero = layout.negativeBins();
+    int upper = layout.binCount();
+    long clipped = 0;
+    while (upper > zero && clipped + histogram.binCount(upper - 1) <= tail) {
+      clipped += histogram.binCount(upper - 1);
+      upper--;
+    }
+    int lower = 0;
+    clipped = 0;
+    while (lower < zero && clipped + histogram.binCount(lower) <= tail) {
+      clipped += histogram.binCount(lower);
+      lower++;
+    }
+    return HistogramRanges.clampToObserved(layout.edge(lower), layout.edge(upper), minMax);
+  }
+}
