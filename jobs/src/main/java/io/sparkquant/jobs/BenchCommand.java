@@ -2,6 +2,7 @@ package io.sparkquant.jobs;
 
 import io.sparkquant.data.Batches;
 import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.data.TensorDataset;
 import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.jobs.eval.Scoring;
 import io.sparkquant.jobs.train.ParameterAveragingTrainer;
@@ -80,8 +81,9 @@ public final class BenchCommand implements Callable<Integer> {
       int cores = Integer.parseInt(master.replaceAll("\\D", ""));
       SparkSession spark = SparkSessions.create("sparkquant-bench", master);
       try {
-        DatasetInfo info = TensorDatasets.readInfo(spark, data);
-        Dataset<Row> input = TensorDatasets.load(spark, data).limit((int) rows);
+        TensorDataset dataset = TensorDatasets.load(spark, data);
+        DatasetInfo info = dataset.info();
+        Dataset<Row> input = dataset.rows().limit((int) rows);
         TrainConfig perMaster = new TrainConfig(config.preset(), config.epochs(), config.batchSize(), cores,
             config.seed(), config.learningRate(), config.localSteps());
         ParameterAveragingTrainer.Result result =
@@ -110,7 +112,7 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   private void readVersusInference(PrintWriter console, SparkSession spark, DatasetInfo info, byte[] model) {
-    Dataset<Row> all = TensorDatasets.load(spark, data);
+    Dataset<Row> all = TensorDatasets.load(spark, data).rows();
     all.javaRDD().count(); // warm the page cache
     Preset p = Preset.fromCliName(preset);
     long start = System.nanoTime();

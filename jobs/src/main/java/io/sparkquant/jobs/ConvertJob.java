@@ -1,8 +1,6 @@
 package io.sparkquant.jobs;
 
 import io.sparkquant.data.IdxConverter;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 
@@ -15,11 +13,10 @@ public final class ConvertJob {
   public static long idx(SparkSession spark, IdxFiles files, String out, boolean overwrite,
       List<String> classNames, int partitions) {
     try (OutputDir dir = OutputDir.create(spark.sparkContext().hadoopConfiguration(), out, overwrite)) {
+      // the converter writes atomically itself; converting into our temporary root adds --overwrite
       long rows = IdxConverter.convert(spark, files.images(), files.labels(), dir.root(), classNames, partitions);
       dir.commit();
       return rows;
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot convert " + files.images() + " and " + files.labels(), e);
     }
   }
 }

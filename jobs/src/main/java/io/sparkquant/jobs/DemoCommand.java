@@ -58,10 +58,12 @@ public final class DemoCommand implements Callable<Integer> {
     IdxFiles train;
     IdxFiles test;
     TrainConfig trainConfig;
+    String sourceName;
     try {
-      Path source = FashionMnist.locate(data);
-      train = IdxFiles.find(source, IdxFiles.Split.TRAIN);
-      test = IdxFiles.find(source, IdxFiles.Split.TEST);
+      FashionMnist.Location source = FashionMnist.locate(data);
+      train = new IdxFiles(source.trainImages(), source.trainLabels());
+      test = new IdxFiles(source.testImages(), source.testLabels());
+      sourceName = source.source() + " " + Path.of(source.trainImages()).getParent();
       trainConfig = new TrainConfig(Preset.CNN, epochs, 64, partitions, seed, 0.002, 8);
       if (trainRows < 0 || testRows < 0) {
         throw new IllegalArgumentException("--train-rows and --test-rows must be >= 0");
@@ -73,7 +75,7 @@ public final class DemoCommand implements Callable<Integer> {
     Path root = Path.of(out).toAbsolutePath();
     String trainData = root.resolve("data/train").toString();
     String testData = root.resolve("data/test").toString();
-    console.printf("Fashion-MNIST from %s; writing to %s%n", train.images().getParent(), root);
+    console.printf("Fashion-MNIST from %s; writing to %s%n", sourceName, root);
     console.flush();
 
     SparkSession spark = sparkOptions.session("sparkquant-demo");

@@ -1,6 +1,7 @@
 package io.sparkquant.jobs;
 
 import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.data.TensorDataset;
 import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.jobs.eval.ClassificationMetrics;
 import io.sparkquant.jobs.eval.Scoring;
@@ -49,8 +50,9 @@ public final class EvaluateJob {
     try (OutputDir out = OutputDir.create(spark.sparkContext().hadoopConfiguration(), options.out(),
         options.overwrite())) {
       byte[] modelBytes = readAll(spark, options.model());
-      DatasetInfo info = TensorDatasets.readInfo(spark, options.data());
-      Dataset<Row> rows = TensorDatasets.load(spark, options.data());
+      TensorDataset data = TensorDatasets.load(spark, options.data());
+      DatasetInfo info = data.info();
+      Dataset<Row> rows = data.rows();
       if (options.limit() > 0) {
         rows = rows.limit((int) Math.min(options.limit(), Integer.MAX_VALUE));
       }

@@ -3,8 +3,8 @@ package io.sparkquant.jobs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Finds the images/labels IDX pair of a split in a Fashion-MNIST/MNIST directory. */
-public record IdxFiles(Path images, Path labels) {
+/** The images/labels IDX pair of one split in a Fashion-MNIST/MNIST directory. */
+public record IdxFiles(String images, String labels) {
 
   /** The two splits of (Fashion-)MNIST and their file name prefixes. */
   public enum Split {
@@ -27,11 +27,11 @@ public record IdxFiles(Path images, Path labels) {
         file(dir, split.prefix + "-labels-idx1-ubyte"));
   }
 
-  private static Path file(Path dir, String name) {
+  private static String file(Path dir, String name) {
     for (String candidate : new String[] {name + ".gz", name}) {
       Path p = dir.resolve(candidate);
       if (Files.isRegularFile(p)) {
-        return p;
+        return p.toString();
       }
     }
     throw new IllegalArgumentException("Directory " + dir + " has neither " + name + ".gz nor " + name);

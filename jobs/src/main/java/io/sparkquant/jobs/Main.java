@@ -39,7 +39,12 @@ public final class Main implements Runnable {
 
   /** Runs the CLI and returns the exit code; tests call this instead of {@link #main}. */
   public static int execute(String... args) {
-    return new CommandLine(new Main()).execute(args);
+    return commandLine().execute(args);
+  }
+
+  /** The configured picocli command line (tests inspect and run it). */
+  public static CommandLine commandLine() {
+    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(false);
   }
 
   static final class Version implements CommandLine.IVersionProvider {

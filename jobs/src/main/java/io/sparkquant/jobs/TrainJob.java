@@ -1,6 +1,7 @@
 package io.sparkquant.jobs;
 
 import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.data.TensorDataset;
 import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.jobs.train.EpochStats;
 import io.sparkquant.jobs.train.ParameterAveragingTrainer;
@@ -48,8 +49,9 @@ public final class TrainJob {
     long start = System.nanoTime();
     try (OutputDir out = OutputDir.create(spark.sparkContext().hadoopConfiguration(), options.out(),
         options.overwrite())) {
-      DatasetInfo info = TensorDatasets.readInfo(spark, options.data());
-      Dataset<Row> rows = TensorDatasets.load(spark, options.data());
+      TensorDataset data = TensorDatasets.load(spark, options.data());
+      DatasetInfo info = data.info();
+      Dataset<Row> rows = data.rows();
       if (options.limit() > 0) {
         rows = rows.limit((int) Math.min(options.limit(), Integer.MAX_VALUE));
       }

@@ -1,16 +1,13 @@
 package io.sparkquant.jobs.eval;
 
+import io.sparkquant.data.Batch;
 import io.sparkquant.data.Batches;
 import io.sparkquant.data.DatasetInfo;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Collections;
 import java.util.Iterator;
-import java.util.NoSuchElementException;
-import java.util.List;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -20,11 +17,9 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.TaskCompletionListener;
-import org.nd4j.linalg.dataset.DataSet;
 
 /**
  * Scores a tensor dataset with a model on the executors: the model bytes travel in a broadcast, each
@@ -43,8 +38,7 @@ public final class Scoring {
   private Scoring() {}
 
   /**
-   * Lazily scores {@code rows}. Rows without an {@code id} column get {@code monotonically_increasing_id()}.
-   * The caller persists the result if it uses it more than once, and destroys nothing: the broadcast is
+   * Lazily scores {@code rows} (as {@code TensorDatasets.load} returns them: features, label, id). The caller persists the result if it uses it more than once, and destroys nothing: the broadcast is
    * returned inside the {@link Scored} so it can be destroyed after the last action.
    */
   public static Scored predictions(SparkSession spark, byte[] modelBytes, String modelName, Dataset<Row> rows,
@@ -55,18 +49,16 @@ public final class Scoring {
     ModelFormat format = ModelFormat.detect(modelBytes, modelName);
     String hash = sha256(modelBytes);
     Broadcast<byte[]> model = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(modelBytes);
-    Dataset<Row> input = Arrays.asList(rows.columns()).contains("id") ? rows
-        : rows.withColumn("id", functions.monotonically_increasing_id());
     MapPartitionsFunction<Row, Row> score = it -> scorePartition(it, format, hash, model, modelName, info,
         batchSize);
-    return new Scored(input.mapPartitions(score, Encoders.row(PREDICTION_SCHEMA)), model, hash, format);
+    return new Scored(rows.mapPartitions(score, Encoders.row(PREDICTION_SCHEMA)), model, hash, format);
   }
 
   /** The predictions and the broadcast behind them. */
   public record Scored(Dataset<Row> predictions, Broadcast<byte[]> model, String modelSha256,
       ModelFormat format) {}
 
-  /** Streams the partition chunk by chunk; the leased predictor goes back when the task completes. */
+  /** Streams the partition batch by batch; the leased predictor goes back when the task completes. */
   private static Iterator<Row> scorePartition(Iterator<Row> rows, ModelFormat format, String hash,
       Broadcast<byte[]> model, String modelName, DatasetInfo info, int batchSize) {
     if (!rows.hasNext()) {
@@ -75,36 +67,28 @@ public final class Scoring {
     PredictorCache.Lease lease = PredictorCache.lease(hash, () -> format.load(model.value(), modelName));
     TaskContext.get().addTaskCompletionListener((TaskCompletionListener) context -> lease.close());
     Predictor predictor = lease.predictor();
+    Iterator<Batch> batches = Batches.batchIterator(rows, info, batchSize, predictor.layout());
     return new Iterator<>() {
-      private final List<Row> chunk = new ArrayList<>(batchSize);
+      private Batch batch;
       private float[][] probabilities;
       private int next;
 
       @Override
       public boolean hasNext() {
-        return next < chunk.size() || rows.hasNext();
+        return batch != null && next < batch.size() || batches.hasNext();
       }
 
       @Override
       public Row next() {
-        if (next == chunk.size()) {
-          chunk.clear();
+        if (batch == null || next == batch.size()) {
+          batch = batches.next();
+          probabilities = predictor.predict(batch.features());
           next = 0;
-          while (rows.hasNext() && chunk.size() < batchSize) {
-            chunk.add(rows.next());
-          }
-          if (chunk.isEmpty()) {
-            throw new NoSuchElementException();
-          }
-          // one Batches call per chunk keeps ids and labels aligned with the rows of the batch
-          DataSet batch = Batches.iterator(chunk.iterator(), info, batchSize, predictor.layout()).next();
-          probabilities = predictor.predict(batch.getFeatures());
         }
-        Row row = chunk.get(next);
         float[] p = probabilities[next];
+        Row row = RowFactory.create(batch.ids()[next], batch.labels()[next], argMax(p), p);
         next++;
-        return RowFactory.create(row.getLong(row.fieldIndex("id")), row.getInt(row.fieldIndex("label")),
-            argMax(p), p);
+        return row;
       }
     };
   }
