@@ -109,7 +109,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     SparkSession spark = null;
     TensorDataset calibration = null;
     if (exportMode.needsRanges()) {
-      spark = SparkSession.builder().appName("sparkquant quantize").getOrCreate();
+      spark = SparkSessions.create("sparkquant quantize", null);
       calibration = TensorDatasets.load(spark, calibrationData);
       if (shape == null) {
         shape = calibration.info().shape();
