@@ -95,6 +95,8 @@ public final class QuantizeCommand implements Callable<Integer> {
       + "name with .json.")
   Path out;
 
+  @CommandLine.Mixin SparkOptions sparkOptions;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -109,7 +111,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     SparkSession spark = null;
     TensorDataset calibration = null;
     if (exportMode.needsRanges()) {
-      spark = SparkSessions.create("sparkquant quantize", null);
+      spark = sparkOptions.session("sparkquant quantize");
       calibration = TensorDatasets.load(spark, calibrationData);
       if (shape == null) {
         shape = calibration.info().shape();
