@@ -76,6 +76,16 @@ class Dl4jImporterTest {
   }
 
   @Test
+  void loadTellsNetworkFromGraphZips(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path mln = dir.resolve("mln.zip");
+    java.nio.file.Path cg = dir.resolve("cg.zip");
+    org.deeplearning4j.util.ModelSerializer.writeModel(TestModels.mlp(1), mln.toFile(), false);
+    org.deeplearning4j.util.ModelSerializer.writeModel(TestModels.residual(1, PoolingType.AVG), cg.toFile(), false);
+    assertTrue(Dl4jImporter.load(mln) instanceof MultiLayerNetwork);
+    assertTrue(Dl4jImporter.load(cg) instanceof org.deeplearning4j.nn.graph.ComputationGraph);
+  }
+
+  @Test
   void convolutionalGraphWithoutShapeAsksForIt() {
     var cg = TestModels.residual(5, PoolingType.AVG);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Dl4jImporter.importGraph(cg));
