@@ -48,12 +48,6 @@ public final class Main implements Runnable {
     return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(false);
   }
 
-  /** The project version from the jar manifest, "dev" when run from classes. */
-  public static String projectVersion() {
-    String v = Main.class.getPackage().getImplementationVersion();
-    return v == null ? "dev" : v;
-  }
-
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {

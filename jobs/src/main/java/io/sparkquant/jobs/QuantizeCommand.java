@@ -95,6 +95,8 @@ public final class QuantizeCommand implements Callable<Integer> {
       + "name with .json.")
   Path out;
 
+  @CommandLine.Mixin SparkOptions sparkOptions;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -109,7 +111,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     SparkSession spark = null;
     TensorDataset calibration = null;
     if (exportMode.needsRanges()) {
-      spark = SparkSession.builder().appName("sparkquant quantize").getOrCreate();
+      spark = sparkOptions.session("sparkquant quantize");
       calibration = TensorDatasets.load(spark, calibrationData);
       if (shape == null) {
         shape = calibration.info().shape();
@@ -122,7 +124,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     }
     ExportOptions.IoType ioType = io == null ? ExportOptions.IoType.FLOAT
         : ExportOptions.IoType.valueOf(io.toUpperCase(Locale.ROOT));
-    ExportOptions options = new ExportOptions(exportMode, ioType, ranges, sha256, Main.projectVersion());
+    ExportOptions options = new ExportOptions(exportMode, ioType, ranges, sha256, ProjectVersion.get());
     TfliteModel tflite = TfliteExporter.export(graph, options);
     byte[] bytes = TfliteFlatbuffer.write(tflite);
     byte[] float32Bytes = exportMode == ExportMode.FLOAT32 ? bytes
