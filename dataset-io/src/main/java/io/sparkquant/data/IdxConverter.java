@@ -2,7 +2,6 @@ package io.sparkquant.data;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -79,10 +78,10 @@ public final class IdxConverter {
     provenance.put("labels", labelsPath);
     provenance.put("pixelScaling", "unsigned byte / 255");
     provenance.put("id", "record index in the IDX files");
-    TensorDatasets.write(df, info, outDir, provenance);
+    long written = TensorDatasets.write(df, info, outDir, provenance);
     LOG.info("Converted {} IDX records ({}x{}) to {} in {} ms", count, dims[1], dims[2], outDir,
         (System.nanoTime() - start) / 1_000_000);
-    return count;
+    return written;
   }
 
   private static IdxFile.Header header(String file, int magic, Configuration conf) {
@@ -155,27 +154,34 @@ public final class IdxConverter {
           if (!hasNext()) {
             throw new NoSuchElementException();
           }
+          int n = read(imagesIn, pixels, imagesPath);
+          if (n != recordBytes) {
+            throw truncated(imagesPath, next, imageHeader.count());
+          }
+          byte[] label = new byte[1];
+          if (read(labelsIn, label, labelsPath) != 1) {
+            throw truncated(labelsPath, next, imageHeader.count());
+          }
+          int labelValue = label[0] & 0xff;
+          if (labelValue >= numClasses) {
+            closeQuietly();
+            throw InvalidDatasetException.atRow(labelsPath, TensorDatasets.LABEL, "record " + next,
+                RowChecks.labelRange(info) + " (one per class name)", Integer.toString(labelValue));
+          }
+          float[] features = new float[recordBytes];
+          for (int i = 0; i < recordBytes; i++) {
+            features[i] = (pixels[i] & 0xff) / 255f; // pixel bytes are unsigned
+          }
+          return RowFactory.create(features, labelValue, (long) next++);
+        }
+
+        private int read(InputStream in, byte[] into, String file) {
           try {
-            int n = imagesIn.readNBytes(pixels, 0, recordBytes);
-            if (n != recordBytes) {
-              throw truncated(imagesPath, next, imageHeader.count());
-            }
-            int label = labelsIn.read();
-            if (label < 0) {
-              throw truncated(labelsPath, next, imageHeader.count());
-            }
-            if (label >= numClasses) {
-              throw InvalidDatasetException.atRow("file " + labelsPath, TensorDatasets.LABEL, "record " + next,
-                  RowChecks.labelRange(info) + " (one per class name)", Integer.toString(label));
-            }
-            float[] features = new float[recordBytes];
-            for (int i = 0; i < recordBytes; i++) {
-              features[i] = (pixels[i] & 0xff) / 255f;
-            }
-            return RowFactory.create(features, label, (long) next++);
+            return in.readNBytes(into, 0, into.length);
           } catch (IOException e) {
             closeQuietly();
-            throw new UncheckedIOException("Reading record " + next + " of " + imagesPath + " / " + labelsPath, e);
+            throw new InvalidDatasetException(file, null, "Cannot read record " + next + " of IDX file " + file
+                + " (truncated or corrupt?): " + e, e);
           }
         }
 

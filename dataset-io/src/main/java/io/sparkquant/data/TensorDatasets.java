@@ -54,11 +54,11 @@ public final class TensorDatasets {
   private TensorDatasets() {}
 
   /**
-   * Writes {@code rows} to {@code outDir}, which must not exist. See
+   * Writes {@code rows} to {@code outDir}, which must not exist, and returns the row count. See
    * {@link #write(Dataset, DatasetInfo, String, Map, boolean)}.
    */
-  public static void write(Dataset<Row> rows, DatasetInfo info, String outDir, Map<String, String> provenance) {
-    write(rows, info, outDir, provenance, false);
+  public static long write(Dataset<Row> rows, DatasetInfo info, String outDir, Map<String, String> provenance) {
+    return write(rows, info, outDir, provenance, false);
   }
 
   /**
@@ -69,9 +69,10 @@ public final class TensorDatasets {
    *
    * @param overwrite replace an existing {@code outDir} (after the new data is complete); if false an
    *     existing {@code outDir} is an error
+   * @return the number of rows written
    * @throws InvalidDatasetException on a bad column or row (named), or when {@code rows} is empty
    */
-  public static void write(Dataset<Row> rows, DatasetInfo info, String outDir, Map<String, String> provenance,
+  public static long write(Dataset<Row> rows, DatasetInfo info, String outDir, Map<String, String> provenance,
       boolean overwrite) {
     long start = System.nanoTime();
     SparkSession spark = rows.sparkSession();
@@ -115,6 +116,7 @@ public final class TensorDatasets {
       commit(fs, tmp, out, overwrite);
       LOG.info("Wrote {} rows in {} file(s) to {} ({} ms)", total, written.size(), outDir,
           (System.nanoTime() - start) / 1_000_000);
+      return total;
     } catch (Exception e) { // SparkException is checked but undeclared
       deleteQuietly(fs, tmp);
       if (e instanceof InvalidDatasetException ide) {
@@ -302,7 +304,7 @@ public final class TensorDatasets {
       if (p == null) {
         p = new RowChecks.Problem(RowChecks.expectedLength(info) + ", all finite", "a row failing the check");
       }
-      throw InvalidDatasetException.atRow("file " + file, FEATURES,
+      throw InvalidDatasetException.atRow(file, FEATURES,
           RowChecks.rowText(id, "row " + position + " of the file"), p.expected(), p.actual());
     }
   }
@@ -313,10 +315,10 @@ public final class TensorDatasets {
     public Long call(String file, Long position, Long id, Long label) {
       String row = RowChecks.rowText(id, "row " + position + " of the file");
       if (id == null) {
-        throw InvalidDatasetException.atRow("file " + file, ID, row, "a long", "null");
+        throw InvalidDatasetException.atRow(file, ID, row, "a long", "null");
       }
       RowChecks.Problem p = RowChecks.labelProblem(label, info);
-      throw InvalidDatasetException.atRow("file " + file, LABEL, row,
+      throw InvalidDatasetException.atRow(file, LABEL, row,
           p == null ? RowChecks.labelRange(info) : p.expected(), p == null ? String.valueOf(label) : p.actual());
     }
   }

@@ -15,6 +15,14 @@ import picocli.CommandLine.Command;
     description = "Calibrate, quantize, fine-tune and evaluate int8 TFLite models on Apache Spark.",
     subcommands = {
         CommandLine.HelpCommand.class,
+        InspectCommand.class,
+        QuantizeCommand.class,
+        ConvertCommand.class,
+        TrainCommand.class,
+        EvaluateCommand.class,
+        DemoCommand.class,
+        BenchCommand.class,
+        io.sparkquant.jobs.cluster.ClusterCheckCommand.class,
     })
 public final class Main implements Runnable {
 
@@ -31,14 +39,24 @@ public final class Main implements Runnable {
 
   /** Runs the CLI and returns the exit code; tests call this instead of {@link #main}. */
   public static int execute(String... args) {
-    return new CommandLine(new Main()).execute(args);
+    return commandLine().execute(args);
+  }
+
+  /** The configured picocli command line (tests inspect and run it). */
+  public static CommandLine commandLine() {
+    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(false);
+  }
+
+  /** The project version from the jar manifest, "dev" when run from classes. */
+  public static String projectVersion() {
+    String v = Main.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
   }
 
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"sparkquant " + (v == null ? "dev" : v)};
+      return new String[] {"sparkquant " + ProjectVersion.get()};
     }
   }
 }

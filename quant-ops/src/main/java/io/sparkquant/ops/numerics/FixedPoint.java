@@ -1,8 +1,8 @@
 package io.sparkquant.ops.numerics;
 
 /**
- * TFLite's fixed-point helpers (kernels/internal/common.h, quantization_util.cc), in the default
- * "double rounding" build. A positive {@code shift} means a left shift.
+ * TFLite's fixed-point helpers (kernels/internal/common.h, quantization_util.cc, gemmlowp's
+ * fixedpoint.h), in the default "double rounding" build. A positive {@code shift} means a left shift.
  */
 public final class FixedPoint {
 
@@ -11,30 +11,61 @@ public final class FixedPoint {
   /** A real multiplier as a Q0.31 {@code quantizedMultiplier} and a power-of-two {@code shift}. */
   public record QuantizedMultiplier(int quantizedMultiplier, int shift) {}
 
-  /** Round half away from zero, as TFLite's tools do ({@code Math.round} rounds ties up). */
+  /** Round half away from zero, as TFLite's tools and std::round do ({@code Math.round} rounds ties up). */
   public static long roundHalfAwayFromZero(double x) {
     return (long) (x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5));
   }
 
+  /**
+   * std::round on a float argument (roundf): half away from zero, with the float's own value. Exact for
+   * every float because floor(|x| + 0.5) in double has no rounding error for |x| < 2^52.
+   */
+  public static int roundHalfAwayFromZero(float x) {
+    double d = x;
+    return (int) (d < 0 ? -Math.floor(-d + 0.5) : Math.floor(d + 0.5));
+  }
+
+  /**
+   * quantization_util.cc QuantizeMultiplier: {@code realMultiplier = q * 2^shift}, q in [0.5, 1) as Q0.31.
+   */
   public static QuantizedMultiplier quantizeMultiplier(double realMultiplier) {
+    if (!Double.isFinite(realMultiplier)) {
+      throw new IllegalArgumentException("real multiplier must be finite, got " + realMultiplier);
+    }
     if (realMultiplier == 0.0) {
       return new QuantizedMultiplier(0, 0);
     }
     int exponent = Math.getExponent(realMultiplier) + 1; // frexp: m = q * 2^exponent, q in [0.5, 1)
+    if (exponent < Double.MIN_EXPONENT) { // subnormal: far below 2^-31, flushed below anyway
+      return new QuantizedMultiplier(0, 0);
+    }
     double q = realMultiplier / Math.scalb(1.0, exponent);
     long qFixed = roundHalfAwayFromZero(q * (1L << 31));
-    if (qFixed == (1L << 31)) { // q rounded up to 1.0: renormalise
+    if (qFixed == (1L << 31)) { // q rounded to 1.0: renormalise to 0.5, one more shift
       qFixed /= 2;
       exponent++;
     }
-    if (exponent < -31) { // below the smallest representable shift: flush to zero
+    if (exponent < -31) { // every bit would be shifted out: TFLite flushes to (0, 0)
       return new QuantizedMultiplier(0, 0);
     }
     return new QuantizedMultiplier((int) qFixed, exponent);
   }
 
+  /** QuantizeMultiplierSmallerThanOneExp: as {@link #quantizeMultiplier} but requires a multiplier below 1. */
+  public static QuantizedMultiplier quantizeMultiplierSmallerThanOne(double realMultiplier) {
+    if (!(realMultiplier < 1.0 && realMultiplier > 0.0)) {
+      throw new IllegalArgumentException("multiplier must be in (0, 1), got " + realMultiplier);
+    }
+    QuantizedMultiplier qm = quantizeMultiplier(realMultiplier);
+    if (qm.shift() > 0) {
+      throw new IllegalArgumentException("multiplier " + realMultiplier + " rounds to 1.0");
+    }
+    return qm;
+  }
+
+  /** gemmlowp SaturatingRoundingDoublingHighMul: round(a * b / 2^31), saturating the one overflow. */
   public static int saturatingRoundingDoublingHighMul(int a, int b) {
-    if (a == b && a == Integer.MIN_VALUE) { // the only overflowing case
+    if (a == b && a == Integer.MIN_VALUE) { // the only overflowing case: (-1) * (-1) = +1 is not representable
       return Integer.MAX_VALUE;
     }
     long ab = (long) a * b;
@@ -42,17 +73,51 @@ public final class FixedPoint {
     return (int) ((ab + nudge) / (1L << 31)); // Java division truncates toward zero, as C++ does
   }
 
+  /** gemmlowp RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties away from zero; 0 <= exponent <= 31. */
   public static int roundingDivideByPot(int x, int exponent) {
-    int mask = (1 << exponent) - 1;
+    if (exponent < 0 || exponent > 31) {
+      throw new IllegalArgumentException("exponent must be in [0, 31], got " + exponent);
+    }
+    int mask = (int) ((1L << exponent) - 1);
     int remainder = x & mask;
     int threshold = (mask >> 1) + (x < 0 ? 1 : 0);
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
   }
 
+  /** common.h MultiplyByQuantizedMultiplier (int32 input): x * qm * 2^shift / 2^31 with double rounding. */
   public static int multiplyByQuantizedMultiplier(int x, int quantizedMultiplier, int shift) {
-    int leftShift = Math.max(shift, 0);
-    int rightShift = Math.max(-shift, 0);
+    int leftShift = shift > 0 ? shift : 0;
+    int rightShift = shift > 0 ? 0 : -shift;
     return roundingDivideByPot(saturatingRoundingDoublingHighMul(x * (1 << leftShift), quantizedMultiplier),
         rightShift);
+  }
+
+  /** MultiplyByQuantizedMultiplierSmallerThanOneExp: shift must be <= 0 (a right shift). */
+  public static int multiplyByQuantizedMultiplierSmallerThanOneExp(int x, int quantizedMultiplier, int shift) {
+    return roundingDivideByPot(saturatingRoundingDoublingHighMul(x, quantizedMultiplier), -shift);
+  }
+
+  /**
+   * common.h MultiplyByQuantizedMultiplier for an int64 accumulator (16x8 kernels): the multiplier is
+   * reduced to 16 bits and applied with a single rounding. Valid for |x| < 2^47, shift in [-31, 7].
+   */
+  public static int multiplyByQuantizedMultiplier(long x, int quantizedMultiplier, int shift) {
+    int reducedMultiplier = quantizedMultiplier < 0x7FFF0000 ? ((quantizedMultiplier + (1 << 15)) >> 16) : 0x7FFF;
+    int totalShift = 15 - shift;
+    long y = x * reducedMultiplier + (1L << (totalShift - 1));
+    return (int) (y >> totalShift);
+  }
+
+  /**
+   * ruy's MultiplyByQuantizedMultiplier (and TFLITE_SINGLE_ROUNDING builds): {@code x * qm * 2^shift / 2^31}
+   * with one rounding, ties toward +infinity. TFLite 2.6.2 on x86 applies int8 CONV_2D and FULLY_CONNECTED
+   * output multipliers inside ruy's GEMM this way; its own kernels (depthwise, ADD, requantize) use
+   * {@link #multiplyByQuantizedMultiplier(int, int, int)}. The two differ by one when the first of the
+   * double rounding's two steps creates a tie.
+   */
+  public static int multiplyByQuantizedMultiplierSingleRounding(int x, int quantizedMultiplier, int shift) {
+    int totalShift = 31 - shift;
+    long round = 1L << (totalShift - 1);
+    return (int) (((long) x * quantizedMultiplier + round) >> totalShift);
   }
 }

@@ -265,6 +265,14 @@ public final class TfliteFlatbuffer {
     throw new IllegalArgumentException("No builtin options mapping for " + options.getClass().getSimpleName());
   }
 
+  /**
+   * The schema's name for a builtin code (BuiltinOperator.name), or {@code BUILTIN_<code>} for codes newer
+   * than the generated schema, so operators from newer converters keep a usable name.
+   */
+  public static String builtinName(int code) {
+    return code >= 0 && code < BuiltinOperator.names.length ? BuiltinOperator.name(code) : "BUILTIN_" + code;
+  }
+
   // ------------------------------------------------------------------------------------------------- read
 
   /**
@@ -327,14 +335,12 @@ public final class TfliteFlatbuffer {
         OperatorCode oc = model.operatorCodes(c);
         // TFLite's GetBuiltinCode: the larger of the two fields wins (old files only set the byte).
         int code = Math.max(oc.builtinCode(), oc.deprecatedBuiltinCode());
-        if (code < 0 || code >= BuiltinOperator.names.length) {
-          throw new InvalidModelException("Operator code " + c + " has builtin code " + code
-              + ", outside the schema's 0.." + (BuiltinOperator.names.length - 1));
+        if (code < 0) {
+          throw new InvalidModelException("Operator code " + c + " has negative builtin code " + code);
         }
         codes[c] = code;
         versions[c] = oc.version();
-        names[c] = code == BuiltinOperator.CUSTOM && oc.customCode() != null ? oc.customCode()
-            : BuiltinOperator.name(code);
+        names[c] = code == BuiltinOperator.CUSTOM && oc.customCode() != null ? oc.customCode() : builtinName(code);
       }
 
       where = "subgraph 0";
@@ -404,6 +410,9 @@ public final class TfliteFlatbuffer {
             ? io.sparkquant.ops.tflite.schema.TensorType.name(typeCode) : "code " + typeCode;
         throw new InvalidModelException(label + " has type " + schemaName + ", which SparkQuant does not support; "
             + "supported: " + Arrays.toString(TensorType.values()), e);
+      }
+      if (t.sparsity() != null) {
+        throw new InvalidModelException(label + " is a sparse tensor, which SparkQuant does not support");
       }
       int rank = t.shapeLength();
       if (rank < 0 || rank > MAX_RANK) {
@@ -638,8 +647,8 @@ public final class TfliteFlatbuffer {
       if (op.version() < 1) {
         problems.add(label + ": version " + op.version() + ", must be >= 1");
       }
-      if (op.builtinCode() < 0 || op.builtinCode() >= BuiltinOperator.names.length) {
-        problems.add(label + ": builtin code " + op.builtinCode() + " is not in the schema");
+      if (op.builtinCode() < 0) {
+        problems.add(label + ": negative builtin code " + op.builtinCode());
       }
       if (op.op() != null && op.op().code() != op.builtinCode()) {
         problems.add(label + ": op " + op.op() + " has code " + op.op().code() + " but builtinCode is "

@@ -16,6 +16,14 @@ public record TfliteModel(String description, List<TfliteTensor> tensors, List<T
   /** The schema version TFLite requires (Model.version). */
   public static final int SCHEMA_VERSION = 3;
 
+  public TfliteModel {
+    Objects.requireNonNull(tensors, "tensors");
+    Objects.requireNonNull(operators, "operators");
+    Objects.requireNonNull(inputs, "inputs");
+    Objects.requireNonNull(outputs, "outputs");
+    metadata = metadata == null ? Map.of() : metadata;
+  }
+
   public TfliteTensor tensor(int index) {
     return tensors.get(index);
   }

@@ -59,7 +59,12 @@ final class TfliteNative {
       throw new TfliteRuntimeException("Cannot read " + RESOURCE + " from the class path", e);
     }
     Path file = extract(library);
-    System.load(file.toString());
+    try {
+      System.load(file.toString());
+    } catch (UnsatisfiedLinkError e) {
+      // E.g. "already loaded in another classloader" when a notebook reloads the jar in a new loader.
+      throw new TfliteRuntimeException("Cannot load the TFLite native library " + file + ": " + e.getMessage(), e);
+    }
     loaded = true;
     LOG.debug("Loaded TFLite native library {} (runtime {})", file, org.tensorflow.lite.TensorFlowLite.runtimeVersion());
   }

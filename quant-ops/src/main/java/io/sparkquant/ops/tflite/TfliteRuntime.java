@@ -22,6 +22,9 @@ public final class TfliteRuntime implements AutoCloseable {
 
   private final Interpreter interpreter;
   private final ByteBuffer modelBuffer; // TFLite reads the model from this direct buffer for its lifetime.
+  // Direct buffers reused across run() calls; reallocated when the tensor sizes change (resizeBatch).
+  private ByteBuffer[] inputBuffers = new ByteBuffer[0];
+  private ByteBuffer[] outputBuffers = new ByteBuffer[0];
   private boolean closed;
 
   private TfliteRuntime(Interpreter interpreter, ByteBuffer modelBuffer) {
@@ -74,27 +77,45 @@ public final class TfliteRuntime implements AutoCloseable {
     if (inputs.length != inputCount) {
       throw new IllegalArgumentException("Model has " + inputCount + " inputs, got " + inputs.length);
     }
-    Object[] inputBuffers = new Object[inputCount];
+    inputBuffers = sized(inputBuffers, inputCount);
+    Object[] inputArgs = new Object[inputCount];
     for (int i = 0; i < inputCount; i++) {
-      inputBuffers[i] = toBuffer(interpreter.getInputTensor(i), inputs[i], "input " + i);
+      Tensor t = interpreter.getInputTensor(i);
+      inputBuffers[i] = capacity(inputBuffers[i], t.numBytes());
+      fill(t, inputs[i], inputBuffers[i], "input " + i);
+      inputArgs[i] = inputBuffers[i];
     }
     int outputCount = interpreter.getOutputTensorCount();
-    Map<Integer, Object> outputBuffers = new HashMap<>();
+    outputBuffers = sized(outputBuffers, outputCount);
+    Map<Integer, Object> outputArgs = new HashMap<>();
     for (int o = 0; o < outputCount; o++) {
-      Tensor t = interpreter.getOutputTensor(o);
-      outputBuffers.put(o, ByteBuffer.allocateDirect(t.numBytes()).order(ByteOrder.nativeOrder()));
+      outputBuffers[o] = capacity(outputBuffers[o], interpreter.getOutputTensor(o).numBytes());
+      outputBuffers[o].clear();
+      outputArgs.put(o, outputBuffers[o]);
     }
     try {
-      interpreter.runForMultipleInputsOutputs(inputBuffers, outputBuffers);
+      interpreter.runForMultipleInputsOutputs(inputArgs, outputArgs);
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw new TfliteRuntimeException("TFLite 2.6.2 failed to run the model: " + e.getMessage(), e);
     }
     Object[] outputs = new Object[outputCount];
     for (int o = 0; o < outputCount; o++) {
-      Tensor t = interpreter.getOutputTensor(o);
-      outputs[o] = fromBuffer(t, (ByteBuffer) outputBuffers.get(o));
+      outputs[o] = fromBuffer(interpreter.getOutputTensor(o), outputBuffers[o]);
     }
     return outputs;
+  }
+
+  private static ByteBuffer[] sized(ByteBuffer[] buffers, int n) {
+    return buffers.length == n ? buffers : new ByteBuffer[n];
+  }
+
+  /** The buffer itself if it holds exactly {@code bytes}, else a new direct buffer of that size. */
+  private static ByteBuffer capacity(ByteBuffer buffer, int bytes) {
+    if (buffer != null && buffer.capacity() == bytes) {
+      buffer.clear();
+      return buffer;
+    }
+    return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
   }
 
   /** Sets dimension 0 of every input to {@code batch} and reallocates; output shapes follow. */
@@ -183,38 +204,31 @@ public final class TfliteRuntime implements AutoCloseable {
     }
   }
 
-  private static ByteBuffer toBuffer(Tensor t, Object array, String label) {
+  /** Copies a flat primitive array into the input's buffer, checking type and element count. */
+  private static void fill(Tensor t, Object array, ByteBuffer buffer, String label) {
     DataType type = t.dataType();
     int n = t.numElements();
-    ByteBuffer buffer = ByteBuffer.allocateDirect(t.numBytes()).order(ByteOrder.nativeOrder());
     String expected = javaArrayName(type);
-    int length;
     if (array instanceof float[] a && type == DataType.FLOAT32) {
-      length = a.length;
-      check(length, n, t, label);
+      check(a.length, n, t, label);
       buffer.asFloatBuffer().put(a);
     } else if (array instanceof byte[] a && (type == DataType.INT8 || type == DataType.UINT8)) {
-      length = a.length;
-      check(length, n, t, label);
+      check(a.length, n, t, label);
       buffer.put(a);
     } else if (array instanceof short[] a && type == DataType.INT16) {
-      length = a.length;
-      check(length, n, t, label);
+      check(a.length, n, t, label);
       buffer.asShortBuffer().put(a);
     } else if (array instanceof int[] a && type == DataType.INT32) {
-      length = a.length;
-      check(length, n, t, label);
+      check(a.length, n, t, label);
       buffer.asIntBuffer().put(a);
     } else if (array instanceof long[] a && type == DataType.INT64) {
-      length = a.length;
-      check(length, n, t, label);
+      check(a.length, n, t, label);
       buffer.asLongBuffer().put(a);
     } else {
       throw new IllegalArgumentException(label + " ('" + t.name() + "') is " + type + " " + Arrays.toString(t.shape())
           + " and takes a " + expected + ", got " + (array == null ? "null" : array.getClass().getSimpleName()));
     }
     buffer.rewind();
-    return buffer;
   }
 
   private static void check(int length, int n, Tensor t, String label) {

@@ -162,6 +162,10 @@ class TfliteFlatbufferTest {
     assertTrue(TfliteFlatbuffer.verify(back).stream().anyMatch(p -> p.contains("GELU") && p.contains("not supported")),
         TfliteFlatbuffer.verify(back).toString());
     assertArrayEquals(bytes, TfliteFlatbuffer.write(back));
+
+    // A code newer than the generated schema keeps a usable name.
+    assertTrue(m.operatorCodes(2).mutateBuiltinCode(300));
+    assertEquals("BUILTIN_300", TfliteFlatbuffer.read(bytes).operators().get(3).opName());
   }
 
   @Test

@@ -35,6 +35,13 @@ class TfliteRuntimeTest {
   }
 
   @Test
+  void modelWithMetadataAndDescriptionLoadsAndRuns() {
+    TfliteModel model = TfliteFlatbufferTest.withMetadata(TfliteTestModels.floatAdd(new int[] {4}));
+    float[] sum = (float[]) TfliteTestModels.runInTflite(model, new float[] {1, 2, 3, 4}, new float[] {4, 3, 2, 1})[0];
+    assertArrayEquals(new float[] {5, 5, 5, 5}, sum, 0f);
+  }
+
+  @Test
   void floatFullyConnectedMatchesJava() {
     Random random = new Random(2);
     int batch = 3;
@@ -139,16 +146,42 @@ class TfliteRuntimeTest {
     }
   }
 
+  /** float16 mode: FLOAT16 constant weights, DEQUANTIZE (v3) to float32, then FULLY_CONNECTED. */
+  @Test
+  void float16WeightsThroughDequantize() {
+    TfliteModel.Builder b = TfliteModel.builder().description("float16 weights");
+    int x = b.addTensor(TfliteTensor.activation("x", TensorType.FLOAT32, new int[] {1, 2}, null));
+    // IEEE half bits: 1.0 = 0x3C00, 2.0 = 0x4000, -1.0 = 0xBC00, 0.5 = 0x3800.
+    short[] half = {0x3C00, 0x4000, (short) 0xBC00, 0x3800};
+    int w16 = b.addTensor(new TfliteTensor("w_fp16", TensorType.FLOAT16, new int[] {2, 2},
+        TfliteTensor.littleEndian(half), null));
+    int w = b.addTensor(TfliteTensor.activation("w", TensorType.FLOAT32, new int[] {2, 2}, null));
+    int y = b.addTensor(TfliteTensor.activation("y", TensorType.FLOAT32, new int[] {1, 2}, null));
+    b.addOperator(TfliteOperator.of(BuiltinOp.DEQUANTIZE, 3, new int[] {w16}, new int[] {w}, null));
+    b.addOperator(TfliteOperator.of(BuiltinOp.FULLY_CONNECTED, 1, new int[] {x, w, -1}, new int[] {y},
+        new OperatorOptions.FullyConnected(Activation.NONE, false, false)));
+    TfliteModel model = b.inputs(x).outputs(y).build();
+    assertTrue(TfliteFlatbuffer.verify(model).isEmpty(), TfliteFlatbuffer.verify(model).toString());
+    float[] out = (float[]) TfliteTestModels.runInTflite(model, new float[] {3, 4})[0];
+    assertArrayEquals(new float[] {3 * 1 + 4 * 2, 3 * -1 + 4 * 0.5f}, out, 0f);
+    TfliteModelSummary summary = TfliteModelSummary.of(model, 0);
+    assertEquals(8L, summary.bytesByKind().get("weights.float16"));
+  }
+
   @Test
   void resizeBatchChangesInputAndOutputShapes() {
     float[] w = {1, 2, 3, 4, 5, 6};
     TfliteModel model = TfliteTestModels.floatFullyConnected(1, 3, 2, w, null, Activation.NONE);
     try (TfliteRuntime rt = TfliteRuntime.create(TfliteFlatbuffer.write(model), 1)) {
+      assertArrayEquals(new float[] {1, 4}, (float[]) rt.run(new float[] {1, 0, 0})[0], 0f);
+      assertArrayEquals(new float[] {3, 6}, (float[]) rt.run(new float[] {0, 0, 1})[0], 0f); // buffers reused
       rt.resizeBatch(2);
       assertArrayEquals(new int[] {2, 3}, rt.inputShape(0));
       float[] y = (float[]) rt.run(new float[] {1, 0, 0, 0, 0, 1})[0];
       assertArrayEquals(new float[] {1, 4, 3, 6}, y, 0f);
       assertArrayEquals(new int[] {2, 2}, rt.outputShape(0));
+      rt.resizeBatch(1);
+      assertArrayEquals(new float[] {2, 5}, (float[]) rt.run(new float[] {0, 1, 0})[0], 0f);
     }
   }
 

@@ -1,0 +1,93 @@
+package io.sparkquant.jobs;
+
+import io.sparkquant.jobs.train.Preset;
+import io.sparkquant.jobs.train.TrainConfig;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code sparkquant train}: synchronous data-parallel training with parameter averaging. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Train a float baseline (cnn or mlp) on a Parquet tensor dataset with synchronous"
+        + " parameter averaging on Spark; writes model.zip and manifest.json.")
+public final class TrainCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+  @Mixin SparkOptions sparkOptions;
+
+  @Option(names = "--data", required = true, description = "Training dataset (Parquet tensor format).")
+  String data;
+
+  @Option(names = "--out", required = true, description = "Output directory (model.zip, manifest.json).")
+  String out;
+
+  @Option(names = "--preset", defaultValue = "cnn",
+      description = "Network: cnn (conv-BN-pool x2, dense 128) or mlp (784-256-128-10). Default: ${DEFAULT-VALUE}.")
+  String preset;
+
+  @Option(names = "--epochs", defaultValue = "3", description = "Passes over the data. Default: ${DEFAULT-VALUE}.")
+  int epochs;
+
+  @Option(names = "--batch-size", defaultValue = "64",
+      description = "Minibatch size of each worker step. Default: ${DEFAULT-VALUE}.")
+  int batchSize;
+
+  @Option(names = "--partitions", defaultValue = "0",
+      description = "Data partitions = parallel workers; 0 uses Spark's default parallelism. Default: ${DEFAULT-VALUE}.")
+  int partitions;
+
+  @Option(names = "--local-steps", defaultValue = "8",
+      description = "Minibatches each worker fits between two parameter averagings. Default: ${DEFAULT-VALUE}.")
+  int localSteps;
+
+  @Option(names = "--learning-rate", defaultValue = "0.002",
+      description = "Adam learning rate. Default: ${DEFAULT-VALUE}.")
+  double learningRate;
+
+  @Option(names = "--seed", defaultValue = "42",
+      description = "Weight initialization seed; same seed and partitioning give the same model. Default: ${DEFAULT-VALUE}.")
+  long seed;
+
+  @Option(names = "--limit", defaultValue = "0",
+      description = "Train on the first N rows only (quick runs); 0 = all. Default: ${DEFAULT-VALUE}.")
+  long limit;
+
+  @Option(names = "--overwrite", description = "Replace --out if it exists. Default: false.")
+  boolean overwrite;
+
+  @Override
+  public Integer call() {
+    TrainJob.Options options = options(spec, data, out, overwrite, limit, preset, epochs, batchSize, partitions, seed,
+        learningRate, localSteps);
+    SparkSession spark = sparkOptions.session("sparkquant-train");
+    PrintWriter console = spec.commandLine().getOut();
+    TrainJob.Result result = TrainJob.run(spark, options, stats -> {
+      console.println(stats.describe());
+      console.flush();
+    });
+    console.printf("Trained %s on %d rows in %.1f s; model: %s%n", options.train().preset().cliName(),
+        result.training().rows(), result.training().trainMillis() / 1000.0, result.modelPath());
+    return 0;
+  }
+
+  /** Builds and checks the options before Spark starts; problems become usage errors. */
+  static TrainJob.Options options(CommandSpec spec, String data, String out, boolean overwrite, long limit, String preset,
+      int epochs, int batchSize, int partitions, long seed, double learningRate, int localSteps) {
+    try {
+      TrainConfig train = new TrainConfig(Preset.fromCliName(preset), epochs, batchSize, partitions, seed,
+          learningRate, localSteps);
+      CheckedPaths.requireExists(data, "--data");
+      OutputDir.checkWritable(new Configuration(), out, overwrite);
+      return new TrainJob.Options(data, out, overwrite, limit, train);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+  }
+}

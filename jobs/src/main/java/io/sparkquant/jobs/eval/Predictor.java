@@ -1,0 +1,24 @@
+package io.sparkquant.jobs.eval;
+
+import io.sparkquant.data.Layout;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A model that scores a batch of features: the one thing evaluation needs from a model, so float DL4J
+ * networks and (later) int8 .tflite models are scored by the same Spark job. Implementations need not be
+ * thread-safe: {@link PredictorCache} hands each task its own instance.
+ */
+public interface Predictor {
+
+  /** The batch layout {@link #predict} expects (as produced by {@code Batches.iterator}). */
+  Layout layout();
+
+  /**
+   * @param features one batch in {@link #layout()}
+   * @return probabilities, one row per example and one column per class
+   */
+  float[][] predict(INDArray features);
+
+  /** An independent instance for another thread, sharing nothing mutable (no re-parsing of model bytes). */
+  Predictor copy();
+}

@@ -1,0 +1,234 @@
+package io.sparkquant.jobs.train;
+
+import io.sparkquant.data.Batches;
+import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.data.Layout;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.function.Consumer;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Synchronous data-parallel training with parameter averaging, written directly on Spark (STACK.md
+ * "Distributed training"). The training rows are repartitioned once and cached; each round
+ * <ol>
+ *   <li>broadcasts the parameters, the updater state and the iteration count,</li>
+ *   <li>lets every partition fit its next {@code localSteps} minibatches (streamed from its rows with
+ *       {@link Batches#iterator}) on its own copy of the network,</li>
+ *   <li>sums parameters and updater state weighted by fitted samples with {@code treeAggregate}, and the
+ *       driver takes the average; the broadcast is destroyed.</li>
+ * </ol>
+ * An epoch is as many rounds as the largest partition needs. Nothing is random except the seeded weight
+ * initialization, so the same seed, data and partitioning give the same model.
+ */
+public final class ParameterAveragingTrainer {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ParameterAveragingTrainer.class);
+
+  private final TrainConfig config;
+
+  public ParameterAveragingTrainer(TrainConfig config) {
+    this.config = config;
+  }
+
+  /** The result of {@link #fit}: the averaged network and per-epoch statistics. */
+  public record Result(MultiLayerNetwork network, List<EpochStats> epochs, long rows, int partitions,
+      long trainMillis) {}
+
+  /**
+   * Trains on {@code rows} (columns as {@code TensorDatasets.load} returns them).
+   *
+   * @param listener called on the driver after every epoch (progress output)
+   */
+  public Result fit(SparkSession spark, Dataset<Row> rows, DatasetInfo info, Consumer<EpochStats> listener) {
+    int partitions = config.partitions() > 0 ? config.partitions() : spark.sparkContext().defaultParallelism();
+    MultiLayerConfiguration conf = config.preset().configuration(info, config.seed(), config.learningRate());
+    MultiLayerNetwork network = new MultiLayerNetwork(conf);
+    network.init();
+    LOG.info("Training {} ({} parameters) on {} partitions: {} epochs, batch size {}, {} local steps per round",
+        config.preset().cliName(), network.numParams(), partitions, config.epochs(), config.batchSize(),
+        config.localSteps());
+
+    // round-robin repartition is deterministic (Spark sorts before repartitioning), so reruns see the
+    // same rows in the same partitions and order
+    Dataset<Row> training = rows.repartition(partitions).persist(StorageLevel.MEMORY_AND_DISK());
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    long start = System.nanoTime();
+    try {
+      List<Long> partitionRows = training.javaRDD().mapPartitions(ParameterAveragingTrainer::count).collect();
+      long totalRows = partitionRows.stream().mapToLong(Long::longValue).sum();
+      long largest = Collections.max(partitionRows);
+      if (totalRows == 0) {
+        throw new IllegalArgumentException("The training data has no rows");
+      }
+      long rowsPerRound = (long) config.localSteps() * config.batchSize();
+      int roundsPerEpoch = (int) ((largest + rowsPerRound - 1) / rowsPerRound);
+      LOG.info("{} training rows, partition sizes {}; {} rounds per epoch", totalRows, partitionRows,
+          roundsPerEpoch);
+
+      WorkerTask task = new WorkerTask(conf.toJson(), info, config.batchSize(), config.preset().layout(),
+          config.localSteps());
+      float[] params = network.params().toFloatVector();
+      float[] updaterState = network.getUpdater().getStateViewArray().toFloatVector();
+      int iteration = 0;
+      List<EpochStats> epochs = new ArrayList<>();
+      for (int epoch = 0; epoch < config.epochs(); epoch++) {
+        long epochStart = System.nanoTime();
+        RoundStats epochSums = RoundStats.empty();
+        for (int round = 0; round < roundsPerEpoch; round++) {
+          Broadcast<WorkerState> state =
+              jsc.broadcast(new WorkerState(params, updaterState, iteration, epoch, round));
+          RoundStats sums;
+          try {
+            JavaRDD<Row> rdd = training.javaRDD();
+            sums = rdd.mapPartitions(it -> task.fit(it, state.value()))
+                .treeAggregate(RoundStats.empty(), RoundStats::merge, RoundStats::merge);
+          } finally {
+            state.destroy();
+          }
+          if (sums.samples == 0) {
+            break;
+          }
+          params = sums.averageParams();
+          updaterState = sums.averageUpdaterState();
+          iteration += sums.maxSteps;
+          sums.weightedParams = null; // keep only the counters for the epoch summary
+          sums.weightedUpdaterState = null;
+          epochSums.merge(sums);
+        }
+        long millis = (System.nanoTime() - epochStart) / 1_000_000;
+        EpochStats stats = new EpochStats(epoch + 1, roundsPerEpoch, epochSums.samples,
+            epochSums.lossSum / epochSums.samples,
+            epochSums.accuracySamples == 0 ? Double.NaN
+                : (double) epochSums.accuracyCorrect / epochSums.accuracySamples,
+            epochSums.samples / Math.max(millis / 1000.0, 1e-3), millis);
+        LOG.info(stats.describe());
+        epochs.add(stats);
+        listener.accept(stats);
+      }
+      WorkerState.apply(network, new WorkerState(params, updaterState, iteration, config.epochs(), 0));
+      return new Result(network, epochs, totalRows, partitions, (System.nanoTime() - start) / 1_000_000);
+    } finally {
+      training.unpersist();
+    }
+  }
+
+  private static Iterator<Long> count(Iterator<Row> rows) {
+    long n = 0;
+    while (rows.hasNext()) {
+      rows.next();
+      n++;
+    }
+    return Collections.singletonList(n).iterator();
+  }
+
+  /** What the driver broadcasts each round. */
+  record WorkerState(float[] params, float[] updaterState, int iteration, int epoch, int round)
+      implements Serializable {
+
+    /** Loads this state into a network built from the same configuration. */
+    static void apply(MultiLayerNetwork net, WorkerState s) {
+      net.setParams(Nd4j.createFromArray(s.params).reshape(1, s.params.length));
+      INDArray view = net.getUpdater().getStateViewArray();
+      if (view != null) {
+        view.assign(Nd4j.createFromArray(s.updaterState).reshape(view.shape()));
+      }
+      net.setIterationCount(s.iteration); // Adam's bias correction depends on it
+      net.setEpochCount(s.epoch);
+    }
+  }
+
+  /** The per-partition work of one round; serialized into every task. */
+  static final class WorkerTask implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final String configurationJson;
+    private final DatasetInfo info;
+    private final int batchSize;
+    private final Layout layout;
+    private final int localSteps;
+
+    WorkerTask(String configurationJson, DatasetInfo info, int batchSize, Layout layout, int localSteps) {
+      this.configurationJson = configurationJson;
+      this.info = info;
+      this.batchSize = batchSize;
+      this.layout = layout;
+      this.localSteps = localSteps;
+    }
+
+    Iterator<RoundStats> fit(Iterator<Row> rows, WorkerState state) {
+      long rowsPerRound = (long) localSteps * batchSize;
+      long skip = state.round() * rowsPerRound;
+      for (long i = 0; i < skip && rows.hasNext(); i++) {
+        rows.next(); // this partition's earlier rounds
+      }
+      if (!rows.hasNext()) {
+        return Collections.singletonList(RoundStats.empty()).iterator();
+      }
+      MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(configurationJson));
+      net.init();
+      WorkerState.apply(net, state);
+      Iterator<DataSet> batches = Batches.iterator(limit(rows, rowsPerRound), info, batchSize, layout);
+      long samples = 0;
+      double lossSum = 0;
+      long accuracySamples = 0;
+      long accuracyCorrect = 0;
+      int steps = 0;
+      while (batches.hasNext()) {
+        DataSet batch = batches.next();
+        int n = batch.numExamples();
+        if (steps == 0) {
+          INDArray predicted = net.output(batch.getFeatures(), false).argMax(1);
+          INDArray actual = batch.getLabels().argMax(1);
+          accuracyCorrect += predicted.eq(actual).castTo(org.nd4j.linalg.api.buffer.DataType.INT64)
+              .sumNumber().longValue();
+          accuracySamples += n;
+        }
+        net.fit(batch);
+        lossSum += net.score() * n;
+        samples += n;
+        steps++;
+      }
+      return Collections.singletonList(RoundStats.ofWorker(net.params().toFloatVector(),
+          net.getUpdater().getStateViewArray().toFloatVector(), samples, lossSum, accuracySamples,
+          accuracyCorrect, steps)).iterator();
+    }
+
+    private static <T> Iterator<T> limit(Iterator<T> it, long max) {
+      return new Iterator<>() {
+        long taken;
+
+        @Override
+        public boolean hasNext() {
+          return taken < max && it.hasNext();
+        }
+
+        @Override
+        public T next() {
+          if (!hasNext()) {
+            throw new NoSuchElementException();
+          }
+          taken++;
+          return it.next();
+        }
+      };
+    }
+  }
+}

@@ -1,0 +1,38 @@
+package io.sparkquant.jobs.train;
+
+/**
+ * Options of synchronous data-parallel training (immutable; checked on construction).
+ *
+ * @param preset network architecture
+ * @param epochs passes over the training data
+ * @param batchSize minibatch size per worker step
+ * @param partitions number of data partitions (= workers per round); 0 means Spark's default parallelism
+ * @param seed weight initialization seed; the same seed and partitioning give the same model
+ * @param learningRate Adam learning rate
+ * @param localSteps minibatches each worker fits between two parameter averagings
+ */
+public record TrainConfig(
+    Preset preset, int epochs, int batchSize, int partitions, long seed, double learningRate, int localSteps) {
+
+  public TrainConfig {
+    if (preset == null) {
+      throw new IllegalArgumentException("preset must be set (cnn or mlp)");
+    }
+    requirePositive("epochs", epochs);
+    requirePositive("batchSize", batchSize);
+    if (partitions < 0) {
+      throw new IllegalArgumentException("partitions must be >= 0 (0 = Spark default parallelism), got "
+          + partitions);
+    }
+    if (!(learningRate > 0 && learningRate < 1)) {
+      throw new IllegalArgumentException("learningRate must be in (0, 1), got " + learningRate);
+    }
+    requirePositive("localSteps", localSteps);
+  }
+
+  private static void requirePositive(String name, int value) {
+    if (value < 1) {
+      throw new IllegalArgumentException(name + " must be >= 1, got " + value);
+    }
+  }
+}

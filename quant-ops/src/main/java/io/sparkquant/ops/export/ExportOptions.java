@@ -1,0 +1,45 @@
+package io.sparkquant.ops.export;
+
+/**
+ * What to export: the mode, the model I/O type (only INT8 mode can have int8 I/O), the activation ranges (needed by
+ * INT8 and INT16X8) and provenance written into the model's "sparkquant" metadata.
+ *
+ * @param sourceModelSha256 hex SHA-256 of the source model file, or null if unknown
+ * @param projectVersion SparkQuant version that produced the model
+ */
+public record ExportOptions(ExportMode mode, IoType io, ActivationRanges ranges, String sourceModelSha256,
+    String projectVersion) {
+
+  /** The type of the model's input and output tensors. */
+  public enum IoType { FLOAT, INT8 }
+
+  public ExportOptions {
+    if (mode == null) {
+      throw new IllegalArgumentException("mode is required; valid: float32, float16, dynamic, int8, int16x8");
+    }
+    io = io == null ? IoType.FLOAT : io;
+    if (io == IoType.INT8 && mode != ExportMode.INT8) {
+      throw new IllegalArgumentException("int8 model I/O is only valid with mode int8, got mode " + mode.cliName());
+    }
+    if (mode.needsRanges() && ranges == null) {
+      throw new IllegalArgumentException("mode " + mode.cliName() + " needs activation ranges from calibration");
+    }
+    projectVersion = projectVersion == null ? "dev" : projectVersion;
+  }
+
+  public static ExportOptions of(ExportMode mode) {
+    return new ExportOptions(mode, IoType.FLOAT, null, null, null);
+  }
+
+  public static ExportOptions int8(ActivationRanges ranges, IoType io) {
+    return new ExportOptions(ExportMode.INT8, io, ranges, null, null);
+  }
+
+  public ExportOptions withRanges(ActivationRanges r) {
+    return new ExportOptions(mode, io, r, sourceModelSha256, projectVersion);
+  }
+
+  public ExportOptions withProvenance(String sha256, String version) {
+    return new ExportOptions(mode, io, ranges, sha256, version);
+  }
+}

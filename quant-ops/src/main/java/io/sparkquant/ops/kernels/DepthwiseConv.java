@@ -1,0 +1,173 @@
+package io.sparkquant.ops.kernels;
+
+import io.sparkquant.ops.numerics.FixedPoint;
+import io.sparkquant.ops.tflite.OperatorOptions.Activation;
+
+/**
+ * DEPTHWISE_CONV_2D (reference_integer_ops/depthwise_conv.h DepthwiseConvPerChannel,
+ * reference/depthwiseconv_float.h). Input NHWC, filter {@code [1, fH, fW, inDepth * depthMultiplier]},
+ * output channel {@code oc = ic * depthMultiplier + m}.
+ */
+public final class DepthwiseConv {
+
+  private DepthwiseConv() {}
+
+  /** Same meaning as {@link Conv.QuantizedParams}; one multiplier per output channel. */
+  public record QuantizedParams(int inputOffset, int outputOffset, int depthMultiplier, int[] outputMultiplier,
+      int[] outputShift, int outputActivationMin, int outputActivationMax) {}
+
+  public static QuantizedParams prepare(float inputScale, int inputZeroPoint, float[] filterScales, float outputScale,
+      int outputZeroPoint, Activation activation, int outputChannels, int depthMultiplier, int qmin, int qmax) {
+    FixedPoint.QuantizedMultiplier[] qms =
+        KernelUtil.perChannelMultipliers(inputScale, filterScales, outputScale, outputChannels);
+    KernelUtil.QuantizedRange range =
+        KernelUtil.activationRangeQuantized(activation, outputScale, outputZeroPoint, qmin, qmax);
+    return new QuantizedParams(-inputZeroPoint, outputZeroPoint, depthMultiplier, KernelUtil.multipliers(qms),
+        KernelUtil.shifts(qms), range.min(), range.max());
+  }
+
+  public static void evalInt8(QuantizedParams p, ConvGeometry g, byte[] input, byte[] filter, int[] bias,
+      byte[] output) {
+    final int inputOffset = p.inputOffset();
+    final int outputOffset = p.outputOffset();
+    final int depthMultiplier = p.depthMultiplier();
+    final int[] outputMultiplier = p.outputMultiplier();
+    final int[] outputShift = p.outputShift();
+    final int outputActivationMin = p.outputActivationMin();
+    final int outputActivationMax = p.outputActivationMax();
+    final int inH = g.inputHeight();
+    final int inW = g.inputWidth();
+    final int inD = g.inputDepth();
+    final int outD = g.outputDepth();
+    final int fH = g.filterHeight();
+    final int fW = g.filterWidth();
+    for (int b = 0; b < g.batches(); b++) {
+      for (int outY = 0; outY < g.outputHeight(); outY++) {
+        final int inYOrigin = outY * g.strideHeight() - g.padHeight();
+        for (int outX = 0; outX < g.outputWidth(); outX++) {
+          final int inXOrigin = outX * g.strideWidth() - g.padWidth();
+          final int outBase = ((b * g.outputHeight() + outY) * g.outputWidth() + outX) * outD;
+          for (int ic = 0; ic < inD; ic++) {
+            for (int m = 0; m < depthMultiplier; m++) {
+              final int oc = ic * depthMultiplier + m;
+              int acc = 0;
+              for (int fy = 0; fy < fH; fy++) {
+                final int inY = inYOrigin + g.dilationHeight() * fy;
+                if (inY < 0 || inY >= inH) {
+                  continue;
+                }
+                for (int fx = 0; fx < fW; fx++) {
+                  final int inX = inXOrigin + g.dilationWidth() * fx;
+                  if (inX < 0 || inX >= inW) {
+                    continue;
+                  }
+                  int inputVal = input[((b * inH + inY) * inW + inX) * inD + ic];
+                  int filterVal = filter[(fy * fW + fx) * outD + oc];
+                  acc += filterVal * (inputVal + inputOffset);
+                }
+              }
+              if (bias != null) {
+                acc += bias[oc];
+              }
+              // TFLite's own depthwise kernels: common.h double rounding (unlike CONV_2D and FC, which go through ruy)
+              acc = FixedPoint.multiplyByQuantizedMultiplier(acc, outputMultiplier[oc], outputShift[oc]);
+              acc += outputOffset;
+              output[outBase + oc] = (byte) KernelUtil.clamp(acc, outputActivationMin, outputActivationMax);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** 16x8: int16 activations (zero point 0), int8 filter, int64 bias and accumulator. */
+  public static void evalInt16(QuantizedParams p, ConvGeometry g, short[] input, byte[] filter, long[] bias,
+      short[] output) {
+    final int depthMultiplier = p.depthMultiplier();
+    final int[] outputMultiplier = p.outputMultiplier();
+    final int[] outputShift = p.outputShift();
+    final int outputActivationMin = p.outputActivationMin();
+    final int outputActivationMax = p.outputActivationMax();
+    final int inH = g.inputHeight();
+    final int inW = g.inputWidth();
+    final int inD = g.inputDepth();
+    final int outD = g.outputDepth();
+    final int fH = g.filterHeight();
+    final int fW = g.filterWidth();
+    for (int b = 0; b < g.batches(); b++) {
+      for (int outY = 0; outY < g.outputHeight(); outY++) {
+        final int inYOrigin = outY * g.strideHeight() - g.padHeight();
+        for (int outX = 0; outX < g.outputWidth(); outX++) {
+          final int inXOrigin = outX * g.strideWidth() - g.padWidth();
+          final int outBase = ((b * g.outputHeight() + outY) * g.outputWidth() + outX) * outD;
+          for (int ic = 0; ic < inD; ic++) {
+            for (int m = 0; m < depthMultiplier; m++) {
+              final int oc = ic * depthMultiplier + m;
+              long acc = 0;
+              for (int fy = 0; fy < fH; fy++) {
+                final int inY = inYOrigin + g.dilationHeight() * fy;
+                if (inY < 0 || inY >= inH) {
+                  continue;
+                }
+                for (int fx = 0; fx < fW; fx++) {
+                  final int inX = inXOrigin + g.dilationWidth() * fx;
+                  if (inX < 0 || inX >= inW) {
+                    continue;
+                  }
+                  acc += filter[(fy * fW + fx) * outD + oc] * input[((b * inH + inY) * inW + inX) * inD + ic];
+                }
+              }
+              if (bias != null) {
+                acc += bias[oc];
+              }
+              int scaled = FixedPoint.multiplyByQuantizedMultiplier(acc, outputMultiplier[oc], outputShift[oc]);
+              output[outBase + oc] = (short) KernelUtil.clamp(scaled, outputActivationMin, outputActivationMax);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  public static void evalFloat(KernelUtil.FloatRange activation, int depthMultiplier, ConvGeometry g, float[] input,
+      float[] filter, float[] bias, float[] output) {
+    final int inH = g.inputHeight();
+    final int inW = g.inputWidth();
+    final int inD = g.inputDepth();
+    final int outD = g.outputDepth();
+    final int fH = g.filterHeight();
+    final int fW = g.filterWidth();
+    for (int b = 0; b < g.batches(); b++) {
+      for (int outY = 0; outY < g.outputHeight(); outY++) {
+        final int inYOrigin = outY * g.strideHeight() - g.padHeight();
+        for (int outX = 0; outX < g.outputWidth(); outX++) {
+          final int inXOrigin = outX * g.strideWidth() - g.padWidth();
+          final int outBase = ((b * g.outputHeight() + outY) * g.outputWidth() + outX) * outD;
+          for (int ic = 0; ic < inD; ic++) {
+            for (int m = 0; m < depthMultiplier; m++) {
+              final int oc = ic * depthMultiplier + m;
+              float acc = 0;
+              for (int fy = 0; fy < fH; fy++) {
+                final int inY = inYOrigin + g.dilationHeight() * fy;
+                if (inY < 0 || inY >= inH) {
+                  continue;
+                }
+                for (int fx = 0; fx < fW; fx++) {
+                  final int inX = inXOrigin + g.dilationWidth() * fx;
+                  if (inX < 0 || inX >= inW) {
+                    continue;
+                  }
+                  acc += input[((b * inH + inY) * inW + inX) * inD + ic] * filter[(fy * fW + fx) * outD + oc];
+                }
+              }
+              if (bias != null) {
+                acc += bias[oc];
+              }
+              output[outBase + oc] = KernelUtil.clamp(acc, activation.min(), activation.max());
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,139 @@
+package io.sparkquant.ops.graph;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** The importer against DL4J itself: the IR's float evaluation must reproduce every DL4J activation it maps. */
+class Dl4jImporterTest {
+
+  /** float32 accumulation order differs between ND4J and the reference loops. */
+  static final double REL_TOLERANCE = 1e-4;
+
+  @Test
+  void cnnChainMatchesDl4jOnEveryTensor() {
+    MultiLayerNetwork net = TestModels.cnnChain(7);
+    Graph g = Dl4jImporter.importNetwork(net);
+    assertEquals(Dl4jInputLayout.FLAT_CHW, g.dl4jInputLayout());
+    List<String> kinds = g.nodes().stream().map(n -> n.getClass().getSimpleName()).toList();
+    // conv(+bn+relu folded), depthwise, separable = depthwise + 1x1 conv, tanh, 2 pools, flatten, fc, logistic, fc,
+    // softmax
+    assertEquals(List.of("Conv2D", "DepthwiseConv2D", "DepthwiseConv2D", "Conv2D", "Activation", "Pool2D", "Pool2D",
+        "Reshape", "FullyConnected", "Activation", "FullyConnected", "Softmax"), kinds, g.describe());
+    assertEquals(FusedActivation.RELU, ((Node.Conv2D) g.nodes().get(0)).activation());
+    assertEquals(FusedActivation.RELU6, ((Node.DepthwiseConv2D) g.nodes().get(1)).activation());
+    checkAgainstDl4j(g, net, 3);
+  }
+
+  @Test
+  void mlpWithBatchNormOnDenseMatchesDl4j() {
+    MultiLayerNetwork net = TestModels.mlp(11);
+    Graph g = Dl4jImporter.importNetwork(net);
+    assertEquals(Dl4jInputLayout.FEED_FORWARD, g.dl4jInputLayout());
+    assertEquals(FusedActivation.RELU6, ((Node.FullyConnected) g.nodes().get(0)).activation(), g.describe());
+    checkAgainstDl4j(g, net, 4);
+  }
+
+  @Test
+  void residualGraphMatchesDl4j() {
+    for (PoolingType pt : new PoolingType[] {PoolingType.AVG, PoolingType.MAX}) {
+      var cg = TestModels.residual(5, pt);
+      Graph g = Dl4jImporter.importGraph(cg, new int[] {8, 8, 3});
+      assertEquals(Dl4jInputLayout.NCHW, g.dl4jInputLayout());
+      Node.Add add = g.nodes().stream().filter(n -> n instanceof Node.Add).map(n -> (Node.Add) n).findFirst()
+          .orElseThrow();
+      assertEquals(FusedActivation.RELU, add.activation(), g.describe());
+      checkAgainstDl4j(g, cg, 2);
+    }
+  }
+
+  @Test
+  void convolutionalGraphWithoutShapeAsksForIt() {
+    var cg = TestModels.residual(5, PoolingType.AVG);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Dl4jImporter.importGraph(cg));
+    assertTrue(e.getMessage().contains("H,W,C"), e.getMessage());
+  }
+
+  @Test
+  void unsupportedLayerNamesLayerIndexTypeAndSupportedList() {
+    MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(1).list()
+        .layer(new LSTM.Builder().name("lstm").nIn(4).nOut(4).build())
+        .layer(new OutputLayer.Builder().nIn(4).nOut(2).activation(Activation.SOFTMAX).build())
+        .build();
+    MultiLayerNetwork net = new MultiLayerNetwork(conf);
+    net.init();
+    UnsupportedModelException e = assertThrows(UnsupportedModelException.class,
+        () -> Dl4jImporter.importNetwork(net, new int[] {4}));
+    assertTrue(e.getMessage().startsWith("layer 0 'lstm' (LSTM): layer type LSTM is not supported; supported: "),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("SeparableConvolution2D"), e.getMessage());
+  }
+
+  @Test
+  void causalConvolutionModeIsRejected() {
+    MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(1).list()
+        .layer(new ConvolutionLayer.Builder(3, 3).name("c").nOut(2).convolutionMode(ConvolutionMode.Truncate)
+            .padding(1, 1).stride(2, 2).build())
+        .layer(new OutputLayer.Builder().nOut(2).activation(Activation.SOFTMAX).build())
+        .setInputType(InputType.convolutionalFlat(6, 6, 1))
+        .build();
+    MultiLayerNetwork net = new MultiLayerNetwork(conf);
+    net.init();
+    UnsupportedModelException e = assertThrows(UnsupportedModelException.class,
+        () -> Dl4jImporter.importNetwork(net));
+    assertTrue(e.getMessage().contains("layer 0 'c' (ConvolutionLayer)") && e.getMessage().contains("padding"),
+        e.getMessage());
+  }
+
+  /** Every tensor DL4J exposes equals the IR reference evaluation; the final output equals DL4J's output. */
+  static void checkAgainstDl4j(Graph g, Model model, int batch) {
+    float[] x = TestModels.randomInput(g, batch, 99);
+    INDArray dl4jIn = Dl4jActivations.toDl4jInput(g, x, batch);
+    Map<String, float[]> ref = FloatReference.run(g, x, batch);
+    Map<String, INDArray> acts = Dl4jActivations.collect(g, model, dl4jIn);
+    assertEquals(g.tensors().size(), acts.size());
+    int compared = 0;
+    for (GraphTensor t : g.tensors()) {
+      float[] expected = Dl4jActivations.flat(acts.get(t.name()));
+      float[] actual = ref.get(t.name());
+      assertClose(expected, actual, t.name() + " (" + t.source() + ")");
+      if (t.source().kind() != Dl4jSource.Kind.DERIVED) {
+        compared++;
+      }
+    }
+    assertTrue(compared >= 3, "too few DL4J-observed tensors: " + compared);
+    float[] out = Dl4jActivations.flat(TestModels.dl4jOutput(model, dl4jIn));
+    assertClose(out, ref.get(g.output().name()), "network output");
+  }
+
+  static void assertClose(float[] expected, float[] actual, String what) {
+    assertEquals(expected.length, actual.length, what + " length");
+    double scale = 1e-6;
+    for (float v : expected) {
+      scale = Math.max(scale, Math.abs(v));
+    }
+    for (int i = 0; i < expected.length; i++) {
+      double err = Math.abs(expected[i] - actual[i]);
+      if (err > REL_TOLERANCE * scale) {
+        throw new AssertionError(what + ": element " + i + " expected " + expected[i] + " got " + actual[i]
+            + " (scale " + scale + ")");
+      }
+    }
+  }
+}

@@ -1,0 +1,147 @@
+package io.sparkquant.ops.interp;
+
+import static io.sparkquant.ops.interp.Judge.biasQuantization;
+import static io.sparkquant.ops.interp.Judge.floats;
+import static io.sparkquant.ops.interp.Judge.int16s;
+import static io.sparkquant.ops.interp.Judge.int32s;
+import static io.sparkquant.ops.interp.Judge.int64s;
+import static io.sparkquant.ops.interp.Judge.int8s;
+import static io.sparkquant.ops.interp.Judge.logUniform;
+import static io.sparkquant.ops.interp.Judge.perChannel;
+import static io.sparkquant.ops.interp.Judge.q;
+
+import io.sparkquant.ops.tflite.BuiltinOp;
+import io.sparkquant.ops.tflite.OperatorOptions;
+import io.sparkquant.ops.tflite.OperatorOptions.Activation;
+import io.sparkquant.ops.tflite.OperatorOptions.Padding;
+import io.sparkquant.ops.tflite.TensorType;
+import io.sparkquant.ops.tflite.TfliteModel;
+import io.sparkquant.ops.tflite.TfliteTensor;
+import io.sparkquant.ops.tflite.TfliteTestModels;
+import io.sparkquant.ops.kernels.KernelUtil;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: random single-op models over many seeds and shapes
+ * (odd sizes, SAME/VALID, strides 1-2, dilation 1-2, depth multipliers 1-2, batch 1-3, fused
+ * NONE/RELU/RELU6), run in TFLite 2.6.2 and in {@link Interpreter}: integer outputs exactly equal.
+ */
+class ConvFamilyVsTfliteTest {
+
+  private static final Activation[] ACTIVATIONS = {Activation.NONE, Activation.RELU, Activation.RELU6};
+
+  /** A random conv-like geometry whose VALID output is non-empty. */
+  private record Geo(int batch, int h, int w, int cin, int kh, int kw, int stride, int dilation, Padding padding) {
+    static Geo random(SplittableRandom rnd) {
+      while (true) {
+        int stride = rnd.nextInt(1, 3);
+        int dilation = rnd.nextInt(1, 3);
+        Geo g = new Geo(rnd.nextInt(1, 4), rnd.nextInt(3, 10), rnd.nextInt(3, 10), rnd.nextInt(1, 6),
+            rnd.nextInt(1, 4), rnd.nextInt(1, 4), stride, dilation, rnd.nextBoolean() ? Padding.SAME : Padding.VALID);
+        if (g.padding == Padding.VALID && (g.h < (g.kh - 1) * dilation + 1 || g.w < (g.kw - 1) * dilation + 1)) {
+          continue;
+        }
+        return g;
+      }
+    }
+
+    int outH() {
+      return KernelUtil.computeOutSize(padding, h, kh, stride, dilation);
+    }
+
+    int outW() {
+      return KernelUtil.computeOutSize(padding, w, kw, stride, dilation);
+    }
+  }
+
+  @Test
+  void int8ConvPerChannelIsBitExact() {
+    for (int seed = 0; seed < 40; seed++) {
+      SplittableRandom rnd = new SplittableRandom(1000 + seed);
+      Geo g = Geo.random(rnd);
+      int cout = rnd.nextInt(1, 7);
+      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      float inScale = logUniform(rnd, 0.005, 0.1);
+      int inZp = rnd.nextInt(-100, 101);
+      float[] fScales = new float[cout];
+      for (int c = 0; c < cout; c++) {
+        fScales[c] = logUniform(rnd, 0.001, 0.05);
+      }
+      int k = g.kh * g.kw * g.cin;
+      float outScale = (float) (inScale * fScales[0] * Math.sqrt(k) * logUniform(rnd, 10, 100));
+      int outZp = rnd.nextInt(-50, 51);
+      int[] inShape = {g.batch, g.h, g.w, g.cin};
+      int[] outShape = {g.batch, g.outH(), g.outW(), cout};
+      var m = TfliteTestModels.singleOp(BuiltinOp.CONV_2D, 3,
+              new OperatorOptions.Conv2D(g.padding, g.stride, g.stride, act, g.dilation, g.dilation))
+          .input("x", TensorType.INT8, inShape, q(inScale, inZp))
+          .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {cout, g.kh, g.kw, g.cin},
+              int8s(rnd, cout * k, -127, 127), perChannel(fScales, 0)));
+      m.constant(TfliteTensor.constantInt32("b", new int[] {cout}, int32s(rnd, cout, -3000, 3000),
+          biasQuantization(inScale, fScales))); // TFLite 2.6.2's CONV_2D requires the bias input
+      TfliteModel model = m.output("y", TensorType.INT8, outShape, q(outScale, outZp)).build();
+      Judge.check("conv int8 seed " + seed + " " + g + " cout " + cout + " " + act, model,
+          int8s(rnd, Judge.product(inShape), -128, 127));
+    }
+  }
+
+  @Test
+  void int8DepthwiseConvPerChannelIsBitExact() {
+    for (int seed = 0; seed < 40; seed++) {
+      SplittableRandom rnd = new SplittableRandom(2000 + seed);
+      Geo g = Geo.random(rnd);
+      int mult = rnd.nextInt(1, 3);
+      int cout = g.cin * mult;
+      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      float inScale = logUniform(rnd, 0.005, 0.1);
+      int inZp = rnd.nextInt(-100, 101);
+      float[] fScales = new float[cout];
+      for (int c = 0; c < cout; c++) {
+        fScales[c] = logUniform(rnd, 0.001, 0.05);
+      }
+      int k = g.kh * g.kw;
+      float outScale = (float) (inScale * fScales[0] * Math.sqrt(k) * logUniform(rnd, 10, 100));
+      int outZp = rnd.nextInt(-50, 51);
+      int[] inShape = {g.batch, g.h, g.w, g.cin};
+      int[] outShape = {g.batch, g.outH(), g.outW(), cout};
+      TfliteModel model = TfliteTestModels.singleOp(BuiltinOp.DEPTHWISE_CONV_2D, 3,
+              new OperatorOptions.DepthwiseConv2D(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
+          .input("x", TensorType.INT8, inShape, q(inScale, inZp))
+          .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {1, g.kh, g.kw, cout},
+              int8s(rnd, cout * k, -127, 127), perChannel(fScales, 3)))
+          .constant(TfliteTensor.constantInt32("b", new int[] {cout}, int32s(rnd, cout, -3000, 3000),
+              biasQuantization(inScale, fScales)))
+          .output("y", TensorType.INT8, outShape, q(outScale, outZp)).build();
+      Judge.check("depthwise int8 seed " + seed + " " + g + " mult " + mult + " " + act, model,
+          int8s(rnd, Judge.product(inShape), -128, 127));
+    }
+  }
+
+  @Test
+  void int8FullyConnectedIsBitExact() {
+    for (int seed = 0; seed < 30; seed++) {
+      SplittableRandom rnd = new SplittableRandom(3000 + seed);
+      int batch = new int[] {1, 1, 2, 3, 8}[rnd.nextInt(5)];
+      int depth = rnd.nextInt(1, 70);
+      int units = rnd.nextInt(1, 80);
+      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      float inScale = logUniform(rnd, 0.005, 0.1);
+      int inZp = rnd.nextInt(-100, 101);
+      float fScale = logUniform(rnd, 0.001, 0.05);
+      float outScale = (float) (inScale * fScale * Math.sqrt(depth) * logUniform(rnd, 10, 100));
+      int outZp = rnd.nextInt(-50, 51);
+      TfliteModel model = TfliteTestModels.singleOp(BuiltinOp.FULLY_CONNECTED, 4,
+              new OperatorOptions.FullyConnected(act, false, false))
+          .input("x", TensorType.INT8, new int[] {batch, depth}, q(inScale, inZp))
+          .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {units, depth},
+              int8s(rnd, units * depth, -127, 127), q(fScale, 0)))
+          .constant(TfliteTensor.constantInt32("b", new int[] {units}, int32s(rnd, units, -3000, 3000),
+              biasQuantization(inScale, new float[] {fScale})))
+          .output("y", TensorType.INT8, new int[] {batch, units}, q(outScale, outZp)).build();
+      Judge.check("fc int8 seed " + seed + " batch " + batch + " depth " + depth + " units " + units + " " + act,
+          model, int8s(rnd, batch * depth, -128, 127));
+    }
+  }
+}
