@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
     subcommands = {
         CommandLine.HelpCommand.class,
         InspectCommand.class,
+        CalibrateCommand.class,
         QuantizeCommand.class,
         ConvertCommand.class,
         TrainCommand.class,
