@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
         CommandLine.HelpCommand.class,
         InspectCommand.class,
         RunCommand.class,
+        CalibrateCommand.class,
         QuantizeCommand.class,
         ConvertCommand.class,
         TrainCommand.class,

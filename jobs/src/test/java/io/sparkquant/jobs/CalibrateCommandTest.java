@@ -10,7 +10,12 @@ import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.data.testing.SharedSpark;
 import io.sparkquant.ops.calib.CalibrationTable;
+import io.sparkquant.ops.calib.TensorCalibration;
 import io.sparkquant.ops.graph.TestModels;
+import io.sparkquant.ops.tflite.TensorType;
+import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteModel;
+import io.sparkquant.ops.tflite.TfliteTensor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -108,6 +113,33 @@ class CalibrateCommandTest {
     assertEquals("calibrate", manifest.get("command").asText());
     assertEquals(4, manifest.get("options").get("seed").asInt());
     assertEquals(80, manifest.get("calibration").get("rows").asInt());
+  }
+
+  @Test
+  void quantizeTakesItsActivationParametersFromTheTable() throws IOException {
+    Path table = dir.resolve("q/table.json");
+    Exec c = exec("calibrate", "--master", "local[2]", "--model", model.toString(), "--data", data.toString(),
+        "--method", "mse", "--batch-size", "16", "--out", table.toString());
+    assertEquals(0, c.code(), c.err());
+    Path tflite = dir.resolve("q/model.tflite");
+    Exec q = exec("quantize", "--model", model.toString(), "--mode", "int8", "--calibration", table.toString(),
+        "--input-shape", "10,10,3", "--out", tflite.toString());
+    assertEquals(0, q.code(), q.err());
+    CalibrationTable t = CalibrationTable.read(table);
+    TfliteModel m = TfliteFlatbuffer.read(Files.readAllBytes(tflite));
+    int matched = 0;
+    for (TfliteTensor tensor : m.tensors()) {
+      TensorCalibration cal = t.tensors().get(tensor.name());
+      // Conv/depthwise/FC outputs take the table's parameters; softmax/logistic/tanh outputs are fixed and pooling
+      // or reshape outputs inherit their input's (QUANT-SPEC.md).
+      if (cal != null && tensor.type() == TensorType.INT8 && List.of("input", "conv1", "dw", "fc1", "out")
+          .contains(tensor.name())) {
+        assertEquals(cal.scale(), tensor.quantization().scale()[0], tensor.name());
+        assertEquals(cal.zeroPoint(), tensor.quantization().zeroPoint()[0], tensor.name());
+        matched++;
+      }
+    }
+    assertEquals(5, matched, "int8 tensors matched by name");
   }
 
   @Test
