@@ -223,9 +223,12 @@ public final class TensorDatasets {
         col(LABEL).cast(DataTypes.LongType).as("_l"),
         id.as("_id"), file.as("_file"), position.as("_pos"));
 
-    // x - x is NaN exactly when x is NaN or infinite
+    // array_contains matches NaN to NaN, and returns null (not false) when the array holds a null and no match;
+    // it is code-generated, unlike a lambda in exists(), which halved the read rate.
     Column badFeatures = col("_f").isNull().or(size(col("_f")).notEqual(lit(resolved.featureLength())))
-        .or(expr("exists(_f, x -> x IS NULL OR isnan(x - x))"));
+        .or(expr("coalesce(array_contains(_f, float('NaN')), true)"))
+        .or(expr("coalesce(array_contains(_f, float('Infinity')), true)"))
+        .or(expr("coalesce(array_contains(_f, float('-Infinity')), true)"));
     Column badLabel = col("_l").isNull().or(col("_l").lt(0)).or(col("_l").geq(resolved.numClasses()));
     Column badId = col("_id").isNull();
     UserDefinedFunction failFeatures = functions.udf(new FeaturesFailure(resolved),
