@@ -85,7 +85,7 @@ public final class DemoCommand implements Callable<Integer> {
     console.flush();
 
     TrainJob.Result trained = TrainJob.run(spark,
-        new TrainJob.Options(trainData, root.resolve("model").toString(), true, trainRows, trainConfig),
+        new TrainJob.Options(trainData, null, root.resolve("model").toString(), true, trainRows, trainConfig),
         stats -> {
           console.println(stats.describe());
           console.flush();

@@ -47,10 +47,9 @@ public final class Main implements Runnable {
     return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(false);
   }
 
-  /** The project version from the jar manifest, "dev" when run from classes. */
+  /** The project version (from the build; see {@link ProjectVersion}). */
   public static String projectVersion() {
-    String v = Main.class.getPackage().getImplementationVersion();
-    return v == null ? "dev" : v;
+    return ProjectVersion.get();
   }
 
   static final class Version implements CommandLine.IVersionProvider {
