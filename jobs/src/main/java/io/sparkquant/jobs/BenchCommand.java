@@ -66,7 +66,7 @@ public final class BenchCommand implements Callable<Integer> {
           throw new IllegalArgumentException("--masters entries must look like local[N], got " + m);
         }
       }
-      config = new TrainConfig(Preset.fromCliName(preset), epochs, 64, 1, 42, 0.002, 8);
+      config = TrainConfig.withDefaults(Preset.fromCliName(preset), epochs, 1, TrainConfig.DEFAULT_SEED);
       CheckedPaths.requireExists(data, "--data");
       if (rows < 1) {
         throw new IllegalArgumentException("--rows must be >= 1");

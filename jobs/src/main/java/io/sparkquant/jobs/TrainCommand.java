@@ -39,7 +39,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--epochs", defaultValue = "3", description = "Passes over the data. Default: ${DEFAULT-VALUE}.")
   int epochs;
 
-  @Option(names = "--batch-size", defaultValue = "64",
+  @Option(names = "--batch-size", defaultValue = "" + TrainConfig.DEFAULT_BATCH_SIZE,
       description = "Minibatch size of each worker step. Default: ${DEFAULT-VALUE}.")
   int batchSize;
 
@@ -47,15 +47,15 @@ public final class TrainCommand implements Callable<Integer> {
       description = "Data partitions = parallel workers; 0 uses Spark's default parallelism. Default: ${DEFAULT-VALUE}.")
   int partitions;
 
-  @Option(names = "--local-steps", defaultValue = "8",
+  @Option(names = "--local-steps", defaultValue = "" + TrainConfig.DEFAULT_LOCAL_STEPS,
       description = "Minibatches each worker fits between two parameter averagings. Default: ${DEFAULT-VALUE}.")
   int localSteps;
 
-  @Option(names = "--learning-rate", defaultValue = "0.002",
+  @Option(names = "--learning-rate", defaultValue = "" + TrainConfig.DEFAULT_LEARNING_RATE,
       description = "Adam learning rate. Default: ${DEFAULT-VALUE}.")
   double learningRate;
 
-  @Option(names = "--seed", defaultValue = "42",
+  @Option(names = "--seed", defaultValue = "" + TrainConfig.DEFAULT_SEED,
       description = "Weight initialization seed; same seed and partitioning give the same model. Default: ${DEFAULT-VALUE}.")
   long seed;
 
@@ -82,8 +82,9 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   /** Builds and checks the options before Spark starts; problems become usage errors. */
-  static TrainJob.Options options(CommandSpec spec, String data, String validation, String out, boolean overwrite, long limit, String preset,
-      int epochs, int batchSize, int partitions, long seed, double learningRate, int localSteps) {
+  static TrainJob.Options options(CommandSpec spec, String data, String validation, String out,
+      boolean overwrite, long limit, String preset, int epochs, int batchSize, int partitions, long seed,
+      double learningRate, int localSteps) {
     try {
       TrainConfig train = new TrainConfig(Preset.fromCliName(preset), epochs, batchSize, partitions, seed,
           learningRate, localSteps);
