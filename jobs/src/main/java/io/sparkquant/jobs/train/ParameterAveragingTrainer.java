@@ -103,6 +103,7 @@ public final class ParameterAveragingTrainer {
       float[] params = network.params().toFloatVector();
       float[] updaterState = network.getUpdater().getStateViewArray().toFloatVector();
       int iteration = 0;
+      int progressEvery = Math.max(1, roundsPerEpoch / 10); // about ten progress lines per epoch
       List<EpochStats> epochs = new ArrayList<>();
       for (int epoch = 0; epoch < config.epochs(); epoch++) {
         long epochStart = System.nanoTime();
@@ -127,6 +128,10 @@ public final class ParameterAveragingTrainer {
           sums.weightedParams = null; // keep only the counters for the epoch summary
           sums.weightedUpdaterState = null;
           epochSums.merge(sums);
+          if ((round + 1) % progressEvery == 0 && round + 1 < roundsPerEpoch) {
+            LOG.info("epoch {}: round {}/{}, mean loss so far {}", epoch + 1, round + 1, roundsPerEpoch,
+                String.format(java.util.Locale.ROOT, "%.4f", epochSums.lossSum / epochSums.samples));
+          }
         }
         long millis = (System.nanoTime() - epochStart) / 1_000_000;
         double validationAccuracy = Double.NaN;
