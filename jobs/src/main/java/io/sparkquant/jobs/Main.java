@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
     subcommands = {
         CommandLine.HelpCommand.class,
         InspectCommand.class,
+        RunCommand.class,
+        CalibrateCommand.class,
         QuantizeCommand.class,
         ConvertCommand.class,
         TrainCommand.class,
@@ -45,11 +47,6 @@ public final class Main implements Runnable {
   /** The configured picocli command line (tests inspect and run it). */
   public static CommandLine commandLine() {
     return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(false);
-  }
-
-  /** The project version (from the build; see {@link ProjectVersion}). */
-  public static String projectVersion() {
-    return ProjectVersion.get();
   }
 
   static final class Version implements CommandLine.IVersionProvider {
