@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
         CommandLine.HelpCommand.class,
         InspectCommand.class,
         RunCommand.class,
+        CalibrateCommand.class,
         QuantizeCommand.class,
         ConvertCommand.class,
         TrainCommand.class,
@@ -46,12 +47,6 @@ public final class Main implements Runnable {
   /** The configured picocli command line (tests inspect and run it). */
   public static CommandLine commandLine() {
     return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(false);
-  }
-
-  /** The project version from the jar manifest, "dev" when run from classes. */
-  public static String projectVersion() {
-    String v = Main.class.getPackage().getImplementationVersion();
-    return v == null ? "dev" : v;
   }
 
   static final class Version implements CommandLine.IVersionProvider {
