@@ -49,7 +49,7 @@ public final class Interpreter {
   public static final String SUPPORTED = "FULLY_CONNECTED (int8, int16x8, float32, hybrid int8-weight), "
       + "CONV_2D (int8 per-channel, int16x8, float32, hybrid), DEPTHWISE_CONV_2D (int8 per-channel, int16x8, "
       + "float32), MAX_POOL_2D and AVERAGE_POOL_2D (int8, int16, float32), MEAN (int8, float32), ADD (int8, "
-      + "int16 with non-power-of-two scales, float32), RESHAPE (any type), SOFTMAX (int8, float32), LOGISTIC "
+      + "int16 with non-power-of-two scales, float32), RESHAPE (any type), SOFTMAX (int8, int16, float32), LOGISTIC "
       + "and TANH (int8, float32), QUANTIZE (float32 to int8/int16, int8/int16 to int8/int16), DEQUANTIZE "
       + "(int8, int16, float16 to float32)";
 
@@ -937,7 +937,23 @@ public final class Interpreter {
         }
       };
     }
-    throw typeError("(input, output) = (" + types(input, output) + "); supported: INT8 -> INT8, FLOAT32");
+    if (input.type() == TensorType.INT16 && output.type() == TensorType.INT16) {
+      requireZeroPoint0(output);
+      Softmax.Int16Params p = Softmax.prepareInt16(scale(input), o.beta());
+      return new Node(op) {
+        @Override
+        void eval(Object[] values, int[][] shapes) {
+          int[] s = shapes[inputs[0]];
+          int depth = s[s.length - 1];
+          short[] out = new short[elements(s)];
+          Softmax.evalInt16(p, out.length / depth, depth, (short[]) values[inputs[0]], out);
+          values[outputs[0]] = out;
+          shapes[outputs[0]] = s;
+        }
+      };
+    }
+    throw typeError("(input, output) = (" + types(input, output) + "); supported: INT8 -> INT8, INT16 -> INT16, "
+        + "FLOAT32");
   }
 
   private Node prepareLookupActivation(TfliteOperator op) {
