@@ -48,7 +48,7 @@ public final class Interpreter {
   /** The operators and type combinations this interpreter runs. */
   public static final String SUPPORTED = "FULLY_CONNECTED (int8, int16x8, float32, hybrid int8-weight), "
       + "CONV_2D (int8 per-channel, int16x8, float32, hybrid), DEPTHWISE_CONV_2D (int8 per-channel, int16x8, "
-      + "float32), MAX_POOL_2D and AVERAGE_POOL_2D (int8, int16, float32), MEAN (int8, float32), ADD (int8, "
+      + "float32, hybrid), MAX_POOL_2D and AVERAGE_POOL_2D (int8, int16, float32), MEAN (int8, float32), ADD (int8, "
       + "int16 with non-power-of-two scales, float32), RESHAPE (any type), SOFTMAX (int8, int16, float32), LOGISTIC "
       + "and TANH (int8, float32), QUANTIZE (float32 to int8/int16, int8/int16 to int8/int16), DEQUANTIZE "
       + "(int8, int16, float16 to float32)";
@@ -688,16 +688,28 @@ public final class Interpreter {
         }
       };
     }
-    if (input.type() == TensorType.FLOAT32 && filter.type() == TensorType.FLOAT32
-        && output.type() == TensorType.FLOAT32 && (bias == null || bias.type() == TensorType.FLOAT32)) {
+    if (input.type() == TensorType.FLOAT32 && output.type() == TensorType.FLOAT32
+        && (bias == null || bias.type() == TensorType.FLOAT32)) {
       KernelUtil.FloatRange act = KernelUtil.activationRangeFloat(o.fusedActivation());
-      return new DwNode() {
-        @Override
-        void compute(ConvGeometry g, Object in, Object out) {
-          DepthwiseConv.evalFloat(act, depthMultiplier, g, (float[]) in, (float[]) filterData, (float[]) biasData,
-              (float[]) out);
-        }
-      };
+      if (filter.type() == TensorType.FLOAT32) {
+        return new DwNode() {
+          @Override
+          void compute(ConvGeometry g, Object in, Object out) {
+            DepthwiseConv.evalFloat(act, depthMultiplier, g, (float[]) in, (float[]) filterData,
+                (float[]) biasData, (float[]) out);
+          }
+        };
+      }
+      if (filter.type() == TensorType.INT8) {
+        final float[] filterScales = requireQuantization(filter).scale();
+        return new DwNode() {
+          @Override
+          void compute(ConvGeometry g, Object in, Object out) {
+            DepthwiseConv.evalHybrid(act, depthMultiplier, g, (float[]) in, (byte[]) filterData, filterScales,
+                (float[]) biasData, (float[]) out);
+          }
+        };
+      }
     }
     throw typeError("(input, filter, bias, output) = (" + combo + ")");
   }

@@ -238,7 +238,7 @@ public final class Conv {
               }
             }
             float filterScale = filterScales.length == 1 ? filterScales[0] : filterScales[oc];
-            float scale = asymmetric ? qv.scalingFactor() * filterScale : qv.scalingFactor() * filterScale;
+            float scale = qv.scalingFactor() * filterScale; // scaling_factors[b] * per_channel_scale[c], in float
             float acc = 0f + (dot - rowSums[oc] * zeroPoint) * scale;
             if (bias != null) {
               acc += bias[oc];

@@ -183,7 +183,7 @@ class ConvFamilyVsTfliteTest {
   }
 
   @Test
-  void hybridFullyConnectedAndConvMatchTheRuntime() {
+  void hybridFullyConnectedConvAndDepthwiseMatchTheRuntime() {
     for (int seed = 0; seed < 20; seed++) {
       SplittableRandom rnd = new SplittableRandom(5000 + seed);
       Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
@@ -218,8 +218,24 @@ class ConvFamilyVsTfliteTest {
               int8s(rnd, cout * g.kh * g.kw * g.cin, -127, 127), perChannel(fScales, 0)))
           .constant(TfliteTensor.constantFloat32("b", new int[] {cout}, floats(rnd, cout, -1, 1)))
           .output("y", TensorType.FLOAT32, new int[] {g.batch, g.outH(), g.outW(), cout}, null).build();
-      Judge.checkWithin("conv hybrid seed " + seed + " " + g, conv, Judge.HYBRID_RELATIVE_TOLERANCE,
-          floats(rnd, Judge.product(inShape), -1, 2));
+      float[] xc = floats(rnd, Judge.product(inShape), -1, 2);
+      Judge.checkWithin("conv hybrid seed " + seed + " " + g, conv, Judge.HYBRID_RELATIVE_TOLERANCE, xc);
+
+      int mult = rnd.nextInt(1, 3);
+      int dcout = g.cin * mult;
+      float[] dScales = new float[dcout];
+      for (int c = 0; c < dcout; c++) {
+        dScales[c] = logUniform(rnd, 0.001, 0.05);
+      }
+      TfliteModel dw = TfliteTestModels.singleOp(BuiltinOp.DEPTHWISE_CONV_2D, 6,
+              new OperatorOptions.DepthwiseConv2D(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
+          .input("x", TensorType.FLOAT32, inShape, null)
+          .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {1, g.kh, g.kw, dcout},
+              int8s(rnd, g.kh * g.kw * dcout, -127, 127), perChannel(dScales, 3)))
+          .constant(TfliteTensor.constantFloat32("b", new int[] {dcout}, floats(rnd, dcout, -1, 1)))
+          .output("y", TensorType.FLOAT32, new int[] {g.batch, g.outH(), g.outW(), dcout}, null).build();
+      Judge.checkWithin("depthwise hybrid seed " + seed + " " + g + " mult " + mult, dw,
+          Judge.HYBRID_RELATIVE_TOLERANCE, xc);
     }
   }
 
