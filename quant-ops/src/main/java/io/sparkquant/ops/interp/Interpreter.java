@@ -182,10 +182,28 @@ public final class Interpreter {
     Tensor[] all = new Tensor[n];
     for (int i = 0; i < n; i++) {
       if (values[i] != null) {
-        all[i] = new Tensor(model.tensor(i).type(), shapes[i], values[i]);
+        // constants (and RESHAPEs of them) are shared by every run: hand out copies
+        Object v = isShared(values[i]) ? copy(values[i]) : values[i];
+        all[i] = new Tensor(model.tensor(i).type(), shapes[i], v);
       }
     }
     return all;
+  }
+
+  private boolean isShared(Object value) {
+    for (Object c : constants) {
+      if (c == value) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static Object copy(Object array) {
+    int n = java.lang.reflect.Array.getLength(array);
+    Object c = java.lang.reflect.Array.newInstance(array.getClass().getComponentType(), n);
+    System.arraycopy(array, 0, c, 0, n);
+    return c;
   }
 
   private Tensor[] toTensors(Object[] inputs) {
