@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
         EvaluateCommand.class,
         DemoCommand.class,
         BenchCommand.class,
+        BenchCalibrateCommand.class,
         io.sparkquant.jobs.cluster.ClusterCheckCommand.class,
     })
 public final class Main implements Runnable {
