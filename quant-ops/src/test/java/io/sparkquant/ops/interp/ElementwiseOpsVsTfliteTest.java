@@ -63,7 +63,7 @@ class ElementwiseOpsVsTfliteTest {
   }
 
   @Test
-  void meanMatchesTheRuntimeOnEveryInt8Path() {
+  void meanMatchesTheRuntimeOnEveryInt8AndInt16Path() {
     for (int seed = 0; seed < 24; seed++) {
       SplittableRandom rnd = new SplittableRandom(8000 + seed);
       int[] inShape = {rnd.nextInt(1, 4), rnd.nextInt(1, 9), rnd.nextInt(1, 9), rnd.nextInt(1, 12)};
@@ -82,6 +82,13 @@ class ElementwiseOpsVsTfliteTest {
           .constant(TfliteTensor.constantInt32("axes", new int[] {2}, axes, null))
           .output("y", TensorType.INT8, outShape, outQ).build();
       Judge.check(ctx + " int8", int8, int8s(rnd, Judge.product(inShape), -128, 127));
+      float in16Scale = logUniform(rnd, 1e-4, 1e-3);
+      TfliteModel int16 = TfliteTestModels.singleOp(BuiltinOp.MEAN, 3, new OperatorOptions.Reducer(keepDims))
+          .input("x", TensorType.INT16, inShape, q(in16Scale, 0))
+          .constant(TfliteTensor.constantInt32("axes", new int[] {2}, axes, null))
+          .output("y", TensorType.INT16, outShape, q(sameParams ? in16Scale : in16Scale * Judge.uniform(rnd, 0.3, 1.5),
+              0)).build();
+      Judge.check(ctx + " int16", int16, int16s(rnd, Judge.product(inShape), -32768, 32767));
       TfliteModel fl = TfliteTestModels.singleOp(BuiltinOp.MEAN, 1, new OperatorOptions.Reducer(keepDims))
           .input("x", TensorType.FLOAT32, inShape, null)
           .constant(TfliteTensor.constantInt32("axes", new int[] {2}, axes, null))
