@@ -70,7 +70,7 @@ public final class EvaluateJob {
         out.writeJson(METRICS_FILE, metrics);
         new Manifest("evaluate", options)
             .spark(spark)
-            .input("model", options.model(), -1)
+            .input("model", options.model())
             .input("data", options.data(), count)
             .put("modelSha256", scored.modelSha256())
             .put("modelFormat", scored.format())

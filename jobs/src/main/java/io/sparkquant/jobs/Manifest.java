@@ -36,6 +36,11 @@ public final class Manifest {
     return this;
   }
 
+  public Manifest input(String role, String path) {
+    inputs.addObject().put("role", role).put("path", path);
+    return this;
+  }
+
   public Manifest input(String role, String path, long rows) {
     inputs.addObject().put("role", role).put("path", path).put("rows", rows);
     return this;
@@ -54,5 +59,14 @@ public final class Manifest {
 
   public void writeTo(OutputDir out) {
     out.writeJson(FILE_NAME, root);
+  }
+
+  /** The manifest as indented JSON, for a job whose output is one file with the manifest beside it (calibrate). */
+  public byte[] toJsonBytes() {
+    try {
+      return OutputDir.json().writeValueAsBytes(root);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new java.io.UncheckedIOException("Cannot serialize the manifest", e);
+    }
   }
 }

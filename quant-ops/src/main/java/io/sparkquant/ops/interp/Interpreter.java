@@ -40,15 +40,16 @@ import java.util.List;
  * JVM, deserialized once from a broadcast).
  *
  * <p>The leading dimension of every input is the batch: a model declared with batch 1 runs any batch
- * size, the batch being taken from the inputs (all inputs must agree).
+ * size, each input's leading dimension being taken from the input itself (so a broadcast operand declared
+ * with leading dimension 1 may stay at 1).
  */
 public final class Interpreter {
 
   /** The operators and type combinations this interpreter runs. */
   public static final String SUPPORTED = "FULLY_CONNECTED (int8, int16x8, float32, hybrid int8-weight), "
       + "CONV_2D (int8 per-channel, int16x8, float32, hybrid), DEPTHWISE_CONV_2D (int8 per-channel, int16x8, "
-      + "float32), MAX_POOL_2D and AVERAGE_POOL_2D (int8, int16, float32), MEAN (int8, float32), ADD (int8, "
-      + "int16 with non-power-of-two scales, float32), RESHAPE (any type), SOFTMAX (int8, float32), LOGISTIC "
+      + "float32, hybrid), MAX_POOL_2D and AVERAGE_POOL_2D (int8, int16, float32), MEAN (int8, float32), ADD (int8, "
+      + "int16 with non-power-of-two scales, float32), RESHAPE (any type), SOFTMAX (int8, int16, float32), LOGISTIC "
       + "and TANH (int8, float32), QUANTIZE (float32 to int8/int16, int8/int16 to int8/int16), DEQUANTIZE "
       + "(int8, int16, float16 to float32)";
 
@@ -155,7 +156,6 @@ public final class Interpreter {
         shapes[i] = model.tensor(i).shape();
       }
     }
-    int batch = -1;
     for (int k = 0; k < inputs.length; k++) {
       TfliteTensor t = model.tensor(inputIdx[k]);
       Tensor in = inputs[k];
@@ -173,13 +173,6 @@ public final class Interpreter {
         throw new IllegalArgumentException("input " + k + " '" + t.name() + "' must have shape [batch"
             + tail(declared) + "] (declared " + Arrays.toString(declared) + "), got " + Arrays.toString(shape));
       }
-      if (shape.length > 0) {
-        if (batch >= 0 && shape[0] != batch) {
-          throw new IllegalArgumentException("inputs disagree on the batch size: " + batch + " vs " + shape[0]
-              + " for input " + k + " '" + t.name() + "'");
-        }
-        batch = shape[0];
-      }
       values[inputIdx[k]] = in.data();
       shapes[inputIdx[k]] = shape;
     }
@@ -189,10 +182,28 @@ public final class Interpreter {
     Tensor[] all = new Tensor[n];
     for (int i = 0; i < n; i++) {
       if (values[i] != null) {
-        all[i] = new Tensor(model.tensor(i).type(), shapes[i], values[i]);
+        // constants (and RESHAPEs of them) are shared by every run: hand out copies
+        Object v = isShared(values[i]) ? copy(values[i]) : values[i];
+        all[i] = new Tensor(model.tensor(i).type(), shapes[i], v);
       }
     }
     return all;
+  }
+
+  private boolean isShared(Object value) {
+    for (Object c : constants) {
+      if (c == value) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static Object copy(Object array) {
+    int n = java.lang.reflect.Array.getLength(array);
+    Object c = java.lang.reflect.Array.newInstance(array.getClass().getComponentType(), n);
+    System.arraycopy(array, 0, c, 0, n);
+    return c;
   }
 
   private Tensor[] toTensors(Object[] inputs) {
@@ -610,6 +621,13 @@ public final class Interpreter {
           perChannel |= s != filterScales[0];
         }
         final boolean asymmetric = perChannel;
+        if (!perChannel && filterScales.length > 1) {
+          // measured: TFLite 2.6.2 then takes its per-tensor hybrid path with the tensor's legacy scale, which
+          // is 0 for a multi-entry quantization, and returns only the activated bias; refuse instead
+          throw new IllegalArgumentException("hybrid CONV_2D filter has " + filterScales.length
+              + " equal channel scales, which TFLite 2.6.2 computes as zero; write a single scale for a "
+              + "per-tensor filter");
+        }
         return new ConvNode() {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {
@@ -688,16 +706,28 @@ public final class Interpreter {
         }
       };
     }
-    if (input.type() == TensorType.FLOAT32 && filter.type() == TensorType.FLOAT32
-        && output.type() == TensorType.FLOAT32 && (bias == null || bias.type() == TensorType.FLOAT32)) {
+    if (input.type() == TensorType.FLOAT32 && output.type() == TensorType.FLOAT32
+        && (bias == null || bias.type() == TensorType.FLOAT32)) {
       KernelUtil.FloatRange act = KernelUtil.activationRangeFloat(o.fusedActivation());
-      return new DwNode() {
-        @Override
-        void compute(ConvGeometry g, Object in, Object out) {
-          DepthwiseConv.evalFloat(act, depthMultiplier, g, (float[]) in, (float[]) filterData, (float[]) biasData,
-              (float[]) out);
-        }
-      };
+      if (filter.type() == TensorType.FLOAT32) {
+        return new DwNode() {
+          @Override
+          void compute(ConvGeometry g, Object in, Object out) {
+            DepthwiseConv.evalFloat(act, depthMultiplier, g, (float[]) in, (float[]) filterData,
+                (float[]) biasData, (float[]) out);
+          }
+        };
+      }
+      if (filter.type() == TensorType.INT8) {
+        final float[] filterScales = requireQuantization(filter).scale();
+        return new DwNode() {
+          @Override
+          void compute(ConvGeometry g, Object in, Object out) {
+            DepthwiseConv.evalHybrid(act, depthMultiplier, g, (float[]) in, (byte[]) filterData, filterScales,
+                (float[]) biasData, (float[]) out);
+          }
+        };
+      }
     }
     throw typeError("(input, filter, bias, output) = (" + combo + ")");
   }
@@ -787,6 +817,7 @@ public final class Interpreter {
     final int inZp = int8 ? zeroPoint(input) : 0;
     final float outScale = int8 ? scale(output) : 0f;
     final int outZp = int8 ? zeroPoint(output) : 0;
+    final FixedPoint.QuantizedMultiplier multiplier = int8 ? Mean.prepareMultiplier(inScale, outScale) : null;
     return new Node(op) {
       @Override
       void eval(Object[] values, int[][] shapes) {
@@ -794,7 +825,7 @@ public final class Interpreter {
         int[] outShape = r.outputShape();
         Object outData = Tensor.allocate(input.type(), elements(outShape));
         if (int8) {
-          Mean.evalInt8(r, (byte[]) values[inputs[0]], inScale, inZp, (byte[]) outData, outScale, outZp);
+          Mean.evalInt8(r, (byte[]) values[inputs[0]], inScale, inZp, (byte[]) outData, outScale, outZp, multiplier);
         } else {
           Mean.evalFloat(r, (float[]) values[inputs[0]], (float[]) outData);
         }
@@ -936,7 +967,23 @@ public final class Interpreter {
         }
       };
     }
-    throw typeError("(input, output) = (" + types(input, output) + "); supported: INT8 -> INT8, FLOAT32");
+    if (input.type() == TensorType.INT16 && output.type() == TensorType.INT16) {
+      requireZeroPoint0(output);
+      Softmax.Int16Params p = Softmax.prepareInt16(scale(input), o.beta());
+      return new Node(op) {
+        @Override
+        void eval(Object[] values, int[][] shapes) {
+          int[] s = shapes[inputs[0]];
+          int depth = s[s.length - 1];
+          short[] out = new short[elements(s)];
+          Softmax.evalInt16(p, out.length / depth, depth, (short[]) values[inputs[0]], out);
+          values[outputs[0]] = out;
+          shapes[outputs[0]] = s;
+        }
+      };
+    }
+    throw typeError("(input, output) = (" + types(input, output) + "); supported: INT8 -> INT8, INT16 -> INT16, "
+        + "FLOAT32");
   }
 
   private Node prepareLookupActivation(TfliteOperator op) {
@@ -979,8 +1026,11 @@ public final class Interpreter {
 
   // --- QUANTIZE, DEQUANTIZE
 
-  /** Whether float -> int8 QUANTIZE divides in double (optimized_ops) rather than float (reference_ops). */
-  static final boolean INT8_QUANTIZE_DIVIDES_IN_DOUBLE = true;
+  /**
+   * Float QUANTIZE divides by the scale in double (optimized_ops::AffineQuantize), not in float as
+   * reference_ops does: ElementwiseOpsVsTfliteTest feeds values next to rounding ties to tell them apart.
+   */
+  static final boolean QUANTIZE_DIVIDES_IN_DOUBLE = true;
 
   private Node prepareQuantize(TfliteOperator op) {
     TfliteTensor input = in(op, 0);
@@ -1002,7 +1052,7 @@ public final class Interpreter {
     final float outScale = scale(output);
     final int outZp = zeroPoint(output);
     if (input.type() == TensorType.FLOAT32) {
-      final boolean doubleDivision = outType == TensorType.INT8 && INT8_QUANTIZE_DIVIDES_IN_DOUBLE;
+      final boolean doubleDivision = QUANTIZE_DIVIDES_IN_DOUBLE;
       return new Node(op) {
         @Override
         void eval(Object[] values, int[][] shapes) {
