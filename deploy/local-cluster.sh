@@ -67,7 +67,7 @@ is_ours() {
   local pid=$1 cmd
   [[ $(cat "/proc/$pid/comm" 2>/dev/null) == java ]] || return 1
   cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmd == *"$state_dir"* ]]
+  [[ $cmd == *"$state_dir/"* ]] # the slash: /tmp/c1 must not match /tmp/c10
 }
 
 # Java processes of this cluster: the daemons, the executors they launched (their class path is
