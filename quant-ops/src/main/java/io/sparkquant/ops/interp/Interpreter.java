@@ -50,7 +50,8 @@ public final class Interpreter {
       + "CONV_2D (int8 per-channel, int16x8, float32, hybrid), DEPTHWISE_CONV_2D (int8 per-channel, int16x8, "
       + "float32, hybrid), MAX_POOL_2D and AVERAGE_POOL_2D (int8, int16, float32), MEAN (int8, int16, float32), ADD (int8, "
       + "int16 with non-power-of-two scales, float32), RESHAPE (any type), SOFTMAX (int8, int16, float32), LOGISTIC "
-      + "and TANH (int8, float32), QUANTIZE (float32 to int8/int16, int8/int16 to int8/int16), DEQUANTIZE "
+      + "and TANH (int8, int16 with non-power-of-two input scales, float32), QUANTIZE (float32 to int8/int16, "
+      + "int8/int16 to int8/int16), DEQUANTIZE "
       + "(int8, int16, float16 to float32)";
 
   private final TfliteModel model;
@@ -1028,7 +1029,27 @@ public final class Interpreter {
         }
       };
     }
-    throw typeError("(input, output) = (" + types(input, output) + "); supported: INT8, FLOAT32");
+    if (input.type() == TensorType.INT16 && output.type() == TensorType.INT16) {
+      requireZeroPoint0(input);
+      requireZeroPoint0(output);
+      final Logistic.Int16Params p = logistic ? Logistic.prepareInt16(scale(input), scale(output), false)
+          : Tanh.prepareInt16(scale(input), scale(output));
+      return new Node(op) {
+        @Override
+        void eval(Object[] values, int[][] shapes) {
+          short[] in = (short[]) values[inputs[0]];
+          short[] out = new short[in.length];
+          if (logistic) {
+            Logistic.evalInt16(p, in, out);
+          } else {
+            Tanh.evalInt16(p, in, out);
+          }
+          values[outputs[0]] = out;
+          shapes[outputs[0]] = shapes[inputs[0]];
+        }
+      };
+    }
+    throw typeError("(input, output) = (" + types(input, output) + "); supported: INT8, INT16, FLOAT32");
   }
 
   // --- QUANTIZE, DEQUANTIZE

@@ -252,4 +252,33 @@ class ElementwiseOpsVsTfliteTest {
         .output("y", TensorType.INT8, new int[] {2, 60}, q(0.1f, 3)).build();
     Judge.check("reshape int8", model, int8s(rnd, 120, -128, 127));
   }
+
+  @Test
+  void int16LogisticAndTanhAreBitExactForCalibratedScales() {
+    for (int seed = 0; seed < 20; seed++) {
+      SplittableRandom rnd = new SplittableRandom(14000 + seed);
+      float inScale = logUniform(rnd, 2e-5, 2e-3); // calibrated, almost surely not a power of two
+      int n = 600;
+      short[] x = int16s(rnd, n, -32768, 32767);
+      for (int i = 0; i < 64; i++) {
+        x[i] = (short) (i - 32); // around zero, where the mirroring and rounding constants matter
+      }
+      x[64] = Short.MIN_VALUE;
+      x[65] = Short.MAX_VALUE;
+      int[] shape = {2, n / 2};
+      for (BuiltinOp op : new BuiltinOp[] {BuiltinOp.LOGISTIC, BuiltinOp.TANH}) {
+        TfliteModel m = TfliteTestModels.singleOp(op, 3, null)
+            .input("x", TensorType.INT16, shape, q(inScale, 0))
+            .output("y", TensorType.INT16, shape, q(1f / 32768, 0)).build();
+        Judge.check(op + " int16 seed " + seed + " scale " + inScale, m, x);
+      }
+    }
+    // a power-of-two input scale takes TFLite's gemmlowp path: refused with a clear message
+    TfliteModel pot = TfliteTestModels.singleOp(BuiltinOp.LOGISTIC, 3, null)
+        .input("x", TensorType.INT16, new int[] {1, 4}, q(1f / 4096, 0))
+        .output("y", TensorType.INT16, new int[] {1, 4}, q(1f / 32768, 0)).build();
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> new Interpreter(pot));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("gemmlowp"), e.getMessage());
+  }
 }
