@@ -123,7 +123,7 @@ public final class BenchCommand implements Callable<Integer> {
     start = System.nanoTime();
     long scoredRows = predictions.javaRDD().count();
     double inferenceRate = scoredRows / ((System.nanoTime() - start) / 1e9);
-    scored.model().destroy();
+    scored.destroy();
     console.printf("parquet read -> batches: %.0f rows/s; %s inference (read included): %.0f rows/s (%d rows,"
         + " %s)%n", readRate, preset, inferenceRate, scoredRows, spark.sparkContext().master());
     console.flush();

@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
         ConvertCommand.class,
         TrainCommand.class,
         EvaluateCommand.class,
+        LayerReportCommand.class,
         DemoCommand.class,
         BenchCommand.class,
         io.sparkquant.jobs.cluster.ClusterCheckCommand.class,
