@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
     subcommands = {
         CommandLine.HelpCommand.class,
         InspectCommand.class,
+        RunCommand.class,
+        CalibrateCommand.class,
         QuantizeCommand.class,
         ConvertCommand.class,
         TrainCommand.class,
@@ -46,12 +48,6 @@ public final class Main implements Runnable {
   /** The configured picocli command line (tests inspect and run it). */
   public static CommandLine commandLine() {
     return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(false);
-  }
-
-  /** The project version from the jar manifest, "dev" when run from classes. */
-  public static String projectVersion() {
-    String v = Main.class.getPackage().getImplementationVersion();
-    return v == null ? "dev" : v;
   }
 
   static final class Version implements CommandLine.IVersionProvider {

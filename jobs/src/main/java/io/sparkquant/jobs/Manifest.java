@@ -55,4 +55,13 @@ public final class Manifest {
   public void writeTo(OutputDir out) {
     out.writeJson(FILE_NAME, root);
   }
+
+  /** The manifest as indented JSON, for a job whose output is one file with the manifest beside it (calibrate). */
+  public byte[] toJsonBytes() {
+    try {
+      return OutputDir.json().writeValueAsBytes(root);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new java.io.UncheckedIOException("Cannot serialize the manifest", e);
+    }
+  }
 }

@@ -6,6 +6,7 @@ import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.Layout;
 import io.sparkquant.data.TensorDataset;
 import io.sparkquant.data.TensorDatasets;
+import io.sparkquant.ops.calib.CalibrationTable;
 import io.sparkquant.ops.export.ActivationRanges;
 import io.sparkquant.ops.export.ExportMode;
 import io.sparkquant.ops.export.ExportOptions;
@@ -76,8 +77,9 @@ public final class QuantizeCommand implements Callable<Integer> {
       description = "Rows of the calibration dataset to observe. Default: ${DEFAULT-VALUE}.")
   int calibrationRows;
 
-  // The calibration helper adds --calibration <table.json> here: ranges from a CalibrationTable instead of the
-  // in-process min/max over --calibration-data (see resolveRanges).
+  @Option(names = "--calibration", description = "Calibration table (JSON) written by `sparkquant calibrate`: "
+      + "activation ranges for int8/int16x8, instead of --calibration-data. Default: none.")
+  Path calibrationTable;
 
   @Option(names = "--batch-size", defaultValue = "100",
       description = "Batch size for the calibration forward passes. Default: ${DEFAULT-VALUE}.")
@@ -95,6 +97,8 @@ public final class QuantizeCommand implements Callable<Integer> {
       + "name with .json.")
   Path out;
 
+  @CommandLine.Mixin SparkOptions sparkOptions;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -108,8 +112,8 @@ public final class QuantizeCommand implements Callable<Integer> {
     ActivationRanges ranges = null;
     SparkSession spark = null;
     TensorDataset calibration = null;
-    if (exportMode.needsRanges()) {
-      spark = SparkSession.builder().appName("sparkquant quantize").getOrCreate();
+    if (exportMode.needsRanges() && calibrationData != null) {
+      spark = sparkOptions.session("sparkquant quantize");
       calibration = TensorDatasets.load(spark, calibrationData);
       if (shape == null) {
         shape = calibration.info().shape();
@@ -119,10 +123,12 @@ public final class QuantizeCommand implements Callable<Integer> {
     LOG.info("Imported {} ({} nodes) from {}", graph, graph.nodes().size(), model);
     if (calibration != null) {
       ranges = resolveRanges(graph, dl4j, calibration);
+    } else if (calibrationTable != null) {
+      ranges = tableRanges(graph, CalibrationTable.read(calibrationTable));
     }
     ExportOptions.IoType ioType = io == null ? ExportOptions.IoType.FLOAT
         : ExportOptions.IoType.valueOf(io.toUpperCase(Locale.ROOT));
-    ExportOptions options = new ExportOptions(exportMode, ioType, ranges, sha256, Main.projectVersion());
+    ExportOptions options = new ExportOptions(exportMode, ioType, ranges, sha256, ProjectVersion.get());
     TfliteModel tflite = TfliteExporter.export(graph, options);
     byte[] bytes = TfliteFlatbuffer.write(tflite);
     byte[] float32Bytes = exportMode == ExportMode.FLOAT32 ? bytes
@@ -134,6 +140,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     extra.put("sourceModel", model.toAbsolutePath().toString());
     extra.put("calibrationData", calibrationData);
     extra.put("calibrationRows", calibration == null ? null : calibrationRows);
+    extra.put("calibrationTable", calibrationTable == null ? null : calibrationTable.toAbsolutePath().toString());
     extra.put("createdUtc", Instant.now().toString());
     byte[] card = ModelCard.toJson(ModelCard.describe(tflite, bytes.length, extra));
     writeAtomically(out, bytes);
@@ -162,9 +169,15 @@ public final class QuantizeCommand implements Callable<Integer> {
         throw new CommandLine.ParameterException(cl, "--io is only valid with --mode int8 (got --mode " + mode + ")");
       }
     }
-    if (m.needsRanges() && calibrationData == null) {
-      throw new CommandLine.ParameterException(cl, "--mode " + m.cliName() + " needs --calibration-data DIR "
-          + "(a Parquet tensor dataset) for activation ranges");
+    if (m.needsRanges() && (calibrationData == null) == (calibrationTable == null)) {
+      throw new CommandLine.ParameterException(cl, "--mode " + m.cliName() + " needs exactly one of "
+          + "--calibration-data DIR (a Parquet tensor dataset) or --calibration TABLE.json for activation ranges");
+    }
+    if (!m.needsRanges() && calibrationTable != null) {
+      throw new CommandLine.ParameterException(cl, "--calibration is only used by --mode int8 and int16x8");
+    }
+    if (calibrationTable != null && !Files.isRegularFile(calibrationTable)) {
+      throw new CommandLine.ParameterException(cl, "--calibration " + calibrationTable + " is not a file");
     }
     if (!m.needsRanges() && calibrationData != null) {
       throw new CommandLine.ParameterException(cl, "--calibration-data is only used by --mode int8 and int16x8");
@@ -216,6 +229,19 @@ public final class QuantizeCommand implements Callable<Integer> {
     LOG.info("Min/max ranges of {} tensors from {} rows of {} in {} ms", r.asMap().size(), calibrationRows,
         calibration.source(), (System.nanoTime() - t0) / 1_000_000);
     return r;
+  }
+
+  /** The table's ranges; it must cover every graph tensor (a table from another model is rejected). */
+  private ActivationRanges tableRanges(Graph graph, CalibrationTable table) {
+    java.util.List<String> missing = graph.tensors().stream().map(t -> t.name())
+        .filter(n -> !table.tensors().containsKey(n)).toList();
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException("--calibration " + calibrationTable + " has no range for tensors " + missing
+          + " of " + model + "; it covers " + table.tensors().keySet() + " (calibrate this model again)");
+    }
+    LOG.info("Ranges of {} tensors from calibration table {} (method {})", table.tensors().size(), calibrationTable,
+        table.method().name());
+    return table.toActivationRanges();
   }
 
   static Path cardPath(Path tflite) {

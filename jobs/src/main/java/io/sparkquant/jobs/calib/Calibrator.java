@@ -1,5 +1,6 @@
 package io.sparkquant.jobs.calib;
 
+import io.sparkquant.data.InvalidDatasetException;
 import io.sparkquant.ops.calib.BinLayout;
 import io.sparkquant.ops.calib.CalibrationTable;
 import io.sparkquant.ops.calib.HistogramStats;
@@ -52,6 +53,7 @@ public final class Calibrator {
   private static final Logger LOG = LoggerFactory.getLogger(Calibrator.class);
 
   public static final int DEFAULT_BATCH_SIZE = 64;
+  private static final String SOURCE = "the calibration rows";
   public static final int DEFAULT_TREE_DEPTH = 2;
 
   private byte[] modelBytes;
@@ -177,8 +179,8 @@ public final class Calibrator {
   /**
    * Calibrates on {@code rows} and reports what was done.
    *
-   * @throws IllegalArgumentException for an empty calibration set, a row with bad features (naming its id), or
-   *     non-finite activations (naming the tensors); nothing is returned in that case
+   * @throws InvalidDatasetException for a row with a null id or bad features (naming the row id and index)
+   * @throws IllegalArgumentException for an empty calibration set or non-finite activations (naming the tensors)
    */
   public Run fitRun(Dataset<Row> rows) {
     if (modelBytes == null) {
@@ -371,8 +373,8 @@ public final class Calibrator {
 
   private static long idOf(Row row, int index) {
     if (row.isNullAt(index)) {
-      throw new CalibrationInputException("a calibration row has a null id; ids must be set (they choose the "
-          + "sample and the batches)");
+      throw InvalidDatasetException.atRow(SOURCE, "id", "a row", "a non-null long (ids choose the sample and the "
+          + "batches)", "null");
     }
     return row.getLong(index);
   }
@@ -384,22 +386,21 @@ public final class Calibrator {
     if (!sample.keep(key, id)) {
       return java.util.Collections.emptyIterator();
     }
+    String where = "row id " + id;
     if (row.isNullAt(0)) {
-      throw new CalibrationInputException("calibration row id " + id + ": features is null (expected " + length
-          + " finite values)");
+      throw InvalidDatasetException.atRow(SOURCE, "features", where, length + " finite values", "null");
     }
     List<Object> values = row.getList(0);
     if (values.size() != length) {
-      throw new CalibrationInputException("calibration row id " + id + ": features has " + values.size()
-          + " values, the model input needs " + length);
+      throw InvalidDatasetException.atRow(SOURCE, "features", where, length + " values (the model input)",
+          values.size() + " values");
     }
     float[] features = new float[length];
     for (int i = 0; i < length; i++) {
       Object v = values.get(i);
       float x = v == null ? Float.NaN : ((Number) v).floatValue();
       if (!Float.isFinite(x)) {
-        throw new CalibrationInputException("calibration row id " + id + ": features[" + i + "] is " + v
-            + " (expected finite values)");
+        throw InvalidDatasetException.atRow(SOURCE, "features", where, "finite values", v + " at index " + i);
       }
       features[i] = x;
     }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparkquant.data.InvalidDatasetException;
 import io.sparkquant.data.testing.SharedSpark;
 import io.sparkquant.ops.calib.RangeMethod;
 import io.sparkquant.ops.calib.TensorCalibration;
@@ -92,9 +93,9 @@ class CalibratorTest {
   @Test
   void nanFeatureIsReportedWithItsRowId() {
     Dataset<Row> rows = CalibrationFixtures.rows(spark, 50, DATA_SEED, 7L * 20 + 3);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+    InvalidDatasetException e = assertThrows(InvalidDatasetException.class,
         () -> calibrator(RangeMethod.minMax()).fit(rows));
-    assertTrue(e.getMessage().contains("row id 143") && e.getMessage().contains("features[42] is NaN"),
+    assertTrue(e.getMessage().contains("row id 143") && e.getMessage().contains("NaN at index 42"),
         e.getMessage());
   }
 

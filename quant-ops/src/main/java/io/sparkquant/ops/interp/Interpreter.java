@@ -40,7 +40,8 @@ import java.util.List;
  * JVM, deserialized once from a broadcast).
  *
  * <p>The leading dimension of every input is the batch: a model declared with batch 1 runs any batch
- * size, the batch being taken from the inputs (all inputs must agree).
+ * size, each input's leading dimension being taken from the input itself (so a broadcast operand declared
+ * with leading dimension 1 may stay at 1).
  */
 public final class Interpreter {
 
@@ -155,7 +156,6 @@ public final class Interpreter {
         shapes[i] = model.tensor(i).shape();
       }
     }
-    int batch = -1;
     for (int k = 0; k < inputs.length; k++) {
       TfliteTensor t = model.tensor(inputIdx[k]);
       Tensor in = inputs[k];
@@ -172,13 +172,6 @@ public final class Interpreter {
       if (!ok) {
         throw new IllegalArgumentException("input " + k + " '" + t.name() + "' must have shape [batch"
             + tail(declared) + "] (declared " + Arrays.toString(declared) + "), got " + Arrays.toString(shape));
-      }
-      if (shape.length > 0) {
-        if (batch >= 0 && shape[0] != batch) {
-          throw new IllegalArgumentException("inputs disagree on the batch size: " + batch + " vs " + shape[0]
-              + " for input " + k + " '" + t.name() + "'");
-        }
-        batch = shape[0];
       }
       values[inputIdx[k]] = in.data();
       shapes[inputIdx[k]] = shape;
@@ -610,6 +603,13 @@ public final class Interpreter {
           perChannel |= s != filterScales[0];
         }
         final boolean asymmetric = perChannel;
+        if (!perChannel && filterScales.length > 1) {
+          // measured: TFLite 2.6.2 then takes its per-tensor hybrid path with the tensor's legacy scale, which
+          // is 0 for a multi-entry quantization, and returns only the activated bias; refuse instead
+          throw new IllegalArgumentException("hybrid CONV_2D filter has " + filterScales.length
+              + " equal channel scales, which TFLite 2.6.2 computes as zero; write a single scale for a "
+              + "per-tensor filter");
+        }
         return new ConvNode() {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {
@@ -787,6 +787,7 @@ public final class Interpreter {
     final int inZp = int8 ? zeroPoint(input) : 0;
     final float outScale = int8 ? scale(output) : 0f;
     final int outZp = int8 ? zeroPoint(output) : 0;
+    final FixedPoint.QuantizedMultiplier multiplier = int8 ? Mean.prepareMultiplier(inScale, outScale) : null;
     return new Node(op) {
       @Override
       void eval(Object[] values, int[][] shapes) {
@@ -794,7 +795,7 @@ public final class Interpreter {
         int[] outShape = r.outputShape();
         Object outData = Tensor.allocate(input.type(), elements(outShape));
         if (int8) {
-          Mean.evalInt8(r, (byte[]) values[inputs[0]], inScale, inZp, (byte[]) outData, outScale, outZp);
+          Mean.evalInt8(r, (byte[]) values[inputs[0]], inScale, inZp, (byte[]) outData, outScale, outZp, multiplier);
         } else {
           Mean.evalFloat(r, (float[]) values[inputs[0]], (float[]) outData);
         }
@@ -979,8 +980,11 @@ public final class Interpreter {
 
   // --- QUANTIZE, DEQUANTIZE
 
-  /** Whether float -> int8 QUANTIZE divides in double (optimized_ops) rather than float (reference_ops). */
-  static final boolean INT8_QUANTIZE_DIVIDES_IN_DOUBLE = true;
+  /**
+   * Float QUANTIZE divides by the scale in double (optimized_ops::AffineQuantize), not in float as
+   * reference_ops does: ElementwiseOpsVsTfliteTest feeds values next to rounding ties to tell them apart.
+   */
+  static final boolean QUANTIZE_DIVIDES_IN_DOUBLE = true;
 
   private Node prepareQuantize(TfliteOperator op) {
     TfliteTensor input = in(op, 0);
@@ -1002,7 +1006,7 @@ public final class Interpreter {
     final float outScale = scale(output);
     final int outZp = zeroPoint(output);
     if (input.type() == TensorType.FLOAT32) {
-      final boolean doubleDivision = outType == TensorType.INT8 && INT8_QUANTIZE_DIVIDES_IN_DOUBLE;
+      final boolean doubleDivision = QUANTIZE_DIVIDES_IN_DOUBLE;
       return new Node(op) {
         @Override
         void eval(Object[] values, int[][] shapes) {

@@ -136,6 +136,20 @@ public final class NpyFile {
 
   /** Writes format 1.0 atomically (a temporary file in the same directory, then a rename). */
   public static void write(Path file, Tensor tensor) throws IOException {
+    byte[] bytes = toBytes(tensor);
+    Path dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+    try {
+      Files.write(tmp, bytes);
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  /** The complete .npy (format 1.0) file contents for a tensor. */
+  public static byte[] toBytes(Tensor tensor) {
     String descr = descr(tensor.type());
     int[] shape = tensor.shape();
     StringBuilder sh = new StringBuilder("(");
@@ -170,14 +184,6 @@ public final class NpyFile {
         }
       }
     }
-    Path dir = file.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-    try {
-      Files.write(tmp, bb.array());
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    return bb.array();
   }
 }

@@ -5,15 +5,15 @@ import java.util.Arrays;
 
 /**
  * MEAN (kernels/reduce.cc EvalMean, optimized/integer_ops/mean.h, reference/reduce.h). TFLite 2.6.2
- * computes the int8 mean in float on every path it takes:
+ * takes one of three int8 paths:
  * <ul>
- *   <li>keepDims, 4-D input, axes {1, 2} (a global average pool): optimized MeanImpl, float sum over
- *       H x W divided by the count, then {@code (int8) round(mean * sIn / sOut + bias) + zOut} with
- *       {@code bias = -zIn * sIn / sOut + 0.5} (no clamp: TFLite narrows with a plain cast);</li>
+ *   <li>keepDims, 4-D input, axes {1, 2} (a global average pool): reference_integer_ops::Mean, integer
+ *       only (measured against the runtime: the float optimized_integer_ops variant is not what 2.6.2 runs);</li>
  *   <li>otherwise, same input and output parameters: int32 sum divided by the count, truncating;</li>
  *   <li>otherwise QuantizedMeanOrSum: {@code clamp(round(sum / count * s + bias) + zOut)} in float.</li>
  * </ul>
- * Exporters should prefer AVERAGE_POOL_2D over the whole image, which is integer-only.
+ * Exporters should write a global average pool as MEAN with keepDims (then RESHAPE) or AVERAGE_POOL_2D
+ * over the whole image: both are integer-only; the other MEAN paths compute in float.
  */
 public final class Mean {
 
@@ -123,10 +123,11 @@ public final class Mean {
     }
   }
 
+  /** @param multiplier from {@link #prepareMultiplier} */
   public static void evalInt8(Reduction r, byte[] input, float inputScale, int inputZeroPoint, byte[] output,
-      float outputScale, int outputZeroPoint) {
+      float outputScale, int outputZeroPoint, FixedPoint.QuantizedMultiplier multiplier) {
     if (r.isSpatial4d()) {
-      meanImplInt8(r, input, inputScale, inputZeroPoint, output, outputScale, outputZeroPoint);
+      meanSpatialInt8(r, input, inputZeroPoint, output, outputZeroPoint, multiplier);
       return;
     }
     int[] index = r.outputIndex();
@@ -152,37 +153,35 @@ public final class Mean {
     }
   }
 
-  /** optimized_integer_ops::MeanImpl, the scalar (non-NEON) loop. */
-  private static void meanImplInt8(Reduction r, byte[] input, float inputScale, int inputZeroPoint, byte[] output,
-      float outputScale, int outputZeroPoint) {
+  /** reduce.cc PrepareMeanOrSum: the multiplier {@code sIn / sOut} (double division of the float scales). */
+  public static FixedPoint.QuantizedMultiplier prepareMultiplier(float inputScale, float outputScale) {
+    return FixedPoint.quantizeMultiplier((double) inputScale / (double) outputScale);
+  }
+
+  /**
+   * reference_integer_ops::Mean: {@code acc = sum(q - zIn)}, rescaled by {@code sIn / sOut}, divided by the
+   * element count rounding half away from zero, plus {@code zOut}, clamped. Integer only.
+   */
+  private static void meanSpatialInt8(Reduction r, byte[] input, int inputZeroPoint, byte[] output,
+      int outputZeroPoint, FixedPoint.QuantizedMultiplier multiplier) {
     final int[] shape = r.inputShape();
     final int batches = shape[0];
     final int height = shape[1];
     final int width = shape[2];
     final int depth = shape[3];
-    final float numElementsInAxis = width * height;
-    final boolean ordinaryMean = inputZeroPoint == outputZeroPoint && inputScale == outputScale;
-    float scale = 0f;
-    float bias = 0f;
-    if (!ordinaryMean) {
-      scale = inputScale / outputScale;
-      bias = (float) ((double) (-inputZeroPoint * scale) + 0.5); // float product, + 0.5 in double, stored as float
-    }
+    final int numElementsInAxis = width * height;
     for (int b = 0; b < batches; b++) {
       for (int d = 0; d < depth; d++) {
-        float tempValue = 0;
+        int acc = 0;
         for (int h = 0; h < height; h++) {
           for (int w = 0; w < width; w++) {
-            tempValue += input[((b * height + h) * width + w) * depth + d];
+            acc += input[((b * height + h) * width + w) * depth + d] - inputZeroPoint;
           }
         }
-        tempValue = tempValue / numElementsInAxis;
-        if (ordinaryMean) {
-          output[b * depth + d] = (byte) FixedPoint.roundHalfAwayFromZero(tempValue);
-        } else {
-          int rounded = (byte) FixedPoint.roundHalfAwayFromZero(tempValue * scale + bias);
-          output[b * depth + d] = (byte) (rounded + outputZeroPoint);
-        }
+        acc = FixedPoint.multiplyByQuantizedMultiplier(acc, multiplier.quantizedMultiplier(), multiplier.shift());
+        acc = AveragePool.roundedDivide(acc, numElementsInAxis);
+        acc += outputZeroPoint;
+        output[b * depth + d] = (byte) KernelUtil.clamp(acc, Byte.MIN_VALUE, Byte.MAX_VALUE);
       }
     }
   }

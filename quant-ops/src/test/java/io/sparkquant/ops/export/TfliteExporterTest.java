@@ -71,12 +71,19 @@ class TfliteExporterTest {
     }
   }
 
-  static List<Case> cases() {
-    List<Case> cases = new ArrayList<>();
+  private static List<Case> cases;
+
+  static synchronized List<Case> cases() {
+    if (cases != null) {
+      return cases;
+    }
+    cases = new ArrayList<>();
     var chain = TestModels.cnnChain(7);
     cases.add(new Case("cnnChain", chain, Dl4jImporter.importNetwork(chain)));
     var mlp = TestModels.mlp(11);
     cases.add(new Case("mlp", mlp, Dl4jImporter.importNetwork(mlp)));
+    var gap = TestModels.globalAverage(3, false);
+    cases.add(new Case("globalAverage", gap, Dl4jImporter.importNetwork(gap)));
     var resAvg = TestModels.residual(5, PoolingType.AVG);
     cases.add(new Case("residualAvg", resAvg, Dl4jImporter.importGraph(resAvg, new int[] {8, 8, 3})));
     var resMax = TestModels.residual(6, PoolingType.MAX);
@@ -87,7 +94,9 @@ class TfliteExporterTest {
   @Test
   void float32ExportAgreesWithDl4j() {
     for (Case c : cases()) {
-      byte[] bytes = TfliteFlatbuffer.write(TfliteExporter.export(c.graph(), ExportOptions.of(ExportMode.FLOAT32)));
+      TfliteModel m = TfliteExporter.export(c.graph(), ExportOptions.of(ExportMode.FLOAT32));
+      assertEquals(List.of(), TfliteFlatbuffer.verify(m), c.name());
+      byte[] bytes = TfliteFlatbuffer.write(m);
       double err = maxError(c, bytes, null);
       LOG.info("{} float32: {} bytes, max |p_tflite - p_dl4j| = {}", c.name(), bytes.length, err);
       assertTrue(err <= FLOAT32_TOLERANCE, c.name() + " float32 error " + err);
@@ -120,6 +129,7 @@ class TfliteExporterTest {
           continue;
         }
         TfliteModel m = TfliteExporter.export(c.graph(), o);
+        assertEquals(List.of(), TfliteFlatbuffer.verify(m), c.name() + " " + e.getKey());
         byte[] bytes = TfliteFlatbuffer.write(m);
         double err = maxError(c, bytes, o.io() == ExportOptions.IoType.INT8 ? m : null);
         LOG.info("{} {}: {} bytes, min runtime {}, max |p - p_dl4j| = {}", c.name(), e.getKey(), bytes.length,
@@ -131,7 +141,7 @@ class TfliteExporterTest {
 
   @Test
   void int8ModelHasIntegerTensorsAndMetadata() throws Exception {
-    Case c = cases().get(0);
+    Case c = cases().get(0); // cnnChain
     TfliteModel m = TfliteExporter.export(c.graph(), ExportOptions.int8(ranges(c), ExportOptions.IoType.FLOAT)
         .withProvenance("abc123", "0.1.0-test"));
     TfliteModel back = TfliteFlatbuffer.read(TfliteFlatbuffer.write(m));
@@ -149,7 +159,7 @@ class TfliteExporterTest {
 
   @Test
   void missingRangesAreNamed() {
-    Case c = cases().get(1);
+    Case c = cases().get(1); // mlp
     ActivationRanges partial = ActivationRanges.of(Map.of(c.graph().input().name(), new float[] {0, 1}), "test");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> TfliteExporter.export(c.graph(), ExportOptions.int8(partial, ExportOptions.IoType.FLOAT)));

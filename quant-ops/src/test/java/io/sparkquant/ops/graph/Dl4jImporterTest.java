@@ -64,6 +64,28 @@ class Dl4jImporterTest {
   }
 
   @Test
+  void samePaddedAveragePoolingMatchesDl4jOnlyWithoutPadInDivisor() {
+    MultiLayerNetwork net = TestModels.globalAverage(3, false);
+    Graph g = Dl4jImporter.importNetwork(net);
+    assertTrue(g.nodes().stream().anyMatch(n -> n instanceof Node.GlobalPool gp && gp.kind() == Node.PoolKind.AVG));
+    checkAgainstDl4j(g, net, 2);
+    UnsupportedModelException e = assertThrows(UnsupportedModelException.class,
+        () -> Dl4jImporter.importNetwork(TestModels.globalAverage(3, true)));
+    assertTrue(e.getMessage().contains("layer 1 'avgpool' (SubsamplingLayer)")
+        && e.getMessage().contains("avgPoolIncludePadInDivisor(false)"), e.getMessage());
+  }
+
+  @Test
+  void loadTellsNetworkFromGraphZips(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path mln = dir.resolve("mln.zip");
+    java.nio.file.Path cg = dir.resolve("cg.zip");
+    org.deeplearning4j.util.ModelSerializer.writeModel(TestModels.mlp(1), mln.toFile(), false);
+    org.deeplearning4j.util.ModelSerializer.writeModel(TestModels.residual(1, PoolingType.AVG), cg.toFile(), false);
+    assertTrue(Dl4jImporter.load(mln) instanceof MultiLayerNetwork);
+    assertTrue(Dl4jImporter.load(cg) instanceof org.deeplearning4j.nn.graph.ComputationGraph);
+  }
+
+  @Test
   void convolutionalGraphWithoutShapeAsksForIt() {
     var cg = TestModels.residual(5, PoolingType.AVG);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Dl4jImporter.importGraph(cg));

@@ -105,6 +105,30 @@ public final class TestModels {
     return cg;
   }
 
+  /**
+   * MLN on convolutionalFlat(9, 9, 2): conv (relu6), average pooling with Same padding that really pads (kernel 3,
+   * stride 2 on 9x9), global average pooling (MEAN), softmax output; no ADD, so every mode including 16x8 applies.
+   *
+   * @param includePadInDivisor DL4J's avgPoolIncludePadInDivisor (TFLite excludes padded cells: false matches)
+   */
+  public static MultiLayerNetwork globalAverage(long seed, boolean includePadInDivisor) {
+    SubsamplingLayer avg = new SubsamplingLayer.Builder(PoolingType.AVG).name("avgpool").kernelSize(3, 3)
+        .stride(2, 2).convolutionMode(ConvolutionMode.Same).build();
+    avg.setAvgPoolIncludePadInDivisor(includePadInDivisor);
+    MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).list()
+        .layer(new ConvolutionLayer.Builder(3, 3).name("conv").nOut(6).activation(Activation.RELU6)
+            .convolutionMode(ConvolutionMode.Same).build())
+        .layer(avg)
+        .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).name("gap").build())
+        .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nOut(4)
+            .activation(Activation.SOFTMAX).build())
+        .setInputType(InputType.convolutionalFlat(9, 9, 2))
+        .build();
+    MultiLayerNetwork net = new MultiLayerNetwork(conf);
+    net.init();
+    return net;
+  }
+
   static void randomizeBatchNorm(java.util.Map<String, INDArray> params, long seed) {
     Random r = new Random(seed);
     for (var e : params.entrySet()) {

@@ -144,4 +144,140 @@ class ConvFamilyVsTfliteTest {
           model, int8s(rnd, batch * depth, -128, 127));
     }
   }
+
+  @Test
+  void floatConvDepthwiseAndFullyConnectedAgreeWithinTolerance() {
+    for (int seed = 0; seed < 15; seed++) {
+      SplittableRandom rnd = new SplittableRandom(4000 + seed);
+      Geo g = Geo.random(rnd);
+      int cout = rnd.nextInt(1, 7);
+      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      int[] inShape = {g.batch, g.h, g.w, g.cin};
+      int k = g.kh * g.kw * g.cin;
+      TfliteModel conv = TfliteTestModels.singleOp(BuiltinOp.CONV_2D, 1,
+              new OperatorOptions.Conv2D(g.padding, g.stride, g.stride, act, g.dilation, g.dilation))
+          .input("x", TensorType.FLOAT32, inShape, null)
+          .constant(TfliteTensor.constantFloat32("w", new int[] {cout, g.kh, g.kw, g.cin}, floats(rnd, cout * k, -1, 1)))
+          .constant(TfliteTensor.constantFloat32("b", new int[] {cout}, floats(rnd, cout, -1, 1)))
+          .output("y", TensorType.FLOAT32, new int[] {g.batch, g.outH(), g.outW(), cout}, null).build();
+      float[] x = floats(rnd, Judge.product(inShape), -2, 2);
+      Judge.check("conv float seed " + seed + " " + g, conv, x);
+
+      int mult = rnd.nextInt(1, 3);
+      TfliteModel dw = TfliteTestModels.singleOp(BuiltinOp.DEPTHWISE_CONV_2D, 1,
+              new OperatorOptions.DepthwiseConv2D(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
+          .input("x", TensorType.FLOAT32, inShape, null)
+          .constant(TfliteTensor.constantFloat32("w", new int[] {1, g.kh, g.kw, g.cin * mult},
+              floats(rnd, g.kh * g.kw * g.cin * mult, -1, 1)))
+          .constant(TfliteTensor.constantFloat32("b", new int[] {g.cin * mult}, floats(rnd, g.cin * mult, -1, 1)))
+          .output("y", TensorType.FLOAT32, new int[] {g.batch, g.outH(), g.outW(), g.cin * mult}, null).build();
+      Judge.check("depthwise float seed " + seed + " " + g + " mult " + mult, dw, x);
+
+      int depth = rnd.nextInt(1, 100);
+      int units = rnd.nextInt(1, 30);
+      TfliteModel fc = TfliteTestModels.floatFullyConnected(g.batch, depth, units, floats(rnd, units * depth, -1, 1),
+          seed % 3 == 0 ? null : floats(rnd, units, -1, 1), act);
+      Judge.check("fc float seed " + seed, fc, floats(rnd, g.batch * depth, -2, 2));
+    }
+  }
+
+  @Test
+  void hybridFullyConnectedAndConvMatchTheRuntime() {
+    for (int seed = 0; seed < 20; seed++) {
+      SplittableRandom rnd = new SplittableRandom(5000 + seed);
+      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      int batch = rnd.nextInt(1, 4);
+      int depth = rnd.nextInt(1, 60);
+      int units = rnd.nextInt(1, 20);
+      boolean asymmetric = seed % 2 == 0;
+      TfliteModel fc = TfliteTestModels.singleOp(BuiltinOp.FULLY_CONNECTED, asymmetric ? 9 : 3,
+              new OperatorOptions.FullyConnected(act, false, asymmetric))
+          .input("x", TensorType.FLOAT32, new int[] {batch, depth}, null)
+          .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {units, depth},
+              int8s(rnd, units * depth, -127, 127), q(logUniform(rnd, 0.001, 0.05), 0)))
+          .constant(TfliteTensor.constantFloat32("b", new int[] {units}, floats(rnd, units, -1, 1)))
+          .output("y", TensorType.FLOAT32, new int[] {batch, units}, null).build();
+      float[] x = floats(rnd, batch * depth, -3, seed % 4 == 1 ? 0 : 3); // some rows all <= 0
+      Judge.checkWithin("fc hybrid seed " + seed + (asymmetric ? " asymmetric" : " symmetric"), fc,
+          Judge.HYBRID_RELATIVE_TOLERANCE, x);
+
+      Geo g = Geo.random(rnd);
+      boolean perTensor = seed % 3 == 0; // equal channel scales: TFLite's per-tensor (symmetric) path
+      int cout = rnd.nextInt(1, 7);
+      // a per-tensor filter carries one scale (equal multi-entry scales make TFLite 2.6.2 return the bias)
+      float[] fScales = new float[perTensor ? 1 : cout];
+      for (int c = 0; c < fScales.length; c++) {
+        fScales[c] = logUniform(rnd, 0.001, 0.05);
+      }
+      int[] inShape = {g.batch, g.h, g.w, g.cin};
+      TfliteModel conv = TfliteTestModels.singleOp(BuiltinOp.CONV_2D, 2,
+              new OperatorOptions.Conv2D(g.padding, g.stride, g.stride, act, g.dilation, g.dilation))
+          .input("x", TensorType.FLOAT32, inShape, null)
+          .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {cout, g.kh, g.kw, g.cin},
+              int8s(rnd, cout * g.kh * g.kw * g.cin, -127, 127), perChannel(fScales, 0)))
+          .constant(TfliteTensor.constantFloat32("b", new int[] {cout}, floats(rnd, cout, -1, 1)))
+          .output("y", TensorType.FLOAT32, new int[] {g.batch, g.outH(), g.outW(), cout}, null).build();
+      Judge.checkWithin("conv hybrid seed " + seed + " " + g, conv, Judge.HYBRID_RELATIVE_TOLERANCE,
+          floats(rnd, Judge.product(inShape), -1, 2));
+    }
+  }
+
+  @Test
+  void int16x8ConvDepthwiseAndFullyConnectedAreBitExact() {
+    for (int seed = 0; seed < 15; seed++) {
+      SplittableRandom rnd = new SplittableRandom(6000 + seed);
+      Geo g = Geo.random(rnd);
+      int cout = rnd.nextInt(1, 7);
+      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      float inScale = logUniform(rnd, 1e-4, 1e-3);
+      float[] fScales = new float[cout];
+      for (int c = 0; c < cout; c++) {
+        fScales[c] = logUniform(rnd, 0.001, 0.05);
+      }
+      int k = g.kh * g.kw * g.cin;
+      float outScale = (float) (inScale * fScales[0] * Math.sqrt(k) * logUniform(rnd, 1000, 30000));
+      int[] inShape = {g.batch, g.h, g.w, g.cin};
+      short[] x = int16s(rnd, Judge.product(inShape), -32768, 32767);
+      TfliteModel conv = TfliteTestModels.singleOp(BuiltinOp.CONV_2D, 4,
+              new OperatorOptions.Conv2D(g.padding, g.stride, g.stride, act, g.dilation, g.dilation))
+          .input("x", TensorType.INT16, inShape, q(inScale, 0))
+          .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {cout, g.kh, g.kw, g.cin},
+              int8s(rnd, cout * k, -127, 127), perChannel(fScales, 0)))
+          .constant(TfliteTensor.constantInt64("b", new int[] {cout}, int64s(rnd, cout, -300000, 300000),
+              biasQuantization(inScale, fScales)))
+          .output("y", TensorType.INT16, new int[] {g.batch, g.outH(), g.outW(), cout}, q(outScale, 0)).build();
+      Judge.check("conv 16x8 seed " + seed + " " + g + " " + act, conv, x);
+
+      int mult = rnd.nextInt(1, 3);
+      int dcout = g.cin * mult;
+      float[] dScales = new float[dcout];
+      for (int c = 0; c < dcout; c++) {
+        dScales[c] = logUniform(rnd, 0.001, 0.05);
+      }
+      TfliteModel dw = TfliteTestModels.singleOp(BuiltinOp.DEPTHWISE_CONV_2D, 5,
+              new OperatorOptions.DepthwiseConv2D(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
+          .input("x", TensorType.INT16, inShape, q(inScale, 0))
+          .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {1, g.kh, g.kw, dcout},
+              int8s(rnd, g.kh * g.kw * dcout, -127, 127), perChannel(dScales, 3)))
+          .constant(TfliteTensor.constantInt64("b", new int[] {dcout}, int64s(rnd, dcout, -300000, 300000),
+              biasQuantization(inScale, dScales)))
+          .output("y", TensorType.INT16, new int[] {g.batch, g.outH(), g.outW(), dcout},
+              q((float) (inScale * dScales[0] * logUniform(rnd, 300, 10000)), 0)).build();
+      Judge.check("depthwise 16x8 seed " + seed + " " + g + " mult " + mult, dw, x);
+
+      int depth = rnd.nextInt(1, 60);
+      int units = rnd.nextInt(1, 20);
+      float fScale = logUniform(rnd, 0.001, 0.05);
+      TfliteModel fc = TfliteTestModels.singleOp(BuiltinOp.FULLY_CONNECTED, 7,
+              new OperatorOptions.FullyConnected(act, false, false))
+          .input("x", TensorType.INT16, new int[] {g.batch, depth}, q(inScale, 0))
+          .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {units, depth},
+              int8s(rnd, units * depth, -127, 127), q(fScale, 0)))
+          .constant(TfliteTensor.constantInt64("b", new int[] {units}, int64s(rnd, units, -300000, 300000),
+              biasQuantization(inScale, new float[] {fScale})))
+          .output("y", TensorType.INT16, new int[] {g.batch, units},
+              q((float) (inScale * fScale * Math.sqrt(depth) * logUniform(rnd, 1000, 30000)), 0)).build();
+      Judge.check("fc 16x8 seed " + seed, fc, int16s(rnd, g.batch * depth, -32768, 32767));
+    }
+  }
 }

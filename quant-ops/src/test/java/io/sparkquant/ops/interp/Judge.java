@@ -19,7 +19,7 @@ import java.util.SplittableRandom;
  * Runs a model in the real TFLite 2.6.2 runtime and in {@link Interpreter} and compares: integer
  * outputs exactly, float outputs within a named tolerance. Also random tensor helpers for the tests.
  */
-final class Judge {
+public final class Judge {
 
   /** Float kernels sum in a different order than TFLite's Eigen/ruy GEMMs: relative to the output's scale. */
   static final float FLOAT_RELATIVE_TOLERANCE = 1e-5f;
@@ -28,7 +28,7 @@ final class Judge {
 
   private Judge() {}
 
-  static Object[] tflite(TfliteModel model, int batch, Object... inputs) {
+  public static Object[] tflite(TfliteModel model, int batch, Object... inputs) {
     try (TfliteRuntime runtime = TfliteRuntime.create(TfliteFlatbuffer.write(model), 1)) {
       if (batch != runtime.inputShape(0)[0]) {
         runtime.resizeBatch(batch);
@@ -38,11 +38,11 @@ final class Judge {
   }
 
   /** Runs both and asserts agreement on every output; returns the interpreter's outputs. */
-  static Object[] check(String context, TfliteModel model, Object... inputs) {
-    return check(context, model, FLOAT_RELATIVE_TOLERANCE, inputs);
+  public static Object[] check(String context, TfliteModel model, Object... inputs) {
+    return checkWithin(context, model, FLOAT_RELATIVE_TOLERANCE, inputs);
   }
 
-  static Object[] check(String context, TfliteModel model, float floatTolerance, Object... inputs) {
+  public static Object[] checkWithin(String context, TfliteModel model, float floatTolerance, Object... inputs) {
     // the model goes through the flatbuffer writer and reader, as models from files do
     TfliteModel read = TfliteFlatbuffer.read(TfliteFlatbuffer.write(model));
     Interpreter interpreter = new Interpreter(read);
@@ -61,7 +61,7 @@ final class Judge {
     return ours;
   }
 
-  static void compare(String context, Object expected, Object actual, float floatTolerance) {
+  public static void compare(String context, Object expected, Object actual, float floatTolerance) {
     if (expected instanceof byte[] e) {
       assertArrayEquals(e, (byte[]) actual, context);
     } else if (expected instanceof short[] e) {
@@ -77,7 +77,7 @@ final class Judge {
       }
       for (int i = 0; i < e.length; i++) {
         if (!(Math.abs(e[i] - a[i]) <= floatTolerance * maxAbs)) {
-          fail(context + ": element " + i + " expected " + e[i] + " got " + a[i] + " (tolerance "
+          fail(context + ": element " + i + " expected " + e[i] + " got " + a[i] + "\n" + Arrays.toString(e) + "\n" + Arrays.toString(a) + " (tolerance "
               + floatTolerance + " x max|out| " + maxAbs + ")");
         }
       }
@@ -88,7 +88,7 @@ final class Judge {
 
   // ------------------------------------------------------------------------ random data and tensors
 
-  static byte[] int8s(SplittableRandom rnd, int n, int lo, int hi) {
+  public static byte[] int8s(SplittableRandom rnd, int n, int lo, int hi) {
     byte[] b = new byte[n];
     for (int i = 0; i < n; i++) {
       b[i] = (byte) rnd.nextInt(lo, hi + 1);
@@ -96,7 +96,7 @@ final class Judge {
     return b;
   }
 
-  static short[] int16s(SplittableRandom rnd, int n, int lo, int hi) {
+  public static short[] int16s(SplittableRandom rnd, int n, int lo, int hi) {
     short[] b = new short[n];
     for (int i = 0; i < n; i++) {
       b[i] = (short) rnd.nextInt(lo, hi + 1);
@@ -104,7 +104,7 @@ final class Judge {
     return b;
   }
 
-  static int[] int32s(SplittableRandom rnd, int n, int lo, int hi) {
+  public static int[] int32s(SplittableRandom rnd, int n, int lo, int hi) {
     int[] b = new int[n];
     for (int i = 0; i < n; i++) {
       b[i] = rnd.nextInt(lo, hi + 1);
@@ -112,7 +112,7 @@ final class Judge {
     return b;
   }
 
-  static long[] int64s(SplittableRandom rnd, int n, long lo, long hi) {
+  public static long[] int64s(SplittableRandom rnd, int n, long lo, long hi) {
     long[] b = new long[n];
     for (int i = 0; i < n; i++) {
       b[i] = rnd.nextLong(lo, hi + 1);
@@ -120,7 +120,7 @@ final class Judge {
     return b;
   }
 
-  static float[] floats(SplittableRandom rnd, int n, double lo, double hi) {
+  public static float[] floats(SplittableRandom rnd, int n, double lo, double hi) {
     float[] f = new float[n];
     for (int i = 0; i < n; i++) {
       f[i] = (float) (lo + (hi - lo) * rnd.nextDouble());
@@ -128,24 +128,24 @@ final class Judge {
     return f;
   }
 
-  static float uniform(SplittableRandom rnd, double lo, double hi) {
+  public static float uniform(SplittableRandom rnd, double lo, double hi) {
     return (float) (lo + (hi - lo) * rnd.nextDouble());
   }
 
-  static float logUniform(SplittableRandom rnd, double lo, double hi) {
+  public static float logUniform(SplittableRandom rnd, double lo, double hi) {
     return (float) Math.exp(Math.log(lo) + (Math.log(hi) - Math.log(lo)) * rnd.nextDouble());
   }
 
-  static TfliteQuantization q(float scale, int zeroPoint) {
+  public static TfliteQuantization q(float scale, int zeroPoint) {
     return TfliteQuantization.perTensor(scale, zeroPoint);
   }
 
-  static TfliteQuantization perChannel(float[] scales, int dimension) {
+  public static TfliteQuantization perChannel(float[] scales, int dimension) {
     return new TfliteQuantization(scales.clone(), new long[scales.length], dimension);
   }
 
   /** Bias scales inputScale * filterScale[c] as the converter writes them. */
-  static TfliteQuantization biasQuantization(float inputScale, float[] filterScales) {
+  public static TfliteQuantization biasQuantization(float inputScale, float[] filterScales) {
     float[] s = new float[filterScales.length];
     for (int i = 0; i < s.length; i++) {
       s[i] = (float) ((double) inputScale * filterScales[i]);
@@ -153,7 +153,7 @@ final class Judge {
     return new TfliteQuantization(s, new long[s.length], 0);
   }
 
-  static TfliteTensor constantInt16(String name, TensorType type, int[] shape, short[] values,
+  public static TfliteTensor constantInt16(String name, TensorType type, int[] shape, short[] values,
       TfliteQuantization q) {
     ByteBuffer bb = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
     for (short v : values) {
@@ -162,7 +162,7 @@ final class Judge {
     return new TfliteTensor(name, type, shape, bb.array(), q);
   }
 
-  static int product(int... dims) {
+  public static int product(int... dims) {
     return Arrays.stream(dims).reduce(1, (a, b) -> a * b);
   }
 }

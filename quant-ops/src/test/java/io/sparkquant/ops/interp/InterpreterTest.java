@@ -1,0 +1,155 @@
+package io.sparkquant.ops.interp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparkquant.ops.tflite.BuiltinOp;
+import io.sparkquant.ops.tflite.TensorType;
+import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteModel;
+import io.sparkquant.ops.tflite.TfliteOperator;
+import io.sparkquant.ops.tflite.TfliteQuantization;
+import io.sparkquant.ops.tflite.TfliteRuntime;
+import io.sparkquant.ops.tflite.TfliteTensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+/** The interpreter as a whole: a multi-op CNN against TFLite 2.6.2, batching, intermediates, errors, threads. */
+class InterpreterTest {
+
+  private static byte[] quantizeImages(float[] x) {
+    byte[] q = new byte[x.length];
+    for (int i = 0; i < x.length; i++) {
+      q[i] = (byte) (Math.round(x[i] * 255) - 128); // exact: x = k / 255
+    }
+    return q;
+  }
+
+  @Test
+  void cnnIsBitExactWithTfliteForEveryBatchSize() {
+    TfliteModel int8 = TestCnn.build(1, 1, false);
+    TfliteModel floatIo = TestCnn.build(1, 1, true);
+    for (int batch : new int[] {1, 3, 8}) {
+      float[] images = TestCnn.images(100 + batch, batch);
+      Judge.check("cnn int8 batch " + batch, int8, quantizeImages(images));
+      // float I/O: QUANTIZE and DEQUANTIZE are exact too, so no tolerance
+      Judge.checkWithin("cnn float io batch " + batch, floatIo, 0f, images);
+    }
+  }
+
+  @Test
+  void runAllExposesIntermediatesThatMatchTheRuntime() {
+    TfliteModel cnn = TestCnn.build(2, 1, true);
+    int conv1 = cnn.tensorIndex("conv1");
+    int pool2 = cnn.tensorIndex("pool2");
+    // the same model with intermediate tensors as extra outputs, so TFLite reports them
+    TfliteModel.Builder b = TfliteModel.builder().description("cnn with intermediates");
+    cnn.tensors().forEach(b::addTensor);
+    cnn.operators().forEach(b::addOperator);
+    TfliteModel withIntermediates = b.inputs(cnn.inputs()).outputs(cnn.outputs()[0], conv1, pool2).build();
+    float[] images = TestCnn.images(7, 2);
+
+    Interpreter interpreter = new Interpreter(cnn);
+    Tensor[] all = interpreter.runAll(new Tensor(TensorType.FLOAT32, new int[] {2, 28, 28, 1}, images));
+    assertEquals(cnn.tensors().size(), all.length);
+    assertArrayEquals(new int[] {2, 28, 28, 16}, all[conv1].shape());
+    assertNotNull(all[interpreter.tensorIndex("dense/weights")], "constants are included");
+    Object[] tflite = Judge.tflite(withIntermediates, 2, images);
+    assertArrayEquals((byte[]) tflite[1], all[conv1].int8s(), "conv1");
+    assertArrayEquals((byte[]) tflite[2], all[pool2].int8s(), "pool2");
+    assertArrayEquals((float[]) tflite[0], all[cnn.outputs()[0]].floats(), "probs");
+  }
+
+  @Test
+  void oneInstanceRunsConcurrentlyWithSequentialResults() throws Exception {
+    Interpreter interpreter = new Interpreter(TestCnn.build(3, 1, false));
+    List<byte[]> inputs = new ArrayList<>();
+    List<byte[]> sequential = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      byte[] x = quantizeImages(TestCnn.images(200 + i, 2));
+      inputs.add(x);
+      sequential.add((byte[]) interpreter.run((Object) x)[0]);
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<byte[]>> futures = new ArrayList<>();
+      for (byte[] x : inputs) {
+        futures.add(pool.submit(() -> (byte[]) interpreter.run((Object) x)[0]));
+      }
+      for (int i = 0; i < inputs.size(); i++) {
+        assertArrayEquals(sequential.get(i), futures.get(i).get(), "input " + i);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void rejectsWrongInputsWithClearMessages() {
+    Interpreter interpreter = new Interpreter(TestCnn.build(4, 1, false));
+    IllegalArgumentException wrongType = assertThrows(IllegalArgumentException.class,
+        () -> interpreter.run((Object) new float[784]));
+    assertTrue(wrongType.getMessage().contains("'image_int8' is INT8 and needs a byte[], got float[]"),
+        wrongType.getMessage());
+    IllegalArgumentException wrongLength = assertThrows(IllegalArgumentException.class,
+        () -> interpreter.run((Object) new byte[785]));
+    assertTrue(wrongLength.getMessage().contains("positive multiple of 784, got 785"), wrongLength.getMessage());
+    IllegalArgumentException wrongShape = assertThrows(IllegalArgumentException.class,
+        () -> interpreter.run(new Tensor(TensorType.INT8, new int[] {1, 28, 27, 1}, new byte[756])));
+    assertTrue(wrongShape.getMessage().contains("must have shape [batch, 28, 28, 1]"), wrongShape.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> interpreter.run(new Object[0]));
+  }
+
+  @Test
+  void rejectsOperatorsOutsideTheOpSetAtConstruction() {
+    TfliteModel cnn = TestCnn.build(5, 1, false);
+    List<TfliteOperator> ops = new ArrayList<>(cnn.operators());
+    TfliteOperator pool = ops.get(1);
+    ops.set(1, new TfliteOperator(null, "GATHER", 36, 1, pool.inputs(), pool.outputs(), null));
+    TfliteModel unknown = new TfliteModel("x", cnn.tensors(), ops, cnn.inputs(), cnn.outputs(), cnn.metadata());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Interpreter(unknown));
+    assertTrue(e.getMessage().startsWith("operator #1 GATHER"), e.getMessage());
+    assertTrue(e.getMessage().contains("supported: FULLY_CONNECTED"), e.getMessage());
+
+    // a supported op with an unsupported type combination: int8 input, float32 filter
+    List<TfliteTensor> tensors = new ArrayList<>(cnn.tensors());
+    int w = cnn.tensorIndex("conv1/weights");
+    tensors.set(w, TfliteTensor.constantFloat32("conv1/weights", new int[] {16, 3, 3, 1}, new float[144]));
+    TfliteModel mixed = new TfliteModel("x", tensors, cnn.operators(), cnn.inputs(), cnn.outputs(), cnn.metadata());
+    IllegalArgumentException m = assertThrows(IllegalArgumentException.class, () -> new Interpreter(mixed));
+    assertTrue(m.getMessage().contains("operator #0 CONV_2D") && m.getMessage().contains("(INT8, FLOAT32, INT32, INT8)"),
+        m.getMessage());
+  }
+
+  @Test
+  void int8SoftmaxOutputMustUseTheFixedParameters() {
+    TfliteModel cnn = TestCnn.build(6, 1, false);
+    List<TfliteTensor> tensors = new ArrayList<>(cnn.tensors());
+    int probs = cnn.tensorIndex("probs_int8");
+    TfliteTensor t = tensors.get(probs);
+    tensors.set(probs, TfliteTensor.activation(t.name(), t.type(), t.shape(), TfliteQuantization.perTensor(0.01f, 0)));
+    TfliteModel bad = new TfliteModel("x", tensors, cnn.operators(), cnn.inputs(), cnn.outputs(), cnn.metadata());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Interpreter(bad));
+    assertTrue(e.getMessage().contains("SOFTMAX") && e.getMessage().contains("1/256"), e.getMessage());
+    // and TFLite refuses it too
+    assertThrows(RuntimeException.class, () -> TfliteRuntime.create(TfliteFlatbuffer.write(bad), 1));
+  }
+
+  @Test
+  void unusedBuiltinRelu6IsReportedByName() {
+    TfliteModel cnn = TestCnn.build(8, 1, false);
+    List<TfliteOperator> ops = new ArrayList<>(cnn.operators());
+    TfliteOperator pool = ops.get(1);
+    ops.set(1, TfliteOperator.of(BuiltinOp.RELU6, 1, new int[] {pool.inputs()[0]}, pool.outputs(), null));
+    TfliteModel relu = new TfliteModel("x", cnn.tensors(), ops, cnn.inputs(), cnn.outputs(), cnn.metadata());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Interpreter(relu));
+    assertTrue(e.getMessage().startsWith("operator #1 RELU6"), e.getMessage());
+  }
+}
