@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class EvaluateSideBySideTest {
 
   static final ObjectMapper JSON = new ObjectMapper();
+  static final int ROWS = 400;
   static final List<String> KEYS = List.of("cnn", "float32", "dynamic", "int8");
 
   @TempDir Path tmp;
@@ -36,13 +37,13 @@ class EvaluateSideBySideTest {
     Path out = tmp.resolve("eval");
     int code = Main.execute("evaluate", "--model", m.dl4j.toString(), "--model", m.float32.toString(),
         "--model", m.dynamic.toString(), "--model", m.int8.toString(), "--data", TestDatasets.test(),
-        "--out", out.toString(), "--batch-size", "100");
+        "--out", out.toString(), "--batch-size", "100", "--limit", Long.toString(ROWS));
     assertEquals(0, code);
     JsonNode metrics = JSON.readTree(out.resolve("metrics.json").toFile());
     Dataset<Row> predictions = SharedSpark.get().read().parquet(out.resolve("predictions.parquet").toString())
         .cache();
     long rows = predictions.count();
-    assertEquals(2000, rows);
+    assertEquals(ROWS, rows);
     assertEquals("cnn", metrics.get("reference").asText());
     JsonNode models = metrics.get("models");
     assertEquals(KEYS.size(), models.size());
@@ -58,7 +59,7 @@ class EvaluateSideBySideTest {
       assertEquals(correct / (double) rows, model.get("metrics").get("accuracy").asDouble(), 1e-12, key);
       long same = predictions.filter(predictions.col(pred).equalTo(predictions.col("prediction_cnn"))).count();
       assertEquals(same / (double) rows, model.get("agreementWithReference").get("top1").asDouble(), 1e-12, key);
-      assertEquals(2000, model.get("metrics").get("rows").asLong());
+      assertEquals(ROWS, model.get("metrics").get("rows").asLong());
       assertEquals(10, model.get("metrics").get("perClass").size());
     }
     assertEquals(models.get(0).get("metrics").get("accuracy").asDouble(), metrics.get("accuracy").asDouble());

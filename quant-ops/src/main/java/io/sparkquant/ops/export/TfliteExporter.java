@@ -55,6 +55,10 @@ public final class TfliteExporter {
   public static final String MIN_RUNTIME_METADATA = "min_runtime_version";
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Name suffix of a kept-float node's float output (its integer output keeps the graph name). */
+  public static final String FLOAT_SUFFIX = "/float";
+  /** Name suffix of the float copy of an integer tensor that a kept-float node reads. */
+  public static final String DEQUANTIZED_SUFFIX = "/dequantized";
 
   private TfliteExporter() {}
 
@@ -109,7 +113,12 @@ public final class TfliteExporter {
     final List<TfliteOperator> ops = new ArrayList<>();
     final Map<String, Integer> tensorIndex = new HashMap<>();
     final Map<String, QuantParams> params = new HashMap<>();
-    final TensorType actType;
+    /** The activation type of the node being emitted: FLOAT32 while a kept-float node is emitted. */
+    TensorType actType;
+    /** True while emitting a node that {@link ExportOptions#floatNodes()} keeps in float inside an integer model. */
+    boolean keptFloat;
+    /** Float (dequantized) copies of integer tensors read by kept-float nodes, by tensor name. */
+    final Map<String, Integer> dequantized = new HashMap<>();
 
     Exporter(Graph graph, ExportOptions options) {
       this.graph = graph;
@@ -129,6 +138,12 @@ public final class TfliteExporter {
     TfliteModel run() {
       if (integer()) {
         chooseActivationParams();
+      }
+      for (String name : options.floatNodes()) {
+        if (graph.nodes().stream().noneMatch(n -> n.name().equals(name))) {
+          throw new IllegalArgumentException("float node '" + name + "' is not a node of graph '" + graph.name()
+              + "'; nodes: " + graph.nodes().stream().map(Node::name).toList());
+        }
       }
       GraphTensor in = graph.input();
       int modelInput;
@@ -207,11 +222,11 @@ public final class TfliteExporter {
 
     int addActivation(String name, int[] shape) {
       TfliteQuantization q = null;
-      if (integer()) {
+      if (integer() && !keptFloat) {
         QuantParams p = params.get(name);
         q = TfliteQuantization.perTensor(p.scale(), p.zeroPoint());
       }
-      int idx = addTensor(name, actType, shape, null, q);
+      int idx = addTensor(keptFloat ? name + FLOAT_SUFFIX : name, actType, shape, null, q);
       tensorIndex.put(name, idx);
       return idx;
     }
@@ -311,6 +326,9 @@ public final class TfliteExporter {
     int[] weightsAndBias(String nodeName, ConstTensor w, ConstTensor bias, int channelAxis, String inputName) {
       String wName = nodeName + "/weights";
       String bName = nodeName + "/bias";
+      if (keptFloat) {
+        return new int[] {addFloatConst(wName, w), addFloatConst(bName, bias)};
+      }
       switch (mode) {
         case FLOAT32, FLOAT16 -> {
           return new int[] {addFloatConst(wName, w), addFloatConst(bName, bias)};
@@ -328,10 +346,14 @@ public final class TfliteExporter {
     }
 
     TensorType weightType() {
-      return mode == ExportMode.FLOAT32 || mode == ExportMode.FLOAT16 ? TensorType.FLOAT32 : TensorType.INT8;
+      return keptFloat || mode == ExportMode.FLOAT32 || mode == ExportMode.FLOAT16 ? TensorType.FLOAT32 : TensorType.INT8;
     }
 
     void emit(Node n) {
+      if (integer() && !keptFloat && options.floatNodes().contains(n.name())) {
+        emitKeptFloat(n);
+        return;
+      }
       GraphTensor outT = graph.tensor(n.output());
       if (n instanceof Node.Conv2D c) {
         int[] wb = weightsAndBias(c.name(), c.filter(), c.bias(), 0, c.input());
@@ -377,10 +399,10 @@ public final class TfliteExporter {
             new OperatorOptions.Add(act(a.activation()))));
       } else if (n instanceof Node.Reshape r) {
         int in = tensorIndex.get(r.input());
-        int shape = addInt32Const(r.name() + "/shape", r.newShape());
+        int shape = addInt32Const(r.name() + "/shape", anyBatch(r.newShape()));
         int out = addActivation(r.output(), outT.shape());
         ops.add(op(BuiltinOp.RESHAPE, actType, null, actType, new int[] {in, shape}, new int[] {out},
-            new OperatorOptions.Reshape(r.newShape())));
+            new OperatorOptions.Reshape(anyBatch(r.newShape()))));
       } else if (n instanceof Node.Softmax s) {
         int in = tensorIndex.get(s.input());
         int out = addActivation(s.output(), outT.shape());
@@ -399,6 +421,39 @@ public final class TfliteExporter {
       } else {
         throw new IllegalArgumentException("unknown node type " + n.getClass().getName());
       }
+    }
+
+    /**
+     * A node kept in float inside an integer model: DEQUANTIZE each integer input (once per tensor), the float op
+     * with float weights writing {@code <output>/float}, then QUANTIZE to the integer tensor {@code <output>} with
+     * the parameters calibration chose, so the following integer ops read what they would have read.
+     */
+    void emitKeptFloat(Node n) {
+      Map<String, Integer> integerInputs = new HashMap<>();
+      for (String in : n.inputs()) {
+        int q = tensorIndex.get(in);
+        integerInputs.put(in, q);
+        int f = dequantized.computeIfAbsent(in, name -> {
+          int idx = addTensor(name + DEQUANTIZED_SUFFIX, TensorType.FLOAT32, graph.tensor(name).shape(), null, null);
+          ops.add(op(BuiltinOp.DEQUANTIZE, actType, null, TensorType.FLOAT32, new int[] {q}, new int[] {idx}, null));
+          return idx;
+        });
+        tensorIndex.put(in, f);
+      }
+      TensorType integerType = actType;
+      keptFloat = true;
+      actType = TensorType.FLOAT32;
+      try {
+        emit(n);
+      } finally {
+        keptFloat = false;
+        actType = integerType;
+      }
+      tensorIndex.putAll(integerInputs);
+      int floatOut = tensorIndex.get(n.output());
+      int out = addActivation(n.output(), graph.tensor(n.output()).shape());
+      ops.add(op(BuiltinOp.QUANTIZE, TensorType.FLOAT32, null, actType, new int[] {floatOut}, new int[] {out},
+          null));
     }
 
     void emitGlobalPool(Node.GlobalPool g, GraphTensor outT) {
@@ -423,10 +478,10 @@ public final class TfliteExporter {
       params.put(pooledName, params.get(g.input()));
       int pooled = addActivation(pooledName, pooledShape);
       ops.add(op(BuiltinOp.MAX_POOL_2D, actType, null, actType, new int[] {in}, new int[] {pooled}, whole));
-      int shape = addInt32Const(g.name() + "/shape", outT.shape());
+      int shape = addInt32Const(g.name() + "/shape", anyBatch(outT.shape()));
       int out = addActivation(g.output(), outT.shape());
       ops.add(op(BuiltinOp.RESHAPE, actType, null, actType, new int[] {pooled, shape}, new int[] {out},
-          new OperatorOptions.Reshape(outT.shape())));
+          new OperatorOptions.Reshape(anyBatch(outT.shape()))));
     }
 
     // ---- metadata ----
@@ -454,6 +509,9 @@ public final class TfliteExporter {
       p.put("io", integer() ? options.io().name().toLowerCase() : "float");
       p.put("graph", graph.name());
       p.put("sourceModelSha256", options.sourceModelSha256());
+      if (!options.floatNodes().isEmpty()) {
+        p.put("floatNodes", List.copyOf(options.floatNodes()));
+      }
       if (options.ranges() != null) {
         p.put("rangeMethod", options.ranges().method());
       }
@@ -480,6 +538,18 @@ public final class TfliteExporter {
       case RELU -> OperatorOptions.Activation.RELU;
       case RELU6 -> OperatorOptions.Activation.RELU6;
     };
+  }
+
+  /**
+   * A RESHAPE target with -1 as the batch dimension, as TFLite's converter writes it: with the graph's fixed
+   * batch of 1, TFLite 2.6.2 cannot resize the model input to another batch (reshape.cc: element count mismatch).
+   */
+  private static int[] anyBatch(int[] shape) {
+    int[] s = shape.clone();
+    if (s.length > 0) {
+      s[0] = -1;
+    }
+    return s;
   }
 
   private static ByteBuffer le(int bytes) {
