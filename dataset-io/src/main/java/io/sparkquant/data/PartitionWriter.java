@@ -14,8 +14,9 @@ import org.apache.parquet.hadoop.ParquetFileWriter;
 import org.apache.parquet.hadoop.ParquetWriter;
 import org.apache.parquet.hadoop.api.WriteSupport;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
-import org.apache.parquet.hadoop.util.HadoopOutputFile;
+import org.apache.parquet.hadoop.util.HadoopStreams;
 import org.apache.parquet.io.OutputFile;
+import org.apache.parquet.io.PositionOutputStream;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Row;
@@ -64,7 +65,7 @@ final class PartitionWriter implements Function2<Integer, Iterator<Row>, Iterato
     long count = 0;
     boolean done = false;
     try {
-      try (ParquetWriter<TensorRow> writer = new Builder(HadoopOutputFile.fromPath(attemptPath, hadoopConf),
+      try (ParquetWriter<TensorRow> writer = new Builder(new NonRecursiveOutputFile(fs, attemptPath),
           new TensorWriteSupport(withId, footer))
           .withConf(hadoopConf)
           .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
@@ -117,6 +118,42 @@ final class PartitionWriter implements Function2<Integer, Iterator<Row>, Iterato
       features[i] = values.get(i).floatValue();
     }
     return new TensorRow(features, label.intValue(), withId ? id : 0L);
+  }
+
+  /**
+   * Creates the file only if its directory exists: after a failed job the driver deletes the temporary directory
+   * while straggler tasks may still start, and a recursive create would bring the directory back.
+   */
+  private record NonRecursiveOutputFile(FileSystem fs, Path path) implements OutputFile {
+    @Override
+    public PositionOutputStream create(long blockSize) throws IOException {
+      return open(false, blockSize);
+    }
+
+    @Override
+    public PositionOutputStream createOrOverwrite(long blockSize) throws IOException {
+      return open(true, blockSize);
+    }
+
+    private PositionOutputStream open(boolean overwrite, long blockSize) throws IOException {
+      return HadoopStreams.wrap(fs.createNonRecursive(path, overwrite, 1 << 16, fs.getDefaultReplication(path),
+          Math.max(blockSize, fs.getDefaultBlockSize(path)), null));
+    }
+
+    @Override
+    public boolean supportsBlockSize() {
+      return true;
+    }
+
+    @Override
+    public long defaultBlockSize() {
+      return fs.getDefaultBlockSize(path);
+    }
+
+    @Override
+    public String getPath() {
+      return path.toString();
+    }
   }
 
   private static final class Builder extends ParquetWriter.Builder<TensorRow, Builder> {

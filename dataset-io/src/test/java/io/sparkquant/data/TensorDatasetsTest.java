@@ -242,6 +242,7 @@ class TensorDatasetsTest {
 
   @Test
   void badRowsInFilesFailAsSparkReadsThemNamingFileColumnAndRow() {
+    orderedFloatRows().write().parquet(tmp.resolve("ok").toString());
     String nan = tmp.resolve("nanfile").toString();
     floatRows().selectExpr(
         "IF(id = 104, array(features[0], features[1], float('Infinity'), features[3]), features) AS features",
@@ -249,6 +250,16 @@ class TensorDatasetsTest {
     TensorDataset ds = TensorDatasets.load(spark(), nan, INFO);
     String m = message(() -> ds.rows().collectAsList());
     assertContains(m, "part-", "'features'", "row id 104", "Infinity at index 2");
+
+    for (String[] bad : new String[][] {{"float('NaN')", "NaN at index 1"}, {"float('-Infinity')",
+        "-Infinity at index 1"}, {"CAST(NULL AS FLOAT)", "null at index 1"}}) {
+      String dir = tmp.resolve("bad" + bad[1].charAt(1)).toString();
+      orderedFloatRows().selectExpr("IF(id = 109, array(features[0], " + bad[0] + ", features[2], features[3]), "
+          + "features) AS features", "label", "id").write().parquet(dir);
+      m = message(() -> TensorDatasets.load(spark(), dir, INFO).rows().collectAsList());
+      assertContains(m, "part-", "'features'", "row id 109", "row 9 of the file", bad[1]);
+    }
+    assertEquals(ROWS, TensorDatasets.load(spark(), tmp.resolve("ok").toString(), INFO).rows().collectAsList().size());
 
     String label = tmp.resolve("labelfile").toString();
     floatRows().selectExpr("features", "IF(id = 102, -1, label) AS label", "id").coalesce(1).write()

@@ -50,7 +50,7 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Training partitions (workers); 0 = Spark default parallelism. Default: ${DEFAULT-VALUE}.")
   int partitions;
 
-  @Option(names = "--seed", defaultValue = "42", description = "Training seed. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--seed", defaultValue = "" + TrainConfig.DEFAULT_SEED, description = "Training seed. Default: ${DEFAULT-VALUE}.")
   long seed;
 
   @Override
@@ -64,7 +64,7 @@ public final class DemoCommand implements Callable<Integer> {
       train = new IdxFiles(source.trainImages(), source.trainLabels());
       test = new IdxFiles(source.testImages(), source.testLabels());
       sourceName = source.source() + " " + Path.of(source.trainImages()).getParent();
-      trainConfig = new TrainConfig(Preset.CNN, epochs, 64, partitions, seed, 0.002, 8);
+      trainConfig = TrainConfig.withDefaults(Preset.CNN, epochs, partitions, seed);
       if (trainRows < 0 || testRows < 0) {
         throw new IllegalArgumentException("--train-rows and --test-rows must be >= 0");
       }
@@ -85,7 +85,7 @@ public final class DemoCommand implements Callable<Integer> {
     console.flush();
 
     TrainJob.Result trained = TrainJob.run(spark,
-        new TrainJob.Options(trainData, root.resolve("model").toString(), true, trainRows, trainConfig),
+        new TrainJob.Options(trainData, null, root.resolve("model").toString(), true, trainRows, trainConfig),
         stats -> {
           console.println(stats.describe());
           console.flush();

@@ -118,7 +118,7 @@ public final class EvaluateJob {
             .getBytes(StandardCharsets.UTF_8));
         Manifest manifest = new Manifest("evaluate", options).spark(spark);
         for (String m : options.models()) {
-          manifest.input("model", m, -1);
+          manifest.input("model", m);
         }
         manifest.input("data", options.data(), count)
             .put("modelSha256", scored.modelSha256())

@@ -124,8 +124,8 @@ public final class LayerReportJob {
       out.writeBytes(REPORT_HTML, html(report).getBytes(StandardCharsets.UTF_8));
       long millis = (System.nanoTime() - start) / 1_000_000;
       new Manifest("layer-report", options).spark(spark)
-          .input("reference", options.reference(), -1)
-          .input("quantized", options.quantized(), -1)
+          .input("reference", options.reference())
+          .input("quantized", options.quantized())
           .input("data", options.data(), stats.rows())
           .duration("total", millis)
           .writeTo(out);

@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
         LayerReportCommand.class,
         DemoCommand.class,
         BenchCommand.class,
+        BenchCalibrateCommand.class,
         io.sparkquant.jobs.cluster.ClusterCheckCommand.class,
     })
 public final class Main implements Runnable {

@@ -36,6 +36,11 @@ public final class Manifest {
     return this;
   }
 
+  public Manifest input(String role, String path) {
+    inputs.addObject().put("role", role).put("path", path);
+    return this;
+  }
+
   public Manifest input(String role, String path, long rows) {
     inputs.addObject().put("role", role).put("path", path).put("rows", rows);
     return this;

@@ -25,6 +25,10 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--data", required = true, description = "Training dataset (Parquet tensor format).")
   String data;
 
+  @Option(names = "--validation",
+      description = "Labelled dataset scored after every epoch (accuracy in the progress lines). Default: none.")
+  String validation;
+
   @Option(names = "--out", required = true, description = "Output directory (model.zip, manifest.json).")
   String out;
 
@@ -35,7 +39,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--epochs", defaultValue = "3", description = "Passes over the data. Default: ${DEFAULT-VALUE}.")
   int epochs;
 
-  @Option(names = "--batch-size", defaultValue = "64",
+  @Option(names = "--batch-size", defaultValue = "" + TrainConfig.DEFAULT_BATCH_SIZE,
       description = "Minibatch size of each worker step. Default: ${DEFAULT-VALUE}.")
   int batchSize;
 
@@ -43,15 +47,15 @@ public final class TrainCommand implements Callable<Integer> {
       description = "Data partitions = parallel workers; 0 uses Spark's default parallelism. Default: ${DEFAULT-VALUE}.")
   int partitions;
 
-  @Option(names = "--local-steps", defaultValue = "8",
+  @Option(names = "--local-steps", defaultValue = "" + TrainConfig.DEFAULT_LOCAL_STEPS,
       description = "Minibatches each worker fits between two parameter averagings. Default: ${DEFAULT-VALUE}.")
   int localSteps;
 
-  @Option(names = "--learning-rate", defaultValue = "0.002",
+  @Option(names = "--learning-rate", defaultValue = "" + TrainConfig.DEFAULT_LEARNING_RATE,
       description = "Adam learning rate. Default: ${DEFAULT-VALUE}.")
   double learningRate;
 
-  @Option(names = "--seed", defaultValue = "42",
+  @Option(names = "--seed", defaultValue = "" + TrainConfig.DEFAULT_SEED,
       description = "Weight initialization seed; same seed and partitioning give the same model. Default: ${DEFAULT-VALUE}.")
   long seed;
 
@@ -64,7 +68,7 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    TrainJob.Options options = options(spec, data, out, overwrite, limit, preset, epochs, batchSize, partitions, seed,
+    TrainJob.Options options = options(spec, data, validation, out, overwrite, limit, preset, epochs, batchSize, partitions, seed,
         learningRate, localSteps);
     SparkSession spark = sparkOptions.session("sparkquant-train");
     PrintWriter console = spec.commandLine().getOut();
@@ -78,14 +82,18 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   /** Builds and checks the options before Spark starts; problems become usage errors. */
-  static TrainJob.Options options(CommandSpec spec, String data, String out, boolean overwrite, long limit, String preset,
-      int epochs, int batchSize, int partitions, long seed, double learningRate, int localSteps) {
+  static TrainJob.Options options(CommandSpec spec, String data, String validation, String out,
+      boolean overwrite, long limit, String preset, int epochs, int batchSize, int partitions, long seed,
+      double learningRate, int localSteps) {
     try {
       TrainConfig train = new TrainConfig(Preset.fromCliName(preset), epochs, batchSize, partitions, seed,
           learningRate, localSteps);
       CheckedPaths.requireExists(data, "--data");
+      if (validation != null) {
+        CheckedPaths.requireExists(validation, "--validation");
+      }
       OutputDir.checkWritable(new Configuration(), out, overwrite);
-      return new TrainJob.Options(data, out, overwrite, limit, train);
+      return new TrainJob.Options(data, validation, out, overwrite, limit, train);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }

@@ -34,8 +34,10 @@ public final class TrainJob {
    * Where to read and write; {@code train} holds the training options.
    *
    * @param limit use only the first {@code limit} rows of {@code data} (0 = all), for quick runs
+   * @param validation a labelled dataset scored after every epoch, or null
    */
-  public record Options(String data, String out, boolean overwrite, long limit, TrainConfig train) {
+  public record Options(String data, String validation, String out, boolean overwrite, long limit,
+      TrainConfig train) {
     public Options {
       if (limit < 0) {
         throw new IllegalArgumentException("limit must be >= 0 (0 = all rows), got " + limit);
@@ -55,8 +57,17 @@ public final class TrainJob {
       if (options.limit() > 0) {
         rows = rows.limit((int) Math.min(options.limit(), Integer.MAX_VALUE));
       }
+      Dataset<Row> validation = null;
+      if (options.validation() != null) {
+        TensorDataset v = TensorDatasets.load(spark, options.validation());
+        if (!v.info().equals(info)) {
+          throw new IllegalArgumentException("Validation dataset " + options.validation() + " has " + v.info()
+              + ", the training dataset " + options.data() + " has " + info + "; they must agree");
+        }
+        validation = v.rows();
+      }
       ParameterAveragingTrainer.Result result =
-          new ParameterAveragingTrainer(options.train()).fit(spark, rows, info, progress);
+          new ParameterAveragingTrainer(options.train()).fit(spark, rows, validation, info, progress);
       try (OutputStream model = out.create(MODEL_FILE)) {
         ModelSerializer.writeModel(result.network(), model, true);
       } catch (IOException e) {

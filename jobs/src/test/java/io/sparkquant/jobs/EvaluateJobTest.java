@@ -35,7 +35,7 @@ class EvaluateJobTest {
   @BeforeAll
   static void trainAndEvaluate() {
     SparkSession spark = SharedSpark.get();
-    trained = TrainJob.run(spark, new TrainJob.Options(TestDatasets.train(), tmp.resolve("model").toString(),
+    trained = TrainJob.run(spark, new TrainJob.Options(TestDatasets.train(), null, tmp.resolve("model").toString(),
         false, 1000, new TrainConfig(Preset.MLP, 1, 50, 2, 3, 0.002, 4)), s -> { });
     evaluated = EvaluateJob.run(spark, new EvaluateJob.Options(trained.modelPath(), TestDatasets.test(),
         tmp.resolve("eval").toString(), false, 128, 0));

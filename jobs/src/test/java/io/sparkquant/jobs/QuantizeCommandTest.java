@@ -112,7 +112,7 @@ class QuantizeCommandTest {
   void optionsAreValidatedBeforeWork() {
     Path out = dir.resolve("bad.tflite");
     String err = run("quantize", "--model", modelZip.toString(), "--mode", "int8", "--out", out.toString());
-    assertTrue(err.contains("--mode int8 needs --calibration-data"), err);
+    assertTrue(err.contains("--mode int8 needs exactly one of --calibration-data"), err);
     err = run("quantize", "--model", modelZip.toString(), "--mode", "float16", "--io", "int8", "--out",
         out.toString());
     assertTrue(err.contains("--io is only valid with --mode int8"), err);

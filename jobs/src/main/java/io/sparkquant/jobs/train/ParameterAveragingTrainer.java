@@ -3,7 +3,11 @@ package io.sparkquant.jobs.train;
 import io.sparkquant.data.Batches;
 import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.Layout;
+import io.sparkquant.jobs.eval.Scoring;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
@@ -16,9 +20,11 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
@@ -58,6 +64,15 @@ public final class ParameterAveragingTrainer {
    * @param listener called on the driver after every epoch (progress output)
    */
   public Result fit(SparkSession spark, Dataset<Row> rows, DatasetInfo info, Consumer<EpochStats> listener) {
+    return fit(spark, rows, null, info, listener);
+  }
+
+  /**
+   * As {@link #fit(SparkSession, Dataset, DatasetInfo, Consumer)}, scoring {@code validation} (same info; null
+   * for none) with the averaged model after every epoch.
+   */
+  public Result fit(SparkSession spark, Dataset<Row> rows, Dataset<Row> validation, DatasetInfo info,
+      Consumer<EpochStats> listener) {
     int partitions = config.partitions() > 0 ? config.partitions() : spark.sparkContext().defaultParallelism();
     MultiLayerConfiguration conf = config.preset().configuration(info, config.seed(), config.learningRate());
     MultiLayerNetwork network = new MultiLayerNetwork(conf);
@@ -88,6 +103,7 @@ public final class ParameterAveragingTrainer {
       float[] params = network.params().toFloatVector();
       float[] updaterState = network.getUpdater().getStateViewArray().toFloatVector();
       int iteration = 0;
+      int progressEvery = Math.max(1, roundsPerEpoch / 10); // about ten progress lines per epoch
       List<EpochStats> epochs = new ArrayList<>();
       for (int epoch = 0; epoch < config.epochs(); epoch++) {
         long epochStart = System.nanoTime();
@@ -112,13 +128,22 @@ public final class ParameterAveragingTrainer {
           sums.weightedParams = null; // keep only the counters for the epoch summary
           sums.weightedUpdaterState = null;
           epochSums.merge(sums);
+          if ((round + 1) % progressEvery == 0 && round + 1 < roundsPerEpoch) {
+            LOG.info("epoch {}: round {}/{}, mean loss so far {}", epoch + 1, round + 1, roundsPerEpoch,
+                String.format(java.util.Locale.ROOT, "%.4f", epochSums.lossSum / epochSums.samples));
+          }
         }
         long millis = (System.nanoTime() - epochStart) / 1_000_000;
+        double validationAccuracy = Double.NaN;
+        if (validation != null) {
+          WorkerState.apply(network, new WorkerState(params, updaterState, iteration, epoch + 1, 0));
+          validationAccuracy = accuracy(spark, network, validation, info, epoch + 1);
+        }
         EpochStats stats = new EpochStats(epoch + 1, roundsPerEpoch, epochSums.samples,
             epochSums.lossSum / epochSums.samples,
             epochSums.accuracySamples == 0 ? Double.NaN
                 : (double) epochSums.accuracyCorrect / epochSums.accuracySamples,
-            epochSums.samples / Math.max(millis / 1000.0, 1e-3), millis);
+            epochSums.samples / Math.max(millis / 1000.0, 1e-3), millis, validationAccuracy);
         LOG.info(stats.describe());
         epochs.add(stats);
         listener.accept(stats);
@@ -127,6 +152,28 @@ public final class ParameterAveragingTrainer {
       return new Result(network, epochs, totalRows, partitions, (System.nanoTime() - start) / 1_000_000);
     } finally {
       training.unpersist();
+    }
+  }
+
+  /** Accuracy of the network on labelled rows, scored on the executors like the evaluate job does. */
+  private static double accuracy(SparkSession spark, MultiLayerNetwork network, Dataset<Row> rows,
+      DatasetInfo info, int epoch) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try {
+      ModelSerializer.writeModel(network, bytes, false);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot serialize the model of epoch " + epoch, e);
+    }
+    Scoring.Scored scored = Scoring.predictions(spark, bytes.toByteArray(), "epoch " + epoch, rows, info, 256);
+    try {
+      Row counts = scored.predictions()
+          .agg(functions.count(functions.lit(1)),
+              functions.sum(functions.when(functions.col("label").equalTo(functions.col("prediction")), 1)
+                  .otherwise(0)))
+          .first();
+      return counts.isNullAt(1) ? Double.NaN : (double) counts.getLong(1) / counts.getLong(0);
+    } finally {
+      scored.model().destroy();
     }
   }
 

@@ -14,6 +14,18 @@ package io.sparkquant.jobs.train;
 public record TrainConfig(
     Preset preset, int epochs, int batchSize, int partitions, long seed, double learningRate, int localSteps) {
 
+  // defaults of the train command (constants so picocli annotations can use them)
+  public static final int DEFAULT_BATCH_SIZE = 64;
+  public static final double DEFAULT_LEARNING_RATE = 0.002;
+  public static final int DEFAULT_LOCAL_STEPS = 8;
+  public static final long DEFAULT_SEED = 42;
+
+  /** A configuration with the default batch size, learning rate and local steps. */
+  public static TrainConfig withDefaults(Preset preset, int epochs, int partitions, long seed) {
+    return new TrainConfig(preset, epochs, DEFAULT_BATCH_SIZE, partitions, seed, DEFAULT_LEARNING_RATE,
+        DEFAULT_LOCAL_STEPS);
+  }
+
   public TrainConfig {
     if (preset == null) {
       throw new IllegalArgumentException("preset must be set (cnn or mlp)");

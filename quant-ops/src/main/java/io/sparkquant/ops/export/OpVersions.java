@@ -9,6 +9,8 @@ import java.util.Map;
  * minimum runtime version per (op, version) (runtime_version.cc), for the ops the exporter writes.
  * Note op_version.cc gives CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with int16 activations and int8 weights
  * version 1 (its int16 branches test for int16 weights); we follow it, and TFLite 2.6.2 runs those kernels.
+ * int16 ADD gets version 3 (the converter's version for pot_scale_int16 = false, the semantics we need), although
+ * the options we can write leave pot_scale_int16 at its default.
  */
 final class OpVersions {
 

@@ -48,8 +48,8 @@ public final class Interpreter {
   /** The operators and type combinations this interpreter runs. */
   public static final String SUPPORTED = "FULLY_CONNECTED (int8, int16x8, float32, hybrid int8-weight), "
       + "CONV_2D (int8 per-channel, int16x8, float32, hybrid), DEPTHWISE_CONV_2D (int8 per-channel, int16x8, "
-      + "float32), MAX_POOL_2D and AVERAGE_POOL_2D (int8, int16, float32), MEAN (int8, float32), ADD (int8, "
-      + "int16 with non-power-of-two scales, float32), RESHAPE (any type), SOFTMAX (int8, float32), LOGISTIC "
+      + "float32, hybrid), MAX_POOL_2D and AVERAGE_POOL_2D (int8, int16, float32), MEAN (int8, float32), ADD (int8, "
+      + "int16 with non-power-of-two scales, float32), RESHAPE (any type), SOFTMAX (int8, int16, float32), LOGISTIC "
       + "and TANH (int8, float32), QUANTIZE (float32 to int8/int16, int8/int16 to int8/int16), DEQUANTIZE "
       + "(int8, int16, float16 to float32)";
 
@@ -182,10 +182,28 @@ public final class Interpreter {
     Tensor[] all = new Tensor[n];
     for (int i = 0; i < n; i++) {
       if (values[i] != null) {
-        all[i] = new Tensor(model.tensor(i).type(), shapes[i], values[i]);
+        // constants (and RESHAPEs of them) are shared by every run: hand out copies
+        Object v = isShared(values[i]) ? copy(values[i]) : values[i];
+        all[i] = new Tensor(model.tensor(i).type(), shapes[i], v);
       }
     }
     return all;
+  }
+
+  private boolean isShared(Object value) {
+    for (Object c : constants) {
+      if (c == value) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static Object copy(Object array) {
+    int n = java.lang.reflect.Array.getLength(array);
+    Object c = java.lang.reflect.Array.newInstance(array.getClass().getComponentType(), n);
+    System.arraycopy(array, 0, c, 0, n);
+    return c;
   }
 
   private Tensor[] toTensors(Object[] inputs) {
@@ -688,16 +706,28 @@ public final class Interpreter {
         }
       };
     }
-    if (input.type() == TensorType.FLOAT32 && filter.type() == TensorType.FLOAT32
-        && output.type() == TensorType.FLOAT32 && (bias == null || bias.type() == TensorType.FLOAT32)) {
+    if (input.type() == TensorType.FLOAT32 && output.type() == TensorType.FLOAT32
+        && (bias == null || bias.type() == TensorType.FLOAT32)) {
       KernelUtil.FloatRange act = KernelUtil.activationRangeFloat(o.fusedActivation());
-      return new DwNode() {
-        @Override
-        void compute(ConvGeometry g, Object in, Object out) {
-          DepthwiseConv.evalFloat(act, depthMultiplier, g, (float[]) in, (float[]) filterData, (float[]) biasData,
-              (float[]) out);
-        }
-      };
+      if (filter.type() == TensorType.FLOAT32) {
+        return new DwNode() {
+          @Override
+          void compute(ConvGeometry g, Object in, Object out) {
+            DepthwiseConv.evalFloat(act, depthMultiplier, g, (float[]) in, (float[]) filterData,
+                (float[]) biasData, (float[]) out);
+          }
+        };
+      }
+      if (filter.type() == TensorType.INT8) {
+        final float[] filterScales = requireQuantization(filter).scale();
+        return new DwNode() {
+          @Override
+          void compute(ConvGeometry g, Object in, Object out) {
+            DepthwiseConv.evalHybrid(act, depthMultiplier, g, (float[]) in, (byte[]) filterData, filterScales,
+                (float[]) biasData, (float[]) out);
+          }
+        };
+      }
     }
     throw typeError("(input, filter, bias, output) = (" + combo + ")");
   }
@@ -937,7 +967,23 @@ public final class Interpreter {
         }
       };
     }
-    throw typeError("(input, output) = (" + types(input, output) + "); supported: INT8 -> INT8, FLOAT32");
+    if (input.type() == TensorType.INT16 && output.type() == TensorType.INT16) {
+      requireZeroPoint0(output);
+      Softmax.Int16Params p = Softmax.prepareInt16(scale(input), o.beta());
+      return new Node(op) {
+        @Override
+        void eval(Object[] values, int[][] shapes) {
+          int[] s = shapes[inputs[0]];
+          int depth = s[s.length - 1];
+          short[] out = new short[elements(s)];
+          Softmax.evalInt16(p, out.length / depth, depth, (short[]) values[inputs[0]], out);
+          values[outputs[0]] = out;
+          shapes[outputs[0]] = s;
+        }
+      };
+    }
+    throw typeError("(input, output) = (" + types(input, output) + "); supported: INT8 -> INT8, INT16 -> INT16, "
+        + "FLOAT32");
   }
 
   private Node prepareLookupActivation(TfliteOperator op) {

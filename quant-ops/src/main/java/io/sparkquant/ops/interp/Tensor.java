@@ -6,8 +6,9 @@ import java.util.Arrays;
 /**
  * A tensor value: element type, shape and a flat row-major primitive array ({@code float[]} for
  * FLOAT32, {@code byte[]} for INT8, {@code short[]} for INT16 and FLOAT16 bits, {@code int[]} for INT32,
- * {@code long[]} for INT64). The array is not copied: treat values returned by the interpreter as owned
- * by the caller, and do not mutate an input while a run uses it.
+ * {@code long[]} for INT64). The array is not copied. Arrays the interpreter returns belong to the caller,
+ * except that a RESHAPE passes its input array through: an output computed by RESHAPE directly from a model
+ * input is that input's array. Do not mutate an input while a run uses it.
  */
 public record Tensor(TensorType type, int[] shape, Object data) {
 

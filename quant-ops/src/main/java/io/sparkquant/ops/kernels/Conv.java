@@ -43,30 +43,37 @@ public final class Conv {
     final int outD = g.outputDepth();
     final int fH = g.filterHeight();
     final int fW = g.filterWidth();
+    final int patchSize = fH * fW * inD;
+    // one im2col patch per output pixel: (q + inputOffset), or 0 where the filter hangs over the border,
+    // which is what skipping those taps contributes; the dot products then run over contiguous arrays
+    final int[] patch = new int[patchSize];
     int o = 0;
     for (int b = 0; b < g.batches(); b++) {
       for (int outY = 0; outY < g.outputHeight(); outY++) {
         final int inYOrigin = outY * g.strideHeight() - g.padHeight();
         for (int outX = 0; outX < g.outputWidth(); outX++) {
           final int inXOrigin = outX * g.strideWidth() - g.padWidth();
-          for (int oc = 0; oc < outD; oc++) {
-            int acc = 0;
-            for (int fy = 0; fy < fH; fy++) {
-              final int inY = inYOrigin + g.dilationHeight() * fy;
-              if (inY < 0 || inY >= inH) {
-                continue;
-              }
-              for (int fx = 0; fx < fW; fx++) {
-                final int inX = inXOrigin + g.dilationWidth() * fx;
-                if (inX < 0 || inX >= inW) {
-                  continue;
-                }
-                int inBase = ((b * inH + inY) * inW + inX) * inD;
-                int fBase = ((oc * fH + fy) * fW + fx) * inD;
+          int k = 0;
+          for (int fy = 0; fy < fH; fy++) {
+            final int inY = inYOrigin + g.dilationHeight() * fy;
+            for (int fx = 0; fx < fW; fx++) {
+              final int inX = inXOrigin + g.dilationWidth() * fx;
+              if (inY < 0 || inY >= inH || inX < 0 || inX >= inW) {
+                java.util.Arrays.fill(patch, k, k + inD, 0);
+              } else {
+                final int inBase = ((b * inH + inY) * inW + inX) * inD;
                 for (int ic = 0; ic < inD; ic++) {
-                  acc += filter[fBase + ic] * (input[inBase + ic] + inputOffset);
+                  patch[k + ic] = input[inBase + ic] + inputOffset;
                 }
               }
+              k += inD;
+            }
+          }
+          for (int oc = 0; oc < outD; oc++) {
+            final int fBase = oc * patchSize;
+            int acc = 0;
+            for (int i = 0; i < patchSize; i++) {
+              acc += filter[fBase + i] * patch[i];
             }
             if (bias != null) {
               acc += bias[oc];
@@ -231,7 +238,7 @@ public final class Conv {
               }
             }
             float filterScale = filterScales.length == 1 ? filterScales[0] : filterScales[oc];
-            float scale = asymmetric ? qv.scalingFactor() * filterScale : qv.scalingFactor() * filterScale;
+            float scale = qv.scalingFactor() * filterScale; // scaling_factors[b] * per_channel_scale[c], in float
             float acc = 0f + (dot - rowSums[oc] * zeroPoint) * scale;
             if (bias != null) {
               acc += bias[oc];

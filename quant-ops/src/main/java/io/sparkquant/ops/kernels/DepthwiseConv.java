@@ -170,4 +170,60 @@ public final class DepthwiseConv {
       }
     }
   }
+
+  /**
+   * Hybrid (dynamic-range) DEPTHWISE_CONV_2D as depthwise_conv.cc EvalHybridPerChannel: each batch's input
+   * is quantized asymmetrically on the fly, {@code acc = sum(w * (q - zeroPoint[b]))} over the taps inside
+   * the input, {@code out = (float) acc * (filterScale[c] * scale[b]) + bias[c]}, clamped.
+   */
+  public static void evalHybrid(KernelUtil.FloatRange activation, int depthMultiplier, ConvGeometry g,
+      float[] input, byte[] filter, float[] filterScales, float[] bias, float[] output) {
+    final int inH = g.inputHeight();
+    final int inW = g.inputWidth();
+    final int inD = g.inputDepth();
+    final int outD = g.outputDepth();
+    final int fH = g.filterHeight();
+    final int fW = g.filterWidth();
+    final int inputSize = inH * inW * inD;
+    byte[] quantized = new byte[input.length];
+    for (int b = 0; b < g.batches(); b++) {
+      TensorUtils.QuantizedVector qv =
+          TensorUtils.asymmetricQuantizeFloats(input, b * inputSize, inputSize, quantized);
+      final int inputOffset = qv.zeroPoint();
+      for (int outY = 0; outY < g.outputHeight(); outY++) {
+        final int inYOrigin = outY * g.strideHeight() - g.padHeight();
+        for (int outX = 0; outX < g.outputWidth(); outX++) {
+          final int inXOrigin = outX * g.strideWidth() - g.padWidth();
+          final int outBase = ((b * g.outputHeight() + outY) * g.outputWidth() + outX) * outD;
+          for (int ic = 0; ic < inD; ic++) {
+            for (int m = 0; m < depthMultiplier; m++) {
+              final int oc = ic * depthMultiplier + m;
+              int acc = 0;
+              for (int fy = 0; fy < fH; fy++) {
+                final int inY = inYOrigin + g.dilationHeight() * fy;
+                if (inY < 0 || inY >= inH) {
+                  continue;
+                }
+                for (int fx = 0; fx < fW; fx++) {
+                  final int inX = inXOrigin + g.dilationWidth() * fx;
+                  if (inX < 0 || inX >= inW) {
+                    continue;
+                  }
+                  acc += filter[(fy * fW + fx) * outD + oc]
+                      * (quantized[((b * inH + inY) * inW + inX) * inD + ic] - inputOffset);
+                }
+              }
+              float filterScale = filterScales.length == 1 ? filterScales[0] : filterScales[oc];
+              float accFloat = acc;
+              accFloat *= filterScale * qv.scalingFactor();
+              if (bias != null) {
+                accFloat += bias[oc];
+              }
+              output[outBase + oc] = KernelUtil.clamp(accFloat, activation.min(), activation.max());
+            }
+          }
+        }
+      }
+    }
+  }
 }

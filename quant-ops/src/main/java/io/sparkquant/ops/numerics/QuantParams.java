@@ -47,7 +47,11 @@ public record QuantParams(float scale, int zeroPoint) {
     }
   }
 
-  /** Quantizes one value with these parameters: clamp(roundHalfAwayFromZero(x / scale) + zeroPoint). */
+  /**
+   * Quantizes one value as TFLite 2.6.2's QUANTIZE op does on x86: {@code clamp(round(x / (double) scale) +
+   * zeroPoint)}, half away from zero. The runtime divides in double (optimized_ops::AffineQuantize), not in
+   * float as reference_ops does; QuantParamsTest checks this against the runtime next to rounding ties.
+   */
   public int quantize(float x, int qmin, int qmax) {
     long q = FixedPoint.roundHalfAwayFromZero(x / (double) scale) + zeroPoint;
     return (int) Math.max(qmin, Math.min(qmax, q));

@@ -10,7 +10,6 @@ import io.sparkquant.ops.graph.Dl4jActivations;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.TestModels;
-import io.sparkquant.ops.graph.UnsupportedModelException;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteFlatbuffer;
 import io.sparkquant.ops.tflite.TfliteModel;
@@ -35,10 +34,10 @@ class TfliteExporterTest {
   /** float32 TFLite vs DL4J on softmax outputs: only accumulation order differs. */
   static final double FLOAT32_TOLERANCE = 1e-5;
   /** float16 weights: relative weight error 2^-11. */
-  static final double FLOAT16_TOLERANCE = 1e-3;
+  static final double FLOAT16_TOLERANCE = 5e-4;
   /** dynamic-range / int8 / 16x8 vs float on probabilities of these small random models. */
-  static final double DYNAMIC_TOLERANCE = 0.01;
-  static final double INT8_TOLERANCE = 0.05;
+  static final double DYNAMIC_TOLERANCE = 0.006;
+  static final double INT8_TOLERANCE = 0.015;
   static final double INT16_TOLERANCE = 0.005;
 
   static final int SAMPLES = 8;
@@ -108,6 +107,7 @@ class TfliteExporterTest {
     for (Case c : cases()) {
       ActivationRanges ranges = ranges(c);
       Map<String, Double> tol = new LinkedHashMap<>();
+      Map<String, Double> errors = new LinkedHashMap<>();
       tol.put("float16", FLOAT16_TOLERANCE);
       tol.put("dynamic", DYNAMIC_TOLERANCE);
       tol.put("int8", INT8_TOLERANCE);
@@ -121,13 +121,6 @@ class TfliteExporterTest {
           case "int8-io" -> ExportOptions.int8(ranges, ExportOptions.IoType.INT8);
           default -> new ExportOptions(ExportMode.INT16X8, null, ranges, null, null);
         };
-        boolean hasAdd = c.graph().nodes().stream().anyMatch(n -> n instanceof io.sparkquant.ops.graph.Node.Add);
-        if (o.mode() == ExportMode.INT16X8 && hasAdd) {
-          UnsupportedModelException ex = assertThrows(UnsupportedModelException.class,
-              () -> TfliteExporter.export(c.graph(), o));
-          assertTrue(ex.getMessage().contains("ADD is not supported in int16x8"), ex.getMessage());
-          continue;
-        }
         TfliteModel m = TfliteExporter.export(c.graph(), o);
         assertEquals(List.of(), TfliteFlatbuffer.verify(m), c.name() + " " + e.getKey());
         byte[] bytes = TfliteFlatbuffer.write(m);
@@ -135,7 +128,10 @@ class TfliteExporterTest {
         LOG.info("{} {}: {} bytes, min runtime {}, max |p - p_dl4j| = {}", c.name(), e.getKey(), bytes.length,
             TfliteExporter.minRuntimeVersion(m), err);
         assertTrue(err <= e.getValue(), c.name() + " " + e.getKey() + " error " + err + " > " + e.getValue());
+        errors.put(e.getKey(), err);
       }
+      // int16 activations must actually buy precision over int8 (same int8 weights).
+      assertTrue(errors.get("int16x8") <= errors.get("int8"), c.name() + " " + errors);
     }
   }
 
@@ -176,8 +172,9 @@ class TfliteExporterTest {
 
   static ActivationRanges ranges(Case c) {
     List<INDArray> batches = new ArrayList<>();
-    for (int i = 0; i < 4; i++) {
-      batches.add(Dl4jActivations.toDl4jInput(c.graph(), TestModels.randomInput(c.graph(), 16, 1000 + i), 16));
+    // Enough rows that test inputs rarely exceed the calibrated ranges (clipping would dominate the 16x8 error).
+    for (int i = 0; i < 8; i++) {
+      batches.add(Dl4jActivations.toDl4jInput(c.graph(), TestModels.randomInput(c.graph(), 32, 1000 + i), 32));
     }
     Iterator<INDArray> it = batches.iterator();
     return MinMaxRanges.collect(c.graph(), c.model(), it);

@@ -65,8 +65,8 @@ class ConvFamilyVsTfliteTest {
       Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
       float inScale = logUniform(rnd, 0.005, 0.1);
       int inZp = rnd.nextInt(-100, 101);
-      float[] fScales = new float[cout];
-      for (int c = 0; c < cout; c++) {
+      float[] fScales = new float[seed % 4 == 3 ? 1 : cout]; // every 4th: one per-tensor filter scale
+      for (int c = 0; c < fScales.length; c++) {
         fScales[c] = logUniform(rnd, 0.001, 0.05);
       }
       int k = g.kh * g.kw * g.cin;
@@ -79,8 +79,9 @@ class ConvFamilyVsTfliteTest {
           .input("x", TensorType.INT8, inShape, q(inScale, inZp))
           .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {cout, g.kh, g.kw, g.cin},
               int8s(rnd, cout * k, -127, 127), perChannel(fScales, 0)));
+      float[] biasScales = fScales.length == cout ? fScales : new float[] {fScales[0]};
       m.constant(TfliteTensor.constantInt32("b", new int[] {cout}, int32s(rnd, cout, -3000, 3000),
-          biasQuantization(inScale, fScales))); // TFLite 2.6.2's CONV_2D requires the bias input
+          biasQuantization(inScale, biasScales))); // TFLite 2.6.2's CONV_2D requires the bias input
       TfliteModel model = m.output("y", TensorType.INT8, outShape, q(outScale, outZp)).build();
       Judge.check("conv int8 seed " + seed + " " + g + " cout " + cout + " " + act, model,
           int8s(rnd, Judge.product(inShape), -128, 127));
@@ -182,7 +183,7 @@ class ConvFamilyVsTfliteTest {
   }
 
   @Test
-  void hybridFullyConnectedAndConvMatchTheRuntime() {
+  void hybridFullyConnectedConvAndDepthwiseMatchTheRuntime() {
     for (int seed = 0; seed < 20; seed++) {
       SplittableRandom rnd = new SplittableRandom(5000 + seed);
       Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
@@ -217,8 +218,24 @@ class ConvFamilyVsTfliteTest {
               int8s(rnd, cout * g.kh * g.kw * g.cin, -127, 127), perChannel(fScales, 0)))
           .constant(TfliteTensor.constantFloat32("b", new int[] {cout}, floats(rnd, cout, -1, 1)))
           .output("y", TensorType.FLOAT32, new int[] {g.batch, g.outH(), g.outW(), cout}, null).build();
-      Judge.checkWithin("conv hybrid seed " + seed + " " + g, conv, Judge.HYBRID_RELATIVE_TOLERANCE,
-          floats(rnd, Judge.product(inShape), -1, 2));
+      float[] xc = floats(rnd, Judge.product(inShape), -1, 2);
+      Judge.checkWithin("conv hybrid seed " + seed + " " + g, conv, Judge.HYBRID_RELATIVE_TOLERANCE, xc);
+
+      int mult = rnd.nextInt(1, 3);
+      int dcout = g.cin * mult;
+      float[] dScales = new float[dcout];
+      for (int c = 0; c < dcout; c++) {
+        dScales[c] = logUniform(rnd, 0.001, 0.05);
+      }
+      TfliteModel dw = TfliteTestModels.singleOp(BuiltinOp.DEPTHWISE_CONV_2D, 6,
+              new OperatorOptions.DepthwiseConv2D(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
+          .input("x", TensorType.FLOAT32, inShape, null)
+          .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {1, g.kh, g.kw, dcout},
+              int8s(rnd, g.kh * g.kw * dcout, -127, 127), perChannel(dScales, 3)))
+          .constant(TfliteTensor.constantFloat32("b", new int[] {dcout}, floats(rnd, dcout, -1, 1)))
+          .output("y", TensorType.FLOAT32, new int[] {g.batch, g.outH(), g.outW(), dcout}, null).build();
+      Judge.checkWithin("depthwise hybrid seed " + seed + " " + g + " mult " + mult, dw,
+          Judge.HYBRID_RELATIVE_TOLERANCE, xc);
     }
   }
 

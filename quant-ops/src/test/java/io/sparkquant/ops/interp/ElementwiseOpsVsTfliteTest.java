@@ -122,7 +122,7 @@ class ElementwiseOpsVsTfliteTest {
   }
 
   @Test
-  void softmaxLogisticTanhAreBitExactForInt8() {
+  void softmaxLogisticTanhAreBitExactForInt8AndSoftmaxForInt16() {
     for (int seed = 0; seed < 30; seed++) {
       SplittableRandom rnd = new SplittableRandom(10000 + seed);
       int batch = rnd.nextInt(1, 5);
@@ -145,6 +145,13 @@ class ElementwiseOpsVsTfliteTest {
           .input("x", TensorType.INT8, shape, q(inScale, inZp))
           .output("y", TensorType.INT8, shape, q(1f / 128, 0)).build();
       Judge.check("tanh int8 " + ctx, tanh, x);
+
+      float in16Scale = logUniform(rnd, 1e-4, 1e-2);
+      TfliteModel softmax16 = TfliteTestModels.singleOp(BuiltinOp.SOFTMAX, 3, new OperatorOptions.Softmax(beta))
+          .input("x", TensorType.INT16, shape, q(in16Scale, 0))
+          .output("y", TensorType.INT16, shape, q(1f / 32768, 0)).build();
+      Judge.check("softmax int16 beta " + beta + " scale " + in16Scale, softmax16,
+          int16s(rnd, batch * depth, -32768, 32767));
 
       float[] xf = floats(rnd, batch * depth, -6, 6);
       Judge.check("softmax float " + ctx, TfliteTestModels.singleOp(BuiltinOp.SOFTMAX, 1,

@@ -77,7 +77,7 @@ public final class Judge {
       }
       for (int i = 0; i < e.length; i++) {
         if (!(Math.abs(e[i] - a[i]) <= floatTolerance * maxAbs)) {
-          fail(context + ": element " + i + " expected " + e[i] + " got " + a[i] + "\n" + Arrays.toString(e) + "\n" + Arrays.toString(a) + " (tolerance "
+          fail(context + ": element " + i + " expected " + e[i] + " got " + a[i] + (e.length <= 64 ? "\n" + Arrays.toString(e) + "\n" + Arrays.toString(a) : "") + " (tolerance "
               + floatTolerance + " x max|out| " + maxAbs + ")");
         }
       }

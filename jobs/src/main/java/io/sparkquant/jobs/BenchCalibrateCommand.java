@@ -1,0 +1,245 @@
+package io.sparkquant.jobs;
+
+import com.sun.management.GarbageCollectionNotificationInfo;
+import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.data.FashionMnist;
+import io.sparkquant.data.IdxConverter;
+import io.sparkquant.data.TensorDataset;
+import io.sparkquant.data.TensorDatasets;
+import io.sparkquant.jobs.calib.Calibrator;
+import io.sparkquant.jobs.eval.Scoring;
+import io.sparkquant.jobs.train.Preset;
+import io.sparkquant.ops.calib.RangeMethod;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.lang.management.MemoryUsage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.management.ListenerNotFoundException;
+import javax.management.Notification;
+import javax.management.NotificationEmitter;
+import javax.management.NotificationListener;
+import javax.management.openmbean.CompositeData;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code sparkquant bench-calibrate} (hidden): calibration throughput against plain float inference of the same
+ * model on the same rows and cores, the speed-up between local masters, and the heap used to calibrate N vs 10N
+ * rows. Run it with {@code OMP_NUM_THREADS=1} so that a local[k] master uses k cores (one ND4J thread per task).
+ */
+@Command(name = "bench-calibrate", hidden = true, mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Benchmark: calibration rows/s vs float inference rows/s, local[1] vs local[2], heap for N vs 10N"
+        + " rows.")
+public final class BenchCalibrateCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--data", description = "Dataset (Parquet tensor format). Default: Fashion-MNIST train (the "
+      + "installed package, else the bundled subset) converted to <java.io.tmpdir>/sparkquant-bench-fashion-mnist.")
+  String data;
+
+  @Option(names = "--preset", defaultValue = "cnn",
+      description = "Model: a freshly initialised preset network (cnn or mlp; inference cost does not depend on the"
+          + " weights). Default: ${DEFAULT-VALUE}.")
+  String preset;
+
+  @Option(names = "--rows", defaultValue = "5000",
+      description = "N: rows for the throughput runs; the heap run also uses about 10 N. Default: ${DEFAULT-VALUE}.")
+  long rows;
+
+  @Option(names = "--method", defaultValue = "minmax",
+      description = "Range method of the calibration runs. Default: ${DEFAULT-VALUE}.")
+  String method;
+
+  @Option(names = "--batch-size", defaultValue = "64",
+      description = "Rows per model call, for calibration and inference alike. Default: ${DEFAULT-VALUE}.")
+  int batchSize;
+
+  @Option(names = "--masters", split = ",", defaultValue = "local[1],local[2]",
+      description = "Local masters to compare; the heap runs use the last. Default: ${DEFAULT-VALUE}.")
+  List<String> masters;
+
+  @Override
+  public Integer call() throws IOException {
+    RangeMethod rangeMethod;
+    try {
+      rangeMethod = RangeMethod.parse(method, null);
+      Preset.fromCliName(preset);
+      for (String m : masters) {
+        if (!m.matches("local\\[\\d+]")) {
+          throw new IllegalArgumentException("--masters entries must look like local[N], got " + m);
+        }
+      }
+      if (rows < 1 || batchSize < 1) {
+        throw new IllegalArgumentException("--rows and --batch-size must be >= 1");
+      }
+      if (data != null) {
+        CheckedPaths.requireExists(data, "--data");
+      }
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+    PrintWriter console = spec.commandLine().getOut();
+    List<Double> calibrationRates = new ArrayList<>();
+    for (int m = 0; m < masters.size(); m++) {
+      String master = masters.get(m);
+      SparkSession spark = SparkSessions.create("sparkquant-bench-calibrate", master);
+      try {
+        String dir = data != null ? data : fashionMnist(spark);
+        TensorDataset dataset = TensorDatasets.load(spark, dir);
+        long total = dataset.rows().count();
+        // Every k-th id keeps the rows spread over all input partitions; `small` has a tenth of `large`.
+        long k = Math.max(1, total / (10 * rows));
+        Dataset<Row> large = dataset.rows().filter(functions.pmod(functions.col("id"), functions.lit(k)).equalTo(0));
+        Dataset<Row> small = dataset.rows().filter(functions.pmod(functions.col("id"), functions.lit(10 * k))
+            .equalTo(0));
+        byte[] model = model(dataset.info());
+        Calibrator calibrator = new Calibrator().setModel(model).setInputShape(dataset.info().shape())
+            .setMethod(rangeMethod).setBatchSize(batchSize);
+
+        inference(spark, model, small, dataset.info()); // warm-up: JIT, ND4J, page cache
+        calibrator.fitRun(small);
+        Rate inference = inference(spark, model, small, dataset.info());
+        long t0 = System.nanoTime();
+        Calibrator.Run run = calibrator.fitRun(small);
+        Rate calibration = new Rate(run.rows(), System.nanoTime() - t0);
+        calibrationRates.add(calibration.perSecond());
+        console.printf("%s: float inference %.0f rows/s; calibration (%s, end to end) %.0f rows/s = %.2f of "
+                + "inference; min/max pass alone %.0f rows/s (%d rows, %d batches, %d partitions)%n",
+            master, inference.perSecond(), rangeMethod.name(), calibration.perSecond(),
+            calibration.perSecond() / inference.perSecond(), run.rows() * 1000.0 / Math.max(1, run.minMaxMillis()),
+            run.rows(), run.batches(), run.partitions());
+        console.flush();
+
+        if (m == masters.size() - 1) {
+          HeapPeak smallHeap = heapDuring(() -> calibrator.fitRun(small));
+          HeapPeak largeHeap = heapDuring(() -> calibrator.fitRun(large));
+          long smallRows = small.count();
+          long largeRows = large.count();
+          console.printf("%s heap (driver = executor in local mode), N = %d rows: max live after GC %.1f MB, peak "
+                  + "used %.1f MB; %d rows: max live after GC %.1f MB, peak used %.1f MB; growth of live heap "
+                  + "%.1f%% for %.1fx rows (%d vs %d GCs)%n",
+              master, smallRows, mb(smallHeap.maxLiveAfterGc()), mb(smallHeap.peakUsed()), largeRows,
+              mb(largeHeap.maxLiveAfterGc()), mb(largeHeap.peakUsed()),
+              100.0 * (largeHeap.maxLiveAfterGc() - smallHeap.maxLiveAfterGc()) / smallHeap.maxLiveAfterGc(),
+              largeRows / (double) smallRows, smallHeap.collections(), largeHeap.collections());
+          console.flush();
+        }
+      } finally {
+        spark.stop();
+      }
+    }
+    for (int i = 1; i < calibrationRates.size(); i++) {
+      console.printf("calibration speed-up %s vs %s: %.2fx%n", masters.get(i), masters.get(0),
+          calibrationRates.get(i) / calibrationRates.get(0));
+    }
+    console.flush();
+    return 0;
+  }
+
+  private record Rate(long rows, long nanos) {
+    double perSecond() {
+      return rows / (nanos / 1e9);
+    }
+  }
+
+  private Rate inference(SparkSession spark, byte[] model, Dataset<Row> rows, DatasetInfo info) {
+    Scoring.Scored scored = Scoring.predictions(spark, model, "bench-model", rows, info, batchSize);
+    long t0 = System.nanoTime();
+    long n = scored.predictions().javaRDD().count();
+    long nanos = System.nanoTime() - t0;
+    scored.model().destroy();
+    return new Rate(n, nanos);
+  }
+
+  private byte[] model(DatasetInfo info) throws IOException {
+    MultiLayerNetwork net = new MultiLayerNetwork(Preset.fromCliName(preset).configuration(info, 42, 1e-3));
+    net.init();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ModelSerializer.writeModel(net, out, false);
+    return out.toByteArray();
+  }
+
+  private static String fashionMnist(SparkSession spark) {
+    Path dir = Path.of(System.getProperty("java.io.tmpdir"), "sparkquant-bench-fashion-mnist");
+    if (!Files.isDirectory(dir)) {
+      FashionMnist.Location at = FashionMnist.locate(null);
+      IdxConverter.convert(spark, at.trainImages(), at.trainLabels(), dir.toString(), FashionMnist.CLASS_NAMES, 4);
+    }
+    return dir.toString();
+  }
+
+  private static double mb(long bytes) {
+    return bytes / (1024.0 * 1024.0);
+  }
+
+  /** Heap figures over one run: the largest heap left live after a collection, and the peak used. */
+  record HeapPeak(long maxLiveAfterGc, long peakUsed, long collections) {}
+
+  /** Tracks heap occupancy after every GC (live data, independent of when collections happen) during {@code body}. */
+  static HeapPeak heapDuring(Runnable body) {
+    System.gc();
+    List<MemoryPoolMXBean> heapPools = ManagementFactory.getMemoryPoolMXBeans().stream()
+        .filter(p -> p.getType() == MemoryType.HEAP).toList();
+    heapPools.forEach(MemoryPoolMXBean::resetPeakUsage);
+    AtomicLong maxLive = new AtomicLong();
+    AtomicLong collections = new AtomicLong();
+    NotificationListener listener = (Notification n, Object handback) -> {
+      if (GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION.equals(n.getType())) {
+        GarbageCollectionNotificationInfo info = GarbageCollectionNotificationInfo.from((CompositeData) n.getUserData());
+        long live = 0;
+        for (Map.Entry<String, MemoryUsage> e : info.getGcInfo().getMemoryUsageAfterGc().entrySet()) {
+          if (heapPools.stream().anyMatch(p -> p.getName().equals(e.getKey()))) {
+            live += e.getValue().getUsed();
+          }
+        }
+        maxLive.accumulateAndGet(live, Math::max);
+        collections.incrementAndGet();
+      }
+    };
+    List<NotificationEmitter> emitters = new ArrayList<>();
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      if (gc instanceof NotificationEmitter emitter) {
+        emitter.addNotificationListener(listener, null, null);
+        emitters.add(emitter);
+      }
+    }
+    try {
+      body.run();
+      System.gc(); // one collection at the end, so a run without any GC still reports its live heap
+      Thread.sleep(500); // GC notifications arrive on another thread
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      for (NotificationEmitter e : emitters) {
+        try {
+          e.removeNotificationListener(listener);
+        } catch (ListenerNotFoundException ignored) {
+          // removed already
+        }
+      }
+    }
+    long peak = heapPools.stream().mapToLong(p -> p.getPeakUsage().getUsed()).sum();
+    return new HeapPeak(maxLive.get(), peak, collections.get());
+  }
+}
