@@ -373,10 +373,11 @@ public final class TfliteExporter {
             new OperatorOptions.Add(act(a.activation()))));
       } else if (n instanceof Node.Reshape r) {
         int in = tensorIndex.get(r.input());
-        int shape = addInt32Const(r.name() + "/shape", r.newShape());
+        int[] newShape = batchFree(r.newShape());
+        int shape = addInt32Const(r.name() + "/shape", newShape);
         int out = addActivation(r.output(), outT.shape());
         ops.add(op(BuiltinOp.RESHAPE, actType, null, actType, new int[] {in, shape}, new int[] {out},
-            new OperatorOptions.Reshape(r.newShape())));
+            new OperatorOptions.Reshape(newShape)));
       } else if (n instanceof Node.Softmax s) {
         int in = tensorIndex.get(s.input());
         int out = addActivation(s.output(), outT.shape());
@@ -419,10 +420,11 @@ public final class TfliteExporter {
       params.put(pooledName, params.get(g.input()));
       int pooled = addActivation(pooledName, pooledShape);
       ops.add(op(BuiltinOp.MAX_POOL_2D, actType, null, actType, new int[] {in}, new int[] {pooled}, whole));
-      int shape = addInt32Const(g.name() + "/shape", outT.shape());
+      int[] newShape = batchFree(outT.shape());
+      int shape = addInt32Const(g.name() + "/shape", newShape);
       int out = addActivation(g.output(), outT.shape());
       ops.add(op(BuiltinOp.RESHAPE, actType, null, actType, new int[] {pooled, shape}, new int[] {out},
-          new OperatorOptions.Reshape(outT.shape())));
+          new OperatorOptions.Reshape(newShape)));
     }
 
     // ---- metadata ----
@@ -476,6 +478,13 @@ public final class TfliteExporter {
       case RELU -> OperatorOptions.Activation.RELU;
       case RELU6 -> OperatorOptions.Activation.RELU6;
     };
+  }
+
+  /** A RESHAPE target with the batch dimension left to the runtime (-1), as the converter writes flatten. */
+  private static int[] batchFree(int[] shape) {
+    int[] s = shape.clone();
+    s[0] = -1;
+    return s;
   }
 
   private static ByteBuffer le(int bytes) {
