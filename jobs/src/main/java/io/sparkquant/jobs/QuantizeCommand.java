@@ -3,6 +3,7 @@ package io.sparkquant.jobs;
 import io.sparkquant.data.Batch;
 import io.sparkquant.data.Batches;
 import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.data.IdSample;
 import io.sparkquant.data.Layout;
 import io.sparkquant.data.TensorDataset;
 import io.sparkquant.data.TensorDatasets;
@@ -37,7 +38,6 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.functions;
 import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
@@ -49,8 +49,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code sparkquant quantize}: DL4J model zip -> .tflite in one of the export modes, plus a model card JSON
  * ({@code <out>.json}, i.e. model.tflite -> model.json). Full-integer modes take min/max activation ranges from
- * the first {@code --calibration-rows} rows of a Parquet tensor dataset, in a deterministic order (by a hash of the
- * row id); those rows are streamed to the driver, so keep the count small (the distributed calibrate job is the
+ * the first {@code --calibration-rows} rows of a Parquet tensor dataset in {@link IdSample} order (a seeded hash
+ * of the row id); those rows are streamed to the driver, so keep the count small (the distributed calibrate job is the
  * path for large samples).
  */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
@@ -220,11 +220,7 @@ public final class QuantizeCommand implements Callable<Integer> {
   /** Min/max over the first N rows by hash(id, seed) order; the place where a calibration table will plug in. */
   private ActivationRanges resolveRanges(Graph graph, Model dl4j, TensorDataset calibration) {
     long t0 = System.nanoTime();
-    Iterator<Row> rows = calibration.rows()
-        .orderBy(functions.hash(functions.col(TensorDatasets.ID), functions.lit(seed)),
-            functions.col(TensorDatasets.ID))
-        .limit(calibrationRows)
-        .toLocalIterator();
+    Iterator<Row> rows = IdSample.first(calibration.rows(), calibrationRows, seed).toLocalIterator();
     Iterator<Batch> batches = Batches.batchIterator(rows, calibration.info(), batchSize, Layout.FLAT);
     Iterator<INDArray> inputs = new Iterator<>() {
       @Override
