@@ -104,8 +104,8 @@ public final class QuantizeCommand implements Callable<Integer> {
   List<String> floatLayers;
 
   @Option(names = "--keep-float", defaultValue = "0", description = "Keep the N weight layers whose quantization "
-      + "adds the most error in float: ranked by the SQNR drop from input to output of each layer between the "
-      + "float32 and the fully quantized export on the calibration rows (needs --calibration-data). "
+      + "adds the most error in float: ranked by the noise-to-signal ratio each layer adds (output minus input, "
+      + "float32 vs fully quantized export on the calibration rows; needs --calibration-data). "
       + "Default: ${DEFAULT-VALUE}.")
   int keepFloat;
 
@@ -297,7 +297,7 @@ public final class QuantizeCommand implements Callable<Integer> {
       comparison.observe(b.features().data().asFloat(), b.size(), stats); // FLAT rows are NHWC in row-major order
     }
     List<LayerSensitivity.Ranked> ranking = LayerSensitivity.rank(graph, comparison.result(stats));
-    LOG.info("Layer sensitivity on {} rows in {} ms (SQNR drop, most sensitive first): {}", stats.rows(),
+    LOG.info("Layer sensitivity on {} rows in {} ms (most sensitive first): {}", stats.rows(),
         (System.nanoTime() - t0) / 1_000_000, ranking);
     if (keepFloat > ranking.size()) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--keep-float " + keepFloat + " exceeds the "
