@@ -67,7 +67,7 @@ is_ours() {
   local pid=$1 cmd
   [[ $(cat "/proc/$pid/comm" 2>/dev/null) == java ]] || return 1
   cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmd == *"$state_dir"* ]]
+  [[ $cmd == *"$state_dir/"* ]] # the slash: /tmp/c1 must not match /tmp/c10
 }
 
 # Java processes of this cluster: the daemons, the executors they launched (their class path is
@@ -91,8 +91,18 @@ tail_logs() {
   done
 }
 
+# GET <web UI>/json/; curl if installed, else plain bash (minimal CI images may lack curl).
 master_json() {
-  curl -fsS --max-time 2 "$1/json/" 2>/dev/null
+  if command -v curl > /dev/null; then
+    curl -fsS --max-time 2 "$1/json/" 2>/dev/null
+    return
+  fi
+  local hostport=${1#http://}
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1#*:}" || exit 1
+    printf "GET /json/ HTTP/1.0\r\nHost: %s\r\n\r\n" "$1" >&3
+    response=$(cat <&3)
+    [[ $response == "HTTP/1."?" 200"* ]] || exit 1
+    printf "%s\n" "${response#*$'"'"'\r\n\r\n'"'"'}"' http-get "$hostport" 2>/dev/null
 }
 
 alive_workers() {
@@ -181,7 +191,6 @@ do_status() {
 
 do_start() {
   [[ -z $(cluster_java_pids) ]] || sq_die "a cluster is already running in $state_dir (run '$0 stop --state-dir $state_dir' first)"
-  command -v curl > /dev/null || sq_die "curl is needed to poll the master's web UI"
   sq_require_build
   rm -rf "$pid_dir" "$log_dir" "$state_dir/work" "$state_dir/local" "$state_dir/cluster.env"
   mkdir -p "$pid_dir" "$log_dir"

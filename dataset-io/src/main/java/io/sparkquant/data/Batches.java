@@ -93,7 +93,11 @@ public final class Batches {
         if (featuresIndex < 0) {
           resolveIndices(row.schema());
         }
-        ids[n] = row.isNullAt(idIndex) ? -1 : row.getLong(idIndex);
+        if (row.isNullAt(idIndex)) {
+          throw InvalidDatasetException.atRow("the rows given to Batches", TensorDatasets.ID,
+              "row " + rowsRead + " of this partition", "a long", "null");
+        }
+        ids[n] = row.getLong(idIndex);
         String where = "row id " + ids[n] + " (row " + rowsRead + " of this partition)";
         List<Number> values = row.isNullAt(featuresIndex) ? null : row.getList(featuresIndex);
         RowChecks.Problem p = RowChecks.featuresProblem(values, info);

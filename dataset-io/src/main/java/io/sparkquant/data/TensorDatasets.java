@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -67,6 +68,7 @@ public final class TensorDatasets {
    * The files go to a hidden sibling of {@code outDir} that is renamed to {@code outDir} only after every
    * partition succeeded; on failure it is deleted and nothing appears at {@code outDir}.
    *
+   * @param provenance recorded in every footer (may be null or empty)
    * @param overwrite replace an existing {@code outDir} (after the new data is complete); if false an
    *     existing {@code outDir} is an error
    * @return the number of rows written
@@ -74,6 +76,9 @@ public final class TensorDatasets {
    */
   public static long write(Dataset<Row> rows, DatasetInfo info, String outDir, Map<String, String> provenance,
       boolean overwrite) {
+    Objects.requireNonNull(rows, "rows");
+    Objects.requireNonNull(info, "info");
+    Objects.requireNonNull(outDir, "outDir");
     long start = System.nanoTime();
     SparkSession spark = rows.sparkSession();
     ColumnTypes.check(rows.schema(), IN_MEMORY_SOURCE);
@@ -349,7 +354,7 @@ public final class TensorDatasets {
   }
 
   static Map<String, String> withDefaults(Map<String, String> provenance) {
-    Map<String, String> m = new LinkedHashMap<>(provenance);
+    Map<String, String> m = provenance == null ? new LinkedHashMap<>() : new LinkedHashMap<>(provenance);
     m.putIfAbsent("writer", "io.sparkquant.data.TensorDatasets");
     return m;
   }

@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
@@ -79,6 +80,10 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
       description = "Local masters to compare; the heap runs use the last. Default: ${DEFAULT-VALUE}.")
   List<String> masters;
 
+  @Option(names = "--heap", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Also measure the heap for N vs 10 N rows (--no-heap skips it). Default: ${DEFAULT-VALUE}.")
+  boolean heap;
+
   @Override
   public Integer call() throws IOException {
     RangeMethod rangeMethod;
@@ -125,13 +130,16 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
         Rate calibration = new Rate(run.rows(), System.nanoTime() - t0);
         calibrationRates.add(calibration.perSecond());
         console.printf("%s: float inference %.0f rows/s; calibration (%s, end to end) %.0f rows/s = %.2f of "
-                + "inference; min/max pass alone %.0f rows/s (%d rows, %d batches, %d partitions)%n",
+                + "inference; min/max pass alone %.0f rows/s, histogram pass alone %s (%d rows, %d batches, %d "
+                + "partitions)%n",
             master, inference.perSecond(), rangeMethod.name(), calibration.perSecond(),
             calibration.perSecond() / inference.perSecond(), run.rows() * 1000.0 / Math.max(1, run.minMaxMillis()),
+            run.histogramMillis() == 0 ? "-"
+                : String.format(Locale.ROOT, "%.0f rows/s", run.rows() * 1000.0 / run.histogramMillis()),
             run.rows(), run.batches(), run.partitions());
         console.flush();
 
-        if (m == masters.size() - 1) {
+        if (heap && m == masters.size() - 1) {
           HeapPeak smallHeap = heapDuring(() -> calibrator.fitRun(small));
           HeapPeak largeHeap = heapDuring(() -> calibrator.fitRun(large));
           long smallRows = small.count();

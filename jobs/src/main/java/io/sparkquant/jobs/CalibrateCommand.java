@@ -59,7 +59,8 @@ public final class CalibrateCommand implements Callable<Integer> {
   long seed;
 
   @Option(names = "--partitions", defaultValue = "0",
-      description = "Partitions of the calibration work; 0 = the input's partition count. Default: ${DEFAULT-VALUE}.")
+      description = "Partitions of the calibration work; 0 = the larger of the input's partition count and Spark's"
+          + " default parallelism. The table does not depend on it. Default: ${DEFAULT-VALUE}.")
   int partitions;
 
   @Option(names = "--batch-size", defaultValue = "" + Calibrator.DEFAULT_BATCH_SIZE,
@@ -91,8 +92,8 @@ public final class CalibrateCommand implements Callable<Integer> {
       RangeMethod rangeMethod = RangeMethod.parse(method, percentile);
       long rows = sample == null || sample.rows == null ? 0 : sample.rows;
       double fraction = sample == null || sample.fraction == null ? 0 : sample.fraction;
-      if (sample != null && sample.rows != null && rows < 1) {
-        throw new IllegalArgumentException("--rows must be >= 1, got " + rows);
+      if (sample != null && sample.rows != null && (rows < 1 || rows > Integer.MAX_VALUE)) {
+        throw new IllegalArgumentException("--rows must be in [1, " + Integer.MAX_VALUE + "], got " + rows);
       }
       if (sample != null && sample.fraction != null && !(fraction > 0 && fraction <= 1)) {
         throw new IllegalArgumentException("--fraction must be in (0, 1], got " + fraction);
@@ -106,8 +107,6 @@ public final class CalibrateCommand implements Callable<Integer> {
       if (bins < 2) {
         throw new IllegalArgumentException("--bins must be >= 2, got " + bins);
       }
-      // Fails early on an unusable setting, with the calibrator's own message.
-      new Calibrator().setSampleRows(rows).setSampleFraction(fraction);
       CheckedPaths.requireExists(model, "--model");
       CheckedPaths.requireExists(data, "--data");
       CalibrateJob.checkWritable(out, overwrite);

@@ -1,7 +1,7 @@
 package io.sparkquant.jobs;
 
+import io.sparkquant.data.CsvOptions;
 import io.sparkquant.data.FashionMnist;
-import io.sparkquant.data.IdxConverter;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -41,11 +41,31 @@ public final class ConvertCommand implements Callable<Integer> {
   String split;
 
   @Option(names = "--class-names", split = ",", description = "Class names in label order, comma separated."
-      + " Default: the ten Fashion-MNIST classes.")
+      + " Default: idx: the ten Fashion-MNIST classes; csv: \"0\"..\"max label\".")
   List<String> classNames;
 
+  @Option(names = "--csv-label", defaultValue = "label",
+      description = "csv only: label column, a name (needs a header) or a 0-based index. Default: ${DEFAULT-VALUE}.")
+  String csvLabel;
+
+  @Option(names = "--csv-id",
+      description = "csv only: id column name; without one, ids are the data row index. Default: none.")
+  String csvId;
+
+  @Option(names = "--csv-header", defaultValue = "true", arity = "1",
+      description = "csv only: whether the first line is a header. Default: ${DEFAULT-VALUE}.")
+  boolean csvHeader;
+
+  @Option(names = "--csv-delimiter", defaultValue = ",",
+      description = "csv only: field delimiter. Default: '${DEFAULT-VALUE}'.")
+  String csvDelimiter;
+
+  @Option(names = "--shape", split = ",",
+      description = "csv only: feature shape, e.g. 28,28,1 (HWC). Default: [number of feature columns].")
+  int[] shape;
+
   @Option(names = "--partitions", defaultValue = "2",
-      description = "Number of Parquet files written. Default: ${DEFAULT-VALUE}.")
+      description = "idx only: number of Parquet files written. Default: ${DEFAULT-VALUE}.")
   int partitions;
 
   @Option(names = "--overwrite", description = "Replace --out if it exists. Default: false.")
@@ -57,22 +77,45 @@ public final class ConvertCommand implements Callable<Integer> {
     if (partitions < 1) {
       throw new ParameterException(spec.commandLine(), "--partitions must be >= 1, got " + partitions);
     }
-    List<String> names = classNames == null ? FashionMnist.CLASS_NAMES : classNames;
-    IdxFiles files;
-    if (format == Format.csv) {
-      throw new ParameterException(spec.commandLine(), "--format csv is not wired yet (waits for CsvConverter)");
-    }
+    IdxFiles files = null;
+    CsvOptions csv = null;
     try {
-      files = IdxFiles.find(Path.of(input), idxSplit);
+      if (format == Format.idx) {
+        files = IdxFiles.find(Path.of(input), idxSplit);
+      } else {
+        csv = csvOptions();
+        CheckedPaths.requireExists(input, "--input");
+      }
       OutputDir.checkWritable(new Configuration(), out, overwrite);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     SparkSession spark = sparkOptions.session("sparkquant-convert");
-    long rows = ConvertJob.idx(spark, files, out, overwrite, names, partitions);
-    spec.commandLine().getOut().printf("Converted %d rows (%s, %s) to %s%n", rows, files.images(),
-        files.labels(), out);
+    long rows = format == Format.idx
+        ? ConvertJob.idx(spark, files, out, overwrite, classNames == null ? FashionMnist.CLASS_NAMES : classNames,
+            partitions)
+        : ConvertJob.csv(spark, input, out, overwrite, csv);
+    spec.commandLine().getOut().printf("Converted %d rows from %s to %s%n", rows, input, out);
     return 0;
+  }
+
+  private CsvOptions csvOptions() {
+    CsvOptions.Builder b = CsvOptions.builder().header(csvHeader).delimiter(csvDelimiter);
+    if (csvLabel.matches("\\d+")) {
+      b.labelColumn(Integer.parseInt(csvLabel));
+    } else {
+      b.labelColumn(csvLabel);
+    }
+    if (csvId != null) {
+      b.idColumn(csvId);
+    }
+    if (shape != null) {
+      b.shape(shape);
+    }
+    if (classNames != null) {
+      b.classNames(classNames);
+    }
+    return b.build();
   }
 
   static IdxFiles.Split parseSplit(CommandSpec spec, String split) {

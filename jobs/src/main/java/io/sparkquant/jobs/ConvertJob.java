@@ -1,5 +1,7 @@
 package io.sparkquant.jobs;
 
+import io.sparkquant.data.CsvConverter;
+import io.sparkquant.data.CsvOptions;
 import io.sparkquant.data.IdxConverter;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
@@ -15,6 +17,15 @@ public final class ConvertJob {
     try (OutputDir dir = OutputDir.create(spark.sparkContext().hadoopConfiguration(), out, overwrite)) {
       // the converter writes atomically itself; converting into our temporary root adds --overwrite
       long rows = IdxConverter.convert(spark, files.images(), files.labels(), dir.root(), classNames, partitions);
+      dir.commit();
+      return rows;
+    }
+  }
+
+  /** Converts a CSV file or directory; returns the number of rows written. */
+  public static long csv(SparkSession spark, String input, String out, boolean overwrite, CsvOptions options) {
+    try (OutputDir dir = OutputDir.create(spark.sparkContext().hadoopConfiguration(), out, overwrite)) {
+      long rows = CsvConverter.convert(spark, input, dir.root(), options);
       dir.commit();
       return rows;
     }

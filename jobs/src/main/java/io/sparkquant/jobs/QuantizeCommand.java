@@ -19,6 +19,7 @@ import io.sparkquant.ops.export.TfliteExporter;
 import io.sparkquant.ops.graph.Dl4jActivations;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
+import io.sparkquant.ops.graph.UnsupportedModelException;
 import io.sparkquant.ops.tflite.TfliteFlatbuffer;
 import io.sparkquant.ops.tflite.TfliteModel;
 import java.io.IOException;
@@ -26,6 +27,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
@@ -36,6 +38,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Row;
@@ -135,7 +138,16 @@ public final class QuantizeCommand implements Callable<Integer> {
         shape = calibration.info().shape();
       }
     }
-    Graph graph = Dl4jImporter.importModel(dl4j, shape);
+    Graph graph;
+    try {
+      graph = Dl4jImporter.importModel(dl4j, shape);
+    } catch (Dl4jImporter.InputShapeRequiredException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage() + "; use --input-shape H,W,C");
+    } catch (UnsupportedModelException e) {
+      LOG.debug("Import failed", e);
+      spec.commandLine().getErr().println("quantize: " + model + " cannot be exported: " + e.getMessage());
+      return 1;
+    }
     LOG.info("Imported {} ({} nodes) from {}", graph, graph.nodes().size(), model);
     if (calibration != null) {
       ranges = resolveRanges(graph, dl4j, calibration);
@@ -323,10 +335,10 @@ public final class QuantizeCommand implements Callable<Integer> {
 
   /** Writes to a temporary file in the target directory, then renames it over the target. */
   static void writeAtomically(Path target, byte[] bytes) throws IOException {
-    Path dir = target.toAbsolutePath().getParent();
-    Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+    // Not Files.createTempFile: its 0600 permissions would stick to the renamed output.
+    Path tmp = target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".tmp");
     try {
-      Files.write(tmp, bytes);
+      Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } finally {
       Files.deleteIfExists(tmp);

@@ -124,6 +124,19 @@ class QuantizeCommandTest {
     assertFalse(Files.exists(out));
   }
 
+  @Test
+  void convolutionalGraphWithoutRecordedShapeAsksForInputShape() throws Exception {
+    Path cg = dir.resolve("residual.zip");
+    ModelSerializer.writeModel(TestModels.residual(5, org.deeplearning4j.nn.conf.layers.PoolingType.AVG),
+        cg.toFile(), false);
+    Path out = dir.resolve("residual.tflite");
+    String err = run("quantize", "--model", cg.toString(), "--mode", "float32", "--out", out.toString());
+    assertTrue(err.contains("use --input-shape H,W,C"), err);
+    assertEquals(0, Main.execute("quantize", "--model", cg.toString(), "--mode", "dynamic", "--input-shape",
+        "8,8,3", "--out", out.toString()));
+    assertTrue(Files.isReadable(out));
+  }
+
   /** Runs the CLI expecting a usage error (exit code 2); returns what it printed on stderr. */
   static String run(String... args) {
     PrintStream old = System.err;

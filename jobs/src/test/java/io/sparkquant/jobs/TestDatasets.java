@@ -9,42 +9,53 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The bundled Fashion-MNIST subset (600 train / 200 test images per class) converted to Parquet once per
- * test JVM, with the real converter.
+ * The bundled Fashion-MNIST subset (600 train / 200 test images per class), extracted once per test JVM and
+ * converted to Parquet with the real converter on first use.
  */
 public final class TestDatasets {
 
   private static Path root;
+  private static FashionMnist.Location subset;
+  private static String train;
+  private static String test;
 
   private TestDatasets() {}
 
-  public static synchronized Path root() {
+  private static synchronized Path root() {
     if (root == null) {
       try {
-        Path dir = Files.createTempDirectory("sparkquant-jobs-test-data");
-        FashionMnist.Location subset = FashionMnist.bundledSubset(dir.resolve("idx"));
-        IdxConverter.convert(SharedSpark.get(), subset.trainImages(), subset.trainLabels(),
-            dir.resolve("train").toString(), FashionMnist.CLASS_NAMES, 2);
-        IdxConverter.convert(SharedSpark.get(), subset.testImages(), subset.testLabels(),
-            dir.resolve("test").toString(), FashionMnist.CLASS_NAMES, 2);
-        root = dir;
+        root = Files.createTempDirectory("sparkquant-jobs-test-data");
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
+      subset = FashionMnist.bundledSubset(root.resolve("idx"));
     }
     return root;
   }
 
-  /** The IDX directory of the bundled subset. */
-  public static String idxDir() {
-    return root().resolve("idx").resolve("sparkquant-fashion-mnist-subset-v1").toString();
+  /** The directory of the four IDX files. */
+  public static synchronized String idxDir() {
+    root();
+    return Path.of(subset.trainImages()).getParent().toString();
   }
 
-  public static String train() {
-    return root().resolve("train").toString();
+  /** 6,000 training rows in 2 files. */
+  public static synchronized String train() {
+    if (train == null) {
+      train = root().resolve("train").toString();
+      IdxConverter.convert(SharedSpark.get(), subset.trainImages(), subset.trainLabels(), train,
+          FashionMnist.CLASS_NAMES, 2);
+    }
+    return train;
   }
 
-  public static String test() {
-    return root().resolve("test").toString();
+  /** 2,000 test rows in 2 files. */
+  public static synchronized String test() {
+    if (test == null) {
+      test = root().resolve("test").toString();
+      IdxConverter.convert(SharedSpark.get(), subset.testImages(), subset.testLabels(), test,
+          FashionMnist.CLASS_NAMES, 2);
+    }
+    return test;
   }
 }

@@ -47,6 +47,7 @@ import scala.Tuple2;
  *       pass 2 merges {@link HistogramStats} over bin edges fixed from pass 1. Both are exact merges.
  * </ol>
  * The model travels as bytes in a broadcast and is deserialized once per executor JVM ({@link ModelCache}).
+ * Row ids must be unique: two rows with the same id would share a key and could meet the model in either order.
  */
 public final class Calibrator {
 
@@ -125,7 +126,7 @@ public final class Calibrator {
   /** Calibrate on this fraction of rows, by seeded id hash; 0 (default) means no fraction. */
   public Calibrator setSampleFraction(double fraction) {
     if (!(fraction >= 0 && fraction <= 1)) {
-      throw new IllegalArgumentException("sample fraction must be in (0, 1], got " + fraction);
+      throw new IllegalArgumentException("sample fraction must be in [0, 1] (0 = no fraction), got " + fraction);
     }
     this.sampleFraction = fraction;
     return this;
@@ -136,7 +137,10 @@ public final class Calibrator {
     return this;
   }
 
-  /** Partitions of the calibration shuffle; 0 (default) keeps the input's partition count. */
+  /**
+   * Partitions of the calibration shuffle; 0 (default) takes the larger of the input's partition count and Spark's
+   * default parallelism. The table does not depend on it.
+   */
   public Calibrator setPartitions(int partitions) {
     if (partitions < 0) {
       throw new IllegalArgumentException("partitions must be >= 0, got " + partitions);
@@ -210,7 +214,8 @@ public final class Calibrator {
   private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int featureLength) {
     long t0 = System.nanoTime();
     JavaRDD<Row> input = rows.select(featuresCol, idCol).javaRDD();
-    int shufflePartitions = partitions > 0 ? partitions : Math.max(1, input.getNumPartitions());
+    int shufflePartitions = partitions > 0 ? partitions
+        : Math.max(input.getNumPartitions(), jsc.sc().defaultParallelism());
     Sample sample = chooseSample(jsc, rows.select(idCol).javaRDD());
     if (sample.rows() == 0) {
       throw new IllegalArgumentException("empty calibration set: no row was selected ("

@@ -3,6 +3,7 @@ package io.sparkquant.jobs.train;
 import io.sparkquant.data.Batches;
 import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.Layout;
+import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.jobs.eval.Scoring;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -81,9 +82,13 @@ public final class ParameterAveragingTrainer {
         config.preset().cliName(), network.numParams(), partitions, config.epochs(), config.batchSize(),
         config.localSteps());
 
-    // round-robin repartition is deterministic (Spark sorts before repartitioning), so reruns see the
-    // same rows in the same partitions and order
-    Dataset<Row> training = rows.repartition(partitions).persist(StorageLevel.MEMORY_AND_DISK());
+    // Hash-partition by id, then sort each partition by id: which rows a partition holds, and in which
+    // order, depends only on the data, so local mode and any cluster see the same minibatches. (A
+    // round-robin repartition fixes the assignment but not the order: a reducer reads its local shuffle
+    // blocks before remote ones, so on a cluster the order differed from local mode; TrainEvaluateClusterIT.)
+    Dataset<Row> training = rows.repartition(partitions, functions.col(TensorDatasets.ID))
+        .sortWithinPartitions(TensorDatasets.ID)
+        .persist(StorageLevel.MEMORY_AND_DISK());
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     long start = System.nanoTime();
     try {

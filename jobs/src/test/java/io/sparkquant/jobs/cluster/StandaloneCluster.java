@@ -133,7 +133,7 @@ public final class StandaloneCluster implements AutoCloseable {
       return this;
     }
 
-    /** How long to wait for the master and for every worker to register. */
+    /** How long to wait for the master, and then again for every worker to register. */
     public Builder startTimeout(Duration d) {
       this.startTimeout = d;
       return this;
@@ -179,7 +179,7 @@ public final class StandaloneCluster implements AutoCloseable {
     long timeoutSeconds = config.startTimeout.toSeconds();
     ProcessOutput start =
         runScript(
-            Duration.ofSeconds(timeoutSeconds + 60),
+            Duration.ofSeconds(2 * timeoutSeconds + 60), // the script waits up to timeout for each phase
             "local-cluster.sh",
             "start",
             "--workers",
@@ -418,7 +418,7 @@ public final class StandaloneCluster implements AutoCloseable {
 
   /** Live processes whose command line names this cluster's state directory, except this JVM. */
   List<ProcessHandle> processesOfThisCluster() {
-    String dir = stateDir.toString();
+    String dir = stateDir + "/"; // the slash: /tmp/c1 must not match /tmp/c10
     long self = ProcessHandle.current().pid();
     return ProcessHandle.allProcesses()
         .filter(p -> p.pid() != self)
@@ -445,7 +445,7 @@ public final class StandaloneCluster implements AutoCloseable {
       // The driver's ND4J threads as on the executors, so a local[N] run computes like the cluster does.
       pb.environment().put("OMP_NUM_THREADS", Integer.toString(config.coresPerWorker));
       // Puts the state dir on the driver's command line, so the safety net and the watchdog find it.
-      pb.environment().put("SPARKQUANT_DRIVER_OPTS", "-Dsparkquant.cluster.dir=" + stateDir);
+      pb.environment().put("SPARKQUANT_DRIVER_OPTS", "-Dsparkquant.cluster.dir=" + stateDir + "/");
       Process process = pb.start();
       synchronized (submits) {
         submits.add(process);

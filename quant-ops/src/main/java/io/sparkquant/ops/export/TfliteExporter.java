@@ -399,10 +399,11 @@ public final class TfliteExporter {
             new OperatorOptions.Add(act(a.activation()))));
       } else if (n instanceof Node.Reshape r) {
         int in = tensorIndex.get(r.input());
-        int shape = addInt32Const(r.name() + "/shape", anyBatch(r.newShape()));
+        int[] newShape = batchFree(r.newShape());
+        int shape = addInt32Const(r.name() + "/shape", newShape);
         int out = addActivation(r.output(), outT.shape());
         ops.add(op(BuiltinOp.RESHAPE, actType, null, actType, new int[] {in, shape}, new int[] {out},
-            new OperatorOptions.Reshape(anyBatch(r.newShape()))));
+            new OperatorOptions.Reshape(newShape)));
       } else if (n instanceof Node.Softmax s) {
         int in = tensorIndex.get(s.input());
         int out = addActivation(s.output(), outT.shape());
@@ -478,10 +479,11 @@ public final class TfliteExporter {
       params.put(pooledName, params.get(g.input()));
       int pooled = addActivation(pooledName, pooledShape);
       ops.add(op(BuiltinOp.MAX_POOL_2D, actType, null, actType, new int[] {in}, new int[] {pooled}, whole));
-      int shape = addInt32Const(g.name() + "/shape", anyBatch(outT.shape()));
+      int[] newShape = batchFree(outT.shape());
+      int shape = addInt32Const(g.name() + "/shape", newShape);
       int out = addActivation(g.output(), outT.shape());
       ops.add(op(BuiltinOp.RESHAPE, actType, null, actType, new int[] {pooled, shape}, new int[] {out},
-          new OperatorOptions.Reshape(anyBatch(outT.shape()))));
+          new OperatorOptions.Reshape(newShape)));
     }
 
     // ---- metadata ----
@@ -540,15 +542,10 @@ public final class TfliteExporter {
     };
   }
 
-  /**
-   * A RESHAPE target with -1 as the batch dimension, as TFLite's converter writes it: with the graph's fixed
-   * batch of 1, TFLite 2.6.2 cannot resize the model input to another batch (reshape.cc: element count mismatch).
-   */
-  private static int[] anyBatch(int[] shape) {
+  /** A RESHAPE target with the batch dimension left to the runtime (-1), as the converter writes flatten. */
+  private static int[] batchFree(int[] shape) {
     int[] s = shape.clone();
-    if (s.length > 0) {
-      s[0] = -1;
-    }
+    s[0] = -1;
     return s;
   }
 

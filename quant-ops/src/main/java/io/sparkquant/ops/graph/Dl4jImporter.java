@@ -29,7 +29,6 @@ import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
-import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
@@ -182,6 +181,13 @@ public final class Dl4jImporter {
     return b.build(irOf.get(conf.getNetworkOutputs().get(0)));
   }
 
+  /** The model does not record its input shape (InputType.convolutional): the caller must give it. */
+  public static final class InputShapeRequiredException extends IllegalArgumentException {
+    InputShapeRequiredException(String message) {
+      super(message);
+    }
+  }
+
   private static String key(int layerIndex) {
     return "#" + layerIndex;
   }
@@ -243,7 +249,7 @@ public final class Dl4jImporter {
       } else if (firstLayer instanceof ConvolutionLayer || firstLayer instanceof SubsamplingLayer
           || (explicitShape != null && explicitShape.length == 3)) {
         if (explicitShape == null || explicitShape.length != 3) {
-          throw new IllegalArgumentException(where + " is convolutional and the model does not record its input "
+          throw new InputShapeRequiredException(where + " is convolutional and the model does not record its input "
               + "height and width: give the input shape explicitly as H,W,C (e.g. 28,28,1)");
         }
         shape = new int[] {1, explicitShape[0], explicitShape[1], explicitShape[2]};
@@ -255,7 +261,7 @@ public final class Dl4jImporter {
         shape = new int[] {1, explicitShape[0]};
         inputLayout = Dl4jInputLayout.FEED_FORWARD;
       } else {
-        throw new IllegalArgumentException(where + ": cannot tell the input shape from the model; give it explicitly"
+        throw new InputShapeRequiredException(where + ": cannot tell the input shape from the model; give it explicitly"
             + " as H,W,C or F");
       }
       input = new GraphTensor(name, shape, null, source);

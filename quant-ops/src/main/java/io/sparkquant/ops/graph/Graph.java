@@ -13,7 +13,6 @@ import java.util.Set;
 /**
  * An immutable, topologically ordered float graph in NHWC with one input and one output. Built by
  * {@link Dl4jImporter}; consumed by the TFLite exporter, calibration and QAT. Batch is 1 in every shape.
- *
  */
 public final class Graph {
 

@@ -48,9 +48,10 @@ public final class Interpreter {
   /** The operators and type combinations this interpreter runs. */
   public static final String SUPPORTED = "FULLY_CONNECTED (int8, int16x8, float32, hybrid int8-weight), "
       + "CONV_2D (int8 per-channel, int16x8, float32, hybrid), DEPTHWISE_CONV_2D (int8 per-channel, int16x8, "
-      + "float32, hybrid), MAX_POOL_2D and AVERAGE_POOL_2D (int8, int16, float32), MEAN (int8, float32), ADD (int8, "
+      + "float32, hybrid), MAX_POOL_2D and AVERAGE_POOL_2D (int8, int16, float32), MEAN (int8, int16, float32), ADD (int8, "
       + "int16 with non-power-of-two scales, float32), RESHAPE (any type), SOFTMAX (int8, int16, float32), LOGISTIC "
-      + "and TANH (int8, float32), QUANTIZE (float32 to int8/int16, int8/int16 to int8/int16), DEQUANTIZE "
+      + "and TANH (int8, int16 with non-power-of-two input scales, float32), QUANTIZE (float32 to int8/int16, "
+      + "int8/int16 to int8/int16), DEQUANTIZE "
       + "(int8, int16, float16 to float32)";
 
   private final TfliteModel model;
@@ -809,25 +810,32 @@ public final class Interpreter {
       throw typeError("axis must be INT32, got " + axis.type());
     }
     final int[] axes = (int[]) constant(axis, op, 1);
-    if (input.type() != output.type() || (input.type() != TensorType.INT8 && input.type() != TensorType.FLOAT32)) {
-      throw typeError("(input, output) = (" + types(input, output) + "); supported: INT8 or FLOAT32");
+    final TensorType type = input.type();
+    if (type != output.type() || (type != TensorType.INT8 && type != TensorType.INT16 && type != TensorType.FLOAT32)) {
+      throw typeError("(input, output) = (" + types(input, output) + "); supported: INT8, INT16 or FLOAT32");
     }
-    final boolean int8 = input.type() == TensorType.INT8;
-    final float inScale = int8 ? scale(input) : 0f;
-    final int inZp = int8 ? zeroPoint(input) : 0;
-    final float outScale = int8 ? scale(output) : 0f;
-    final int outZp = int8 ? zeroPoint(output) : 0;
-    final FixedPoint.QuantizedMultiplier multiplier = int8 ? Mean.prepareMultiplier(inScale, outScale) : null;
+    final boolean quantized = type != TensorType.FLOAT32;
+    if (type == TensorType.INT16) {
+      requireZeroPoint0(input);
+      requireZeroPoint0(output);
+    }
+    final float inScale = quantized ? scale(input) : 0f;
+    final int inZp = quantized ? zeroPoint(input) : 0;
+    final float outScale = quantized ? scale(output) : 0f;
+    final int outZp = quantized ? zeroPoint(output) : 0;
+    final FixedPoint.QuantizedMultiplier multiplier = quantized ? Mean.prepareMultiplier(inScale, outScale) : null;
     return new Node(op) {
       @Override
       void eval(Object[] values, int[][] shapes) {
         Mean.Reduction r = new Mean.Reduction(shapes[inputs[0]], axes, o.keepDims());
         int[] outShape = r.outputShape();
-        Object outData = Tensor.allocate(input.type(), elements(outShape));
-        if (int8) {
-          Mean.evalInt8(r, (byte[]) values[inputs[0]], inScale, inZp, (byte[]) outData, outScale, outZp, multiplier);
-        } else {
-          Mean.evalFloat(r, (float[]) values[inputs[0]], (float[]) outData);
+        Object outData = Tensor.allocate(type, elements(outShape));
+        switch (type) {
+          case INT8 -> Mean.evalInt8(r, (byte[]) values[inputs[0]], inScale, inZp, (byte[]) outData, outScale, outZp,
+              multiplier);
+          case INT16 -> Mean.evalInt16(r, (short[]) values[inputs[0]], inScale, (short[]) outData, outScale,
+              multiplier);
+          default -> Mean.evalFloat(r, (float[]) values[inputs[0]], (float[]) outData);
         }
         values[outputs[0]] = outData;
         shapes[outputs[0]] = outShape;
@@ -1021,7 +1029,27 @@ public final class Interpreter {
         }
       };
     }
-    throw typeError("(input, output) = (" + types(input, output) + "); supported: INT8, FLOAT32");
+    if (input.type() == TensorType.INT16 && output.type() == TensorType.INT16) {
+      requireZeroPoint0(input);
+      requireZeroPoint0(output);
+      final Logistic.Int16Params p = logistic ? Logistic.prepareInt16(scale(input), scale(output), false)
+          : Tanh.prepareInt16(scale(input), scale(output));
+      return new Node(op) {
+        @Override
+        void eval(Object[] values, int[][] shapes) {
+          short[] in = (short[]) values[inputs[0]];
+          short[] out = new short[in.length];
+          if (logistic) {
+            Logistic.evalInt16(p, in, out);
+          } else {
+            Tanh.evalInt16(p, in, out);
+          }
+          values[outputs[0]] = out;
+          shapes[outputs[0]] = shapes[inputs[0]];
+        }
+      };
+    }
+    throw typeError("(input, output) = (" + types(input, output) + "); supported: INT8, INT16, FLOAT32");
   }
 
   // --- QUANTIZE, DEQUANTIZE

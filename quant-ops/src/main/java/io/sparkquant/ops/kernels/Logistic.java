@@ -49,4 +49,85 @@ public final class Logistic {
       output[i] = 1.0f / (1.0f + (float) Math.exp(-input[i]));
     }
   }
+
+  /**
+   * sigmoid(i / 24) for i = 0..255 in unsigned Q0.16, each sample raised by half the error that linear
+   * interpolation makes at the interval's midpoint: the table TFLite's int16 LOGISTIC and TANH interpolate.
+   * Entries 0..254 were read back from the runtime (a TANH whose input lands on each table point) and all
+   * match this formula; the kernels are checked against the runtime.
+   */
+  static final int[] SIGMOID_TABLE_UINT16 = sigmoidTable();
+
+  private static int[] sigmoidTable() {
+    int[] t = new int[256];
+    for (int i = 0; i < 256; i++) {
+      double f0 = 65536.0 / (1.0 + Math.exp(-i / 24.0));
+      double f1 = 65536.0 / (1.0 + Math.exp(-(i + 1) / 24.0));
+      double mid = 65536.0 / (1.0 + Math.exp(-(i + 0.5) / 24.0));
+      t[i] = (int) Math.min(65535, FixedPoint.roundHalfAwayFromZero(f0 + (mid - (f0 + f1) / 2) / 2));
+    }
+    t[255] = 65535; // measured: the runtime's last entry (only ever the right end of the last interval) is 2^16 - 1
+    return t;
+  }
+
+  /** int16 input rescaling: {@code q * inputMultiplier >> inputLeftShift} maps the input to units of 1 / (3 * 4096). */
+  public record Int16Params(int inputMultiplier, int inputLeftShift) {}
+
+  /**
+   * activations.cc for int16 with a general (not power-of-two) input scale: {@code inputScale * 4096 * 3}
+   * doubled until above 32767 / 2. Zero points must be 0 and the output scale 2^-15. Power-of-two input
+   * scales that need no rescaling take TFLite's gemmlowp fixed-point path instead, which is not implemented.
+   */
+  public static Int16Params prepareInt16(float inputScale, float outputScale, boolean tanh) {
+    if (!isPowerOfTwo(outputScale) || Math.round(Math.log(outputScale) / Math.log(2)) != -15) {
+      throw new IllegalArgumentException("int16 " + (tanh ? "TANH" : "LOGISTIC") + " output scale must be 2^-15, got "
+          + outputScale);
+    }
+    if (isPowerOfTwo(inputScale)) {
+      long leftShift = 12 + Math.round(Math.log(inputScale) / Math.log(2));
+      if (leftShift == 0 || (tanh && leftShift == 1)) {
+        throw new IllegalArgumentException("int16 " + (tanh ? "TANH" : "LOGISTIC") + " with the power-of-two input "
+            + "scale " + inputScale + " takes TFLite's gemmlowp fixed-point path, which this interpreter does not "
+            + "implement; use a calibrated (non power-of-two) input scale");
+      }
+    }
+    double multiplier = inputScale * 4096.0 * 3.0;
+    int leftShift = 0;
+    while (multiplier <= 32767.0 / 2.0 && leftShift <= 30) {
+      leftShift++;
+      multiplier *= 2.0;
+    }
+    return new Int16Params((int) multiplier, leftShift);
+  }
+
+  /** CheckedLog2: log2 of the scale within 1e-3 of an integer. */
+  static boolean isPowerOfTwo(float scale) {
+    float log2 = (float) Math.log(scale) * (1.0f / (float) Math.log(2.0));
+    return Math.abs(log2 - FixedPoint.roundHalfAwayFromZero(log2)) < 1e-3f;
+  }
+
+  static int rescaleInt16(Int16Params p, short q) {
+    int round = p.inputLeftShift() > 0 ? 1 << (p.inputLeftShift() - 1) : 0;
+    return (q * p.inputMultiplier() + round) >> p.inputLeftShift();
+  }
+
+  /** reference_integer_ops::Logistic (int16): interpolate sigmoid on |x|, mirror for x < 0, Q0.15 out. */
+  public static void evalInt16(Int16Params p, short[] input, short[] output) {
+    for (int i = 0; i < input.length; i++) {
+      int inputData = rescaleInt16(p, input[i]);
+      int absInputData = Math.abs(inputData);
+      int uh = absInputData >>> 9;
+      int result;
+      if (uh >= 255) {
+        result = 0x7FFF << 10;
+      } else {
+        int ua = SIGMOID_TABLE_UINT16[uh];
+        int ub = SIGMOID_TABLE_UINT16[uh + 1];
+        int ut = absInputData & 0x1ff;
+        result = (ua << 9) + ut * (ub - ua);
+      }
+      result = inputData >= 0 ? result + (1 << 9) : (1 << (16 + 9)) - result + (1 << 9) - 1;
+      output[i] = (short) (result >>> 10);
+    }
+  }
 }

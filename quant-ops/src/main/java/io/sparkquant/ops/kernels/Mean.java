@@ -126,9 +126,35 @@ public final class Mean {
   /** @param multiplier from {@link #prepareMultiplier} */
   public static void evalInt8(Reduction r, byte[] input, float inputScale, int inputZeroPoint, byte[] output,
       float outputScale, int outputZeroPoint, FixedPoint.QuantizedMultiplier multiplier) {
+    int[] widened = new int[input.length];
+    for (int i = 0; i < input.length; i++) {
+      widened[i] = input[i];
+    }
+    int[] out = evalQuantized(r, widened, inputScale, inputZeroPoint, outputScale, outputZeroPoint, multiplier,
+        Byte.MIN_VALUE, Byte.MAX_VALUE);
+    for (int o = 0; o < out.length; o++) {
+      output[o] = (byte) out[o];
+    }
+  }
+
+  /** int16 (zero points 0, as reduce.cc requires): the same three paths with the int16 range. */
+  public static void evalInt16(Reduction r, short[] input, float inputScale, short[] output, float outputScale,
+      FixedPoint.QuantizedMultiplier multiplier) {
+    int[] widened = new int[input.length];
+    for (int i = 0; i < input.length; i++) {
+      widened[i] = input[i];
+    }
+    int[] out = evalQuantized(r, widened, inputScale, 0, outputScale, 0, multiplier, Short.MIN_VALUE,
+        Short.MAX_VALUE);
+    for (int o = 0; o < out.length; o++) {
+      output[o] = (short) out[o];
+    }
+  }
+
+  private static int[] evalQuantized(Reduction r, int[] input, float inputScale, int inputZeroPoint,
+      float outputScale, int outputZeroPoint, FixedPoint.QuantizedMultiplier multiplier, int qmin, int qmax) {
     if (r.isSpatial4d()) {
-      meanSpatialInt8(r, input, inputZeroPoint, output, outputZeroPoint, multiplier);
-      return;
+      return meanSpatial(r, input, inputZeroPoint, outputZeroPoint, multiplier, qmin, qmax);
     }
     int[] index = r.outputIndex();
     int[] sums = new int[r.outputSize()];
@@ -136,21 +162,23 @@ public final class Mean {
       sums[index[i]] += input[i];
     }
     final int count = r.elementsPerOutput();
+    int[] out = new int[sums.length];
     if (inputZeroPoint == outputZeroPoint && inputScale == outputScale) {
       for (int o = 0; o < sums.length; o++) {
-        output[o] = (byte) (sums[o] / count); // reference_ops::Mean: integer division, truncating
+        out[o] = sums[o] / count; // reference_ops::Mean: integer division, truncating, narrowed by a cast
       }
-      return;
+      return out;
     }
     final float scale = inputScale / outputScale;
     final float bias = -inputZeroPoint * scale;
     for (int o = 0; o < sums.length; o++) {
       float floatMean = (float) sums[o] / (float) count;
       float result = Math.min(FixedPoint.roundHalfAwayFromZero(floatMean * scale + bias) + (float) outputZeroPoint,
-          (float) Byte.MAX_VALUE);
-      result = Math.max(result, (float) Byte.MIN_VALUE);
-      output[o] = (byte) (int) result;
+          (float) qmax);
+      result = Math.max(result, (float) qmin);
+      out[o] = (int) result;
     }
+    return out;
   }
 
   /** reduce.cc PrepareMeanOrSum: the multiplier {@code sIn / sOut} (double division of the float scales). */
@@ -162,14 +190,15 @@ public final class Mean {
    * reference_integer_ops::Mean: {@code acc = sum(q - zIn)}, rescaled by {@code sIn / sOut}, divided by the
    * element count rounding half away from zero, plus {@code zOut}, clamped. Integer only.
    */
-  private static void meanSpatialInt8(Reduction r, byte[] input, int inputZeroPoint, byte[] output,
-      int outputZeroPoint, FixedPoint.QuantizedMultiplier multiplier) {
+  private static int[] meanSpatial(Reduction r, int[] input, int inputZeroPoint, int outputZeroPoint,
+      FixedPoint.QuantizedMultiplier multiplier, int qmin, int qmax) {
     final int[] shape = r.inputShape();
     final int batches = shape[0];
     final int height = shape[1];
     final int width = shape[2];
     final int depth = shape[3];
     final int numElementsInAxis = width * height;
+    int[] out = new int[batches * depth];
     for (int b = 0; b < batches; b++) {
       for (int d = 0; d < depth; d++) {
         int acc = 0;
@@ -181,9 +210,10 @@ public final class Mean {
         acc = FixedPoint.multiplyByQuantizedMultiplier(acc, multiplier.quantizedMultiplier(), multiplier.shift());
         acc = AveragePool.roundedDivide(acc, numElementsInAxis);
         acc += outputZeroPoint;
-        output[b * depth + d] = (byte) KernelUtil.clamp(acc, Byte.MIN_VALUE, Byte.MAX_VALUE);
+        out[b * depth + d] = KernelUtil.clamp(acc, qmin, qmax);
       }
     }
+    return out;
   }
 
   public static void evalFloat(Reduction r, float[] input, float[] output) {

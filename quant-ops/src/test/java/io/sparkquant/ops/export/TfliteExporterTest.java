@@ -136,6 +136,31 @@ class TfliteExporterTest {
   }
 
   @Test
+  void modelsRunWithALargerBatch() {
+    for (Case c : cases()) {
+      for (ExportOptions o : List.of(ExportOptions.of(ExportMode.FLOAT32),
+          ExportOptions.int8(ranges(c), ExportOptions.IoType.FLOAT))) {
+        try (TfliteRuntime rt = TfliteRuntime.create(TfliteFlatbuffer.write(TfliteExporter.export(c.graph(), o)), 1)) {
+          rt.resizeBatch(SAMPLES);
+          float[] x = new float[SAMPLES * c.graph().input().itemSize()];
+          for (int s = 0; s < SAMPLES; s++) {
+            System.arraycopy(c.inputs()[s], 0, x, s * c.inputs()[s].length, c.inputs()[s].length);
+          }
+          float[] y = (float[]) rt.run((Object) x)[0];
+          int k = c.expected()[0].length;
+          assertEquals(SAMPLES * k, y.length, c.name());
+          double tol = o.mode() == ExportMode.FLOAT32 ? FLOAT32_TOLERANCE : INT8_TOLERANCE;
+          for (int s = 0; s < SAMPLES; s++) {
+            for (int i = 0; i < k; i++) {
+              assertEquals(c.expected()[s][i], y[s * k + i], tol, c.name() + " " + o.mode() + " sample " + s);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void int8ModelHasIntegerTensorsAndMetadata() throws Exception {
     Case c = cases().get(0); // cnnChain
     TfliteModel m = TfliteExporter.export(c.graph(), ExportOptions.int8(ranges(c), ExportOptions.IoType.FLOAT)

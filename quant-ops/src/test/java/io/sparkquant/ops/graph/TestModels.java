@@ -23,7 +23,6 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /** Small seeded DL4J models covering every importer path (random init; BN statistics set to non-trivial values). */
@@ -162,9 +161,5 @@ public final class TestModels {
       return mln.output(dl4jInput, false);
     }
     return ((ComputationGraph) model).outputSingle(false, dl4jInput);
-  }
-
-  static INDArray unused() {
-    return Nd4j.empty();
   }
 }

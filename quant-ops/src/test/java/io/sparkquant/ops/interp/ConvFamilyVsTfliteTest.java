@@ -297,4 +297,30 @@ class ConvFamilyVsTfliteTest {
       Judge.check("fc 16x8 seed " + seed, fc, int16s(rnd, g.batch * depth, -32768, 32767));
     }
   }
+
+  @Test
+  void fullyConnectedFlattensHigherRankInputsAndKeepsNumDims() {
+    SplittableRandom rnd = new SplittableRandom(3500);
+    int units = 6;
+    int depth = 12;
+    float inScale = 0.02f;
+    float fScale = 0.01f;
+    byte[] w = int8s(rnd, units * depth, -127, 127);
+    int[] bias = int32s(rnd, units, -1000, 1000);
+    for (boolean keepNumDims : new boolean[] {false, true}) {
+      int[] inShape = {2, 3, depth}; // 6 rows of 12
+      int[] outShape = keepNumDims ? new int[] {2, 3, units} : new int[] {6, units};
+      TfliteModel fc = TfliteTestModels.singleOp(BuiltinOp.FULLY_CONNECTED, 5,
+              new OperatorOptions.FullyConnected(Activation.RELU, keepNumDims, false))
+          .input("x", TensorType.INT8, inShape, q(inScale, 5))
+          .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {units, depth}, w, q(fScale, 0)))
+          .constant(TfliteTensor.constantInt32("b", new int[] {units}, bias,
+              biasQuantization(inScale, new float[] {fScale})))
+          .output("y", TensorType.INT8, outShape, q(0.05f, -10)).build();
+      byte[] x = int8s(rnd, 2 * 3 * depth, -128, 127);
+      Judge.check("fc keepNumDims " + keepNumDims, fc, x);
+      Tensor y = new Interpreter(fc).run(Tensor.ofInt8(inShape, x))[0];
+      org.junit.jupiter.api.Assertions.assertArrayEquals(outShape, y.shape());
+    }
+  }
 }

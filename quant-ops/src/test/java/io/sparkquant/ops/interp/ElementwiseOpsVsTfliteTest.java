@@ -63,7 +63,7 @@ class ElementwiseOpsVsTfliteTest {
   }
 
   @Test
-  void meanMatchesTheRuntimeOnEveryInt8Path() {
+  void meanMatchesTheRuntimeOnEveryInt8AndInt16Path() {
     for (int seed = 0; seed < 24; seed++) {
       SplittableRandom rnd = new SplittableRandom(8000 + seed);
       int[] inShape = {rnd.nextInt(1, 4), rnd.nextInt(1, 9), rnd.nextInt(1, 9), rnd.nextInt(1, 12)};
@@ -82,6 +82,13 @@ class ElementwiseOpsVsTfliteTest {
           .constant(TfliteTensor.constantInt32("axes", new int[] {2}, axes, null))
           .output("y", TensorType.INT8, outShape, outQ).build();
       Judge.check(ctx + " int8", int8, int8s(rnd, Judge.product(inShape), -128, 127));
+      float in16Scale = logUniform(rnd, 1e-4, 1e-3);
+      TfliteModel int16 = TfliteTestModels.singleOp(BuiltinOp.MEAN, 3, new OperatorOptions.Reducer(keepDims))
+          .input("x", TensorType.INT16, inShape, q(in16Scale, 0))
+          .constant(TfliteTensor.constantInt32("axes", new int[] {2}, axes, null))
+          .output("y", TensorType.INT16, outShape, q(sameParams ? in16Scale : in16Scale * Judge.uniform(rnd, 0.3, 1.5),
+              0)).build();
+      Judge.check(ctx + " int16", int16, int16s(rnd, Judge.product(inShape), -32768, 32767));
       TfliteModel fl = TfliteTestModels.singleOp(BuiltinOp.MEAN, 1, new OperatorOptions.Reducer(keepDims))
           .input("x", TensorType.FLOAT32, inShape, null)
           .constant(TfliteTensor.constantInt32("axes", new int[] {2}, axes, null))
@@ -244,5 +251,34 @@ class ElementwiseOpsVsTfliteTest {
         .constant(TfliteTensor.constantInt32("shape", new int[] {2}, new int[] {-1, 60}, null))
         .output("y", TensorType.INT8, new int[] {2, 60}, q(0.1f, 3)).build();
     Judge.check("reshape int8", model, int8s(rnd, 120, -128, 127));
+  }
+
+  @Test
+  void int16LogisticAndTanhAreBitExactForCalibratedScales() {
+    for (int seed = 0; seed < 20; seed++) {
+      SplittableRandom rnd = new SplittableRandom(14000 + seed);
+      float inScale = logUniform(rnd, 2e-5, 2e-3); // calibrated, almost surely not a power of two
+      int n = 600;
+      short[] x = int16s(rnd, n, -32768, 32767);
+      for (int i = 0; i < 64; i++) {
+        x[i] = (short) (i - 32); // around zero, where the mirroring and rounding constants matter
+      }
+      x[64] = Short.MIN_VALUE;
+      x[65] = Short.MAX_VALUE;
+      int[] shape = {2, n / 2};
+      for (BuiltinOp op : new BuiltinOp[] {BuiltinOp.LOGISTIC, BuiltinOp.TANH}) {
+        TfliteModel m = TfliteTestModels.singleOp(op, 3, null)
+            .input("x", TensorType.INT16, shape, q(inScale, 0))
+            .output("y", TensorType.INT16, shape, q(1f / 32768, 0)).build();
+        Judge.check(op + " int16 seed " + seed + " scale " + inScale, m, x);
+      }
+    }
+    // a power-of-two input scale takes TFLite's gemmlowp path: refused with a clear message
+    TfliteModel pot = TfliteTestModels.singleOp(BuiltinOp.LOGISTIC, 3, null)
+        .input("x", TensorType.INT16, new int[] {1, 4}, q(1f / 4096, 0))
+        .output("y", TensorType.INT16, new int[] {1, 4}, q(1f / 32768, 0)).build();
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> new Interpreter(pot));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("gemmlowp"), e.getMessage());
   }
 }
