@@ -131,7 +131,7 @@ public final class BenchCommand implements Callable<Integer> {
     start = System.nanoTime();
     long scoredRows = scored.predictions().javaRDD().count();
     double inferenceRate = scoredRows / ((System.nanoTime() - start) / 1e9);
-    scored.model().destroy();
+    scored.destroy();
     sample.unpersist();
     console.printf("parquet read -> batches: %.0f rows/s (%d rows); %s inference on cached rows: %.0f rows/s"
         + " (%d rows, %s); ratio read/inference %.1f%n", readRate, read, preset, inferenceRate, scoredRows,

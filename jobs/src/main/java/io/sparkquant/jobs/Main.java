@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
         ConvertCommand.class,
         TrainCommand.class,
         EvaluateCommand.class,
+        LayerReportCommand.class,
         DemoCommand.class,
         BenchCommand.class,
         BenchCalibrateCommand.class,

@@ -8,6 +8,9 @@ import io.sparkquant.data.Layout;
 import io.sparkquant.data.TensorDataset;
 import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.ops.calib.CalibrationTable;
+import io.sparkquant.ops.compare.LayerComparison;
+import io.sparkquant.ops.compare.LayerSensitivity;
+import io.sparkquant.ops.compare.TensorErrorStats;
 import io.sparkquant.ops.export.ActivationRanges;
 import io.sparkquant.ops.export.ExportMode;
 import io.sparkquant.ops.export.ExportOptions;
@@ -32,10 +35,13 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.api.Model;
@@ -96,6 +102,16 @@ public final class QuantizeCommand implements Callable<Integer> {
       + "it (a ComputationGraph with a convolutional input). Default: from the model, else the calibration data.")
   String inputShape;
 
+  @Option(names = "--float-layers", split = ",", description = "Graph nodes (as `sparkquant inspect` names them) "
+      + "kept in float inside an int8/int16x8 model: DEQUANTIZE before, QUANTIZE after, float weights. Default: none.")
+  List<String> floatLayers;
+
+  @Option(names = "--keep-float", defaultValue = "0", description = "Keep the N weight layers whose quantization "
+      + "adds the most error in float: ranked by the noise-to-signal ratio each layer adds (output minus input, "
+      + "float32 vs fully quantized export on the calibration rows; needs --calibration-data). "
+      + "Default: ${DEFAULT-VALUE}.")
+  int keepFloat;
+
   @Option(names = "--out", required = true, description = "Output .tflite file; the model card goes to the same "
       + "name with .json.")
   Path out;
@@ -141,6 +157,14 @@ public final class QuantizeCommand implements Callable<Integer> {
     ExportOptions.IoType ioType = io == null ? ExportOptions.IoType.FLOAT
         : ExportOptions.IoType.valueOf(io.toUpperCase(Locale.ROOT));
     ExportOptions options = new ExportOptions(exportMode, ioType, ranges, sha256, ProjectVersion.get());
+    List<LayerSensitivity.Ranked> ranking = null;
+    if (keepFloat > 0) {
+      ranking = rankLayers(graph, options, calibration);
+      options = options.withFloatNodes(ranking.stream().limit(keepFloat).map(LayerSensitivity.Ranked::node)
+          .collect(Collectors.toSet()));
+    } else if (floatLayers != null) {
+      options = options.withFloatNodes(Set.copyOf(floatLayers));
+    }
     TfliteModel tflite = TfliteExporter.export(graph, options);
     byte[] bytes = TfliteFlatbuffer.write(tflite);
     byte[] float32Bytes = exportMode == ExportMode.FLOAT32 ? bytes
@@ -153,6 +177,10 @@ public final class QuantizeCommand implements Callable<Integer> {
     extra.put("calibrationData", calibrationData);
     extra.put("calibrationRows", calibration == null ? null : calibrationRows);
     extra.put("calibrationTable", calibrationTable == null ? null : calibrationTable.toAbsolutePath().toString());
+    extra.put("floatNodes", List.copyOf(options.floatNodes()));
+    if (ranking != null) {
+      extra.put("layerSensitivity", ranking);
+    }
     extra.put("createdUtc", Instant.now().toString());
     byte[] card = ModelCard.toJson(ModelCard.describe(tflite, bytes.length, extra));
     writeAtomically(out, bytes);
@@ -194,6 +222,19 @@ public final class QuantizeCommand implements Callable<Integer> {
     if (!m.needsRanges() && calibrationData != null) {
       throw new CommandLine.ParameterException(cl, "--calibration-data is only used by --mode int8 and int16x8");
     }
+    if (keepFloat < 0) {
+      throw new CommandLine.ParameterException(cl, "--keep-float must be >= 0, got " + keepFloat);
+    }
+    if ((keepFloat > 0 || floatLayers != null) && !m.needsRanges()) {
+      throw new CommandLine.ParameterException(cl, "--keep-float and --float-layers keep layers in float inside an "
+          + "int8 or int16x8 model; --mode " + m.cliName() + " has no integer layers");
+    }
+    if (keepFloat > 0 && floatLayers != null) {
+      throw new CommandLine.ParameterException(cl, "give either --keep-float N or --float-layers NAMES, not both");
+    }
+    if (keepFloat > 0 && calibrationData == null) {
+      throw new CommandLine.ParameterException(cl, "--keep-float ranks layers on rows of --calibration-data DIR");
+    }
     if (calibrationRows < 1) {
       throw new CommandLine.ParameterException(cl, "--calibration-rows must be >= 1, got " + calibrationRows);
     }
@@ -220,8 +261,8 @@ public final class QuantizeCommand implements Callable<Integer> {
   /** Min/max over the first N rows by hash(id, seed) order; the place where a calibration table will plug in. */
   private ActivationRanges resolveRanges(Graph graph, Model dl4j, TensorDataset calibration) {
     long t0 = System.nanoTime();
-    Iterator<Row> rows = IdSample.first(calibration.rows(), calibrationRows, seed).toLocalIterator();
-    Iterator<Batch> batches = Batches.batchIterator(rows, calibration.info(), batchSize, Layout.FLAT);
+    Iterator<Batch> batches = Batches.batchIterator(calibrationRows(calibration), calibration.info(), batchSize,
+        Layout.FLAT);
     Iterator<INDArray> inputs = new Iterator<>() {
       @Override
       public boolean hasNext() {
@@ -250,6 +291,36 @@ public final class QuantizeCommand implements Callable<Integer> {
     LOG.info("Ranges of {} tensors from calibration table {} (method {})", table.tensors().size(), calibrationTable,
         table.method().name());
     return table.toActivationRanges();
+  }
+
+  /**
+   * Ranks weight layers by the error their quantization adds: exports the float32 and the fully quantized model
+   * and compares them tensor by tensor ({@link LayerComparison}) on the calibration rows.
+   */
+  private List<LayerSensitivity.Ranked> rankLayers(Graph graph, ExportOptions quantized, TensorDataset calibration) {
+    long t0 = System.nanoTime();
+    LayerComparison comparison = LayerComparison.of(TfliteExporter.export(graph, ExportOptions.of(ExportMode.FLOAT32)),
+        TfliteExporter.export(graph, quantized));
+    TensorErrorStats stats = TensorErrorStats.empty(comparison.tensors().size());
+    Iterator<Batch> batches = Batches.batchIterator(calibrationRows(calibration), calibration.info(), batchSize,
+        Layout.FLAT);
+    while (batches.hasNext()) {
+      Batch b = batches.next();
+      comparison.observe(b.features().data().asFloat(), b.size(), stats); // FLAT rows are NHWC in row-major order
+    }
+    List<LayerSensitivity.Ranked> ranking = LayerSensitivity.rank(graph, comparison.result(stats));
+    LOG.info("Layer sensitivity on {} rows in {} ms (most sensitive first): {}", stats.rows(),
+        (System.nanoTime() - t0) / 1_000_000, ranking);
+    if (keepFloat > ranking.size()) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--keep-float " + keepFloat + " exceeds the "
+          + ranking.size() + " weight layers of the model");
+    }
+    return ranking;
+  }
+
+  /** The calibration rows, in the seeded order {@link #resolveRanges} observes them. */
+  private Iterator<Row> calibrationRows(TensorDataset calibration) {
+    return IdSample.first(calibration.rows(), calibrationRows, seed).toLocalIterator();
   }
 
   static Path cardPath(Path tflite) {

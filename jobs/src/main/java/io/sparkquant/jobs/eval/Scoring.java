@@ -3,11 +3,15 @@ package io.sparkquant.jobs.eval;
 import io.sparkquant.data.Batch;
 import io.sparkquant.data.Batches;
 import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.data.Layout;
+import java.io.Serializable;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HexFormat;
 import java.util.Iterator;
+import java.util.List;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -20,15 +24,17 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.TaskCompletionListener;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Scores a tensor dataset with a model on the executors: the model bytes travel in a broadcast, each
- * executor JVM deserializes them once ({@link PredictorCache}), and {@code mapPartitions} turns rows into
- * predictions without collecting anything to the driver.
+ * Scores a tensor dataset with one or several models on the executors: the model bytes travel in broadcasts,
+ * each executor JVM deserializes them once ({@link PredictorCache}), and {@code mapPartitions} turns rows into
+ * predictions without collecting anything to the driver. With several models every batch is scored by every
+ * model in the same pass, so all models see exactly the same rows.
  */
 public final class Scoring {
 
-  /** Columns of the predictions DataFrame. */
+  /** Columns of the predictions DataFrame of a single model. */
   public static final StructType PREDICTION_SCHEMA = new StructType()
       .add("id", DataTypes.LongType, false)
       .add("label", DataTypes.IntegerType, false)
@@ -37,40 +43,124 @@ public final class Scoring {
 
   private Scoring() {}
 
+  /** A model to score: {@code key} names its columns when several models are scored (letters, digits, '_'). */
+  public record ModelInput(String key, String name, byte[] bytes) {
+    public ModelInput {
+      if (!key.matches("[A-Za-z0-9_]+")) {
+        throw new IllegalArgumentException("model key '" + key + "' must match [A-Za-z0-9_]+ (it names columns)");
+      }
+    }
+  }
+
+  /** A scored model: where its columns are, and the broadcast behind it (destroy after the last action). */
+  public record ScoredModel(String key, String name, long sizeBytes, String sha256, ModelFormat format,
+      String predictionColumn, String probabilityColumn, Broadcast<byte[]> broadcast) {}
+
+  /** The predictions and the models behind them. */
+  public record Scored(Dataset<Row> predictions, List<ScoredModel> models) {
+
+    /** The first (reference) model's broadcast. */
+    public Broadcast<byte[]> model() {
+      return models.get(0).broadcast();
+    }
+
+    public String modelSha256() {
+      return models.get(0).sha256();
+    }
+
+    public ModelFormat format() {
+      return models.get(0).format();
+    }
+
+    /** Destroys every model broadcast. */
+    public void destroy() {
+      for (ScoredModel m : models) {
+        m.broadcast().destroy();
+      }
+    }
+  }
+
   /**
-   * Lazily scores {@code rows} (as {@code TensorDatasets.load} returns them: features, label, id). The caller persists the result if it uses it more than once, and destroys nothing: the broadcast is
-   * returned inside the {@link Scored} so it can be destroyed after the last action.
+   * Lazily scores {@code rows} (as {@code TensorDatasets.load} returns them: features, label, id) with one model,
+   * .tflite models on the Java interpreter. Columns: {@link #PREDICTION_SCHEMA}. The caller persists the result
+   * if it uses it more than once and destroys the broadcast ({@link Scored#destroy()}) after the last action.
    */
   public static Scored predictions(SparkSession spark, byte[] modelBytes, String modelName, Dataset<Row> rows,
       DatasetInfo info, int batchSize) {
+    return predictions(spark, List.of(new ModelInput("model", modelName, modelBytes)), rows, info, batchSize,
+        TfliteEngine.JAVA);
+  }
+
+  /**
+   * Lazily scores {@code rows} with every model in one pass. One model gives {@link #PREDICTION_SCHEMA}; several
+   * give {@code id, label} then {@code prediction_<key>, probability_<key>} per model, in the given order.
+   */
+  public static Scored predictions(SparkSession spark, List<ModelInput> models, Dataset<Row> rows,
+      DatasetInfo info, int batchSize, TfliteEngine engine) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
     }
-    ModelFormat format = ModelFormat.detect(modelBytes, modelName);
-    String hash = sha256(modelBytes);
-    Broadcast<byte[]> model = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(modelBytes);
-    MapPartitionsFunction<Row, Row> score = it -> scorePartition(it, format, hash, model, modelName, info,
-        batchSize);
-    return new Scored(rows.mapPartitions(score, Encoders.row(PREDICTION_SCHEMA)), model, hash, format);
+    if (models.isEmpty()) {
+      throw new IllegalArgumentException("at least one model is required");
+    }
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    StructType schema = new StructType()
+        .add("id", DataTypes.LongType, false)
+        .add("label", DataTypes.IntegerType, false);
+    List<ScoredModel> scored = new ArrayList<>();
+    List<String> keys = new ArrayList<>();
+    for (ModelInput m : models) {
+      if (keys.contains(m.key())) {
+        throw new IllegalArgumentException("model key '" + m.key() + "' is given twice; keys name columns");
+      }
+      keys.add(m.key());
+      ModelFormat format = ModelFormat.detect(m.bytes(), m.name());
+      String prediction = models.size() == 1 ? "prediction" : "prediction_" + m.key();
+      String probability = models.size() == 1 ? "probability" : "probability_" + m.key();
+      schema = schema.add(prediction, DataTypes.IntegerType, false)
+          .add(probability, DataTypes.createArrayType(DataTypes.FloatType, false), false);
+      scored.add(new ScoredModel(m.key(), m.name(), m.bytes().length, sha256(m.bytes()), format, prediction,
+          probability, jsc.broadcast(m.bytes())));
+    }
+    List<Executor> executors = new ArrayList<>();
+    for (ScoredModel m : scored) {
+      executors.add(new Executor(m.sha256(), m.format(), m.broadcast(), m.name(), engine));
+    }
+    MapPartitionsFunction<Row, Row> score = it -> scorePartition(it, executors, info, batchSize);
+    return new Scored(rows.mapPartitions(score, Encoders.row(schema)), List.copyOf(scored));
   }
 
-  /** The predictions and the broadcast behind them. */
-  public record Scored(Dataset<Row> predictions, Broadcast<byte[]> model, String modelSha256,
-      ModelFormat format) {}
+  /** What an executor needs to get a predictor for one model. */
+  private record Executor(String sha256, ModelFormat format, Broadcast<byte[]> bytes, String name,
+      TfliteEngine engine) implements Serializable {
 
-  /** Streams the partition batch by batch; the leased predictor goes back when the task completes. */
-  private static Iterator<Row> scorePartition(Iterator<Row> rows, ModelFormat format, String hash,
-      Broadcast<byte[]> model, String modelName, DatasetInfo info, int batchSize) {
+    PredictorCache.Lease lease() {
+      // A .tflite model parsed for one engine is another predictor than for the other engine.
+      String cacheKey = format == ModelFormat.TFLITE ? sha256 + "/" + engine.cliName() : sha256;
+      return PredictorCache.lease(cacheKey, () -> format.load(bytes.value(), name, engine));
+    }
+  }
+
+  /** Streams the partition batch by batch; the leased predictors go back when the task completes. */
+  private static Iterator<Row> scorePartition(Iterator<Row> rows, List<Executor> executors, DatasetInfo info,
+      int batchSize) {
     if (!rows.hasNext()) {
       return Collections.emptyIterator();
     }
-    PredictorCache.Lease lease = PredictorCache.lease(hash, () -> format.load(model.value(), modelName));
-    TaskContext.get().addTaskCompletionListener((TaskCompletionListener) context -> lease.close());
-    Predictor predictor = lease.predictor();
-    Iterator<Batch> batches = Batches.batchIterator(rows, info, batchSize, predictor.layout());
+    int n = executors.size();
+    Predictor[] predictors = new Predictor[n];
+    for (int k = 0; k < n; k++) {
+      PredictorCache.Lease lease = executors.get(k).lease();
+      TaskContext.get().addTaskCompletionListener((TaskCompletionListener) context -> lease.close());
+      predictors[k] = lease.predictor();
+    }
+    // One model reads batches in its own layout; several read HWC rows once and convert per model.
+    Layout batchLayout = n == 1 ? predictors[0].layout()
+        : info.shape().length == 3 ? Layout.NHWC : Layout.FLAT;
+    Iterator<Batch> batches = Batches.batchIterator(rows, info, batchSize, batchLayout);
     return new Iterator<>() {
       private Batch batch;
-      private float[][] probabilities;
+      private float[][][] probabilities;
       private int next;
 
       @Override
@@ -82,18 +172,47 @@ public final class Scoring {
       public Row next() {
         if (batch == null || next == batch.size()) {
           batch = batches.next();
-          probabilities = predictor.predict(batch.features());
+          probabilities = new float[n][][];
+          for (int k = 0; k < n; k++) {
+            probabilities[k] = predictors[k].predict(inLayout(batch.features(), batchLayout,
+                predictors[k].layout(), info));
+          }
           next = 0;
         }
-        float[] p = probabilities[next];
-        Row row = RowFactory.create(batch.ids()[next], batch.labels()[next], argMax(p), p);
+        Object[] values = new Object[2 + 2 * n];
+        values[0] = batch.ids()[next];
+        values[1] = batch.labels()[next];
+        for (int k = 0; k < n; k++) {
+          float[] p = probabilities[k][next];
+          values[2 + 2 * k] = argMax(p);
+          values[3 + 2 * k] = p;
+        }
         next++;
-        return row;
+        return RowFactory.create(values);
       }
     };
   }
 
-  private static int argMax(float[] p) {
+  /** Converts a batch from NHWC (or FLAT) to the layout a predictor takes. */
+  static INDArray inLayout(INDArray features, Layout from, Layout to, DatasetInfo info) {
+    if (from == to) {
+      return features;
+    }
+    long n = features.size(0);
+    if (to == Layout.FLAT) {
+      return features.reshape('c', n, info.featureLength()); // NHWC in row-major order is the stored HWC order
+    }
+    if (from == Layout.FLAT) {
+      throw new IllegalArgumentException("A model takes " + to + " images but the dataset shape "
+          + info.shapeString() + " is not (H, W, C)");
+    }
+    if (to == Layout.NCHW) {
+      return features.permute(0, 3, 1, 2).dup('c');
+    }
+    throw new IllegalArgumentException("No conversion from " + from + " to " + to);
+  }
+
+  public static int argMax(float[] p) {
     int best = 0;
     for (int i = 1; i < p.length; i++) {
       if (p[i] > p[best]) {

@@ -1,14 +1,21 @@
 package io.sparkquant.ops.export;
 
+import java.util.Collections;
+import java.util.Set;
+import java.util.TreeSet;
+
 /**
  * What to export: the mode, the model I/O type (only INT8 mode can have int8 I/O), the activation ranges (needed by
- * INT8 and INT16X8) and provenance written into the model's "sparkquant" metadata.
+ * INT8 and INT16X8), the graph nodes kept in float inside an integer model, and provenance written into the model's
+ * "sparkquant" metadata.
  *
  * @param sourceModelSha256 hex SHA-256 of the source model file, or null if unknown
  * @param projectVersion SparkQuant version that produced the model
+ * @param floatNodes names of graph nodes computed in float (DEQUANTIZE before, QUANTIZE after, float weights);
+ *     only for INT8 and INT16X8; empty for none
  */
 public record ExportOptions(ExportMode mode, IoType io, ActivationRanges ranges, String sourceModelSha256,
-    String projectVersion) {
+    String projectVersion, Set<String> floatNodes) {
 
   /** The type of the model's input and output tensors. */
   public enum IoType { FLOAT, INT8 }
@@ -25,6 +32,17 @@ public record ExportOptions(ExportMode mode, IoType io, ActivationRanges ranges,
       throw new IllegalArgumentException("mode " + mode.cliName() + " needs activation ranges from calibration");
     }
     projectVersion = projectVersion == null ? "dev" : projectVersion;
+    floatNodes = floatNodes == null ? Set.of() : Collections.unmodifiableSet(new TreeSet<>(floatNodes));
+    if (!floatNodes.isEmpty() && !mode.needsRanges()) {
+      throw new IllegalArgumentException("float nodes " + floatNodes + " can only be kept in an integer model "
+          + "(int8, int16x8); mode " + mode.cliName() + " has no integer layers");
+    }
+  }
+
+  /** Options with no node kept in float. */
+  public ExportOptions(ExportMode mode, IoType io, ActivationRanges ranges, String sourceModelSha256,
+      String projectVersion) {
+    this(mode, io, ranges, sourceModelSha256, projectVersion, Set.of());
   }
 
   public static ExportOptions of(ExportMode mode) {
@@ -36,10 +54,15 @@ public record ExportOptions(ExportMode mode, IoType io, ActivationRanges ranges,
   }
 
   public ExportOptions withRanges(ActivationRanges r) {
-    return new ExportOptions(mode, io, r, sourceModelSha256, projectVersion);
+    return new ExportOptions(mode, io, r, sourceModelSha256, projectVersion, floatNodes);
   }
 
   public ExportOptions withProvenance(String sha256, String version) {
-    return new ExportOptions(mode, io, ranges, sha256, version);
+    return new ExportOptions(mode, io, ranges, sha256, version, floatNodes);
+  }
+
+  /** The same options keeping these graph nodes in float. */
+  public ExportOptions withFloatNodes(Set<String> nodes) {
+    return new ExportOptions(mode, io, ranges, sourceModelSha256, projectVersion, nodes);
   }
 }

@@ -47,6 +47,9 @@ import java.util.TreeMap;
  * (1/256, -128) and TANH (1/128, 0) in int8, (1/32768, 0) in int16. Global max pooling is written as a
  * MAX_POOL_2D over the whole plane (plus RESHAPE when dimensions collapse); global average as MEAN over axes 1, 2.
  * Tensor names are the graph's; with float I/O the float input/output tensors are named {@code <name>_float}.
+ * In INT8/INT16X8, {@link ExportOptions#floatNodes()} are computed in float: DEQUANTIZE of each input to
+ * {@code <input>/dequantized}, the float op with float weights writing {@code <output>/float}, and QUANTIZE back to
+ * {@code <output>} with its calibrated parameters.
  */
 public final class TfliteExporter {
 
@@ -56,6 +59,10 @@ public final class TfliteExporter {
   public static final String MIN_RUNTIME_METADATA = "min_runtime_version";
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Name suffix of a kept-float node's float output (its integer output keeps the graph name). */
+  public static final String FLOAT_SUFFIX = "/float";
+  /** Name suffix of the float copy of an integer tensor that a kept-float node reads. */
+  public static final String DEQUANTIZED_SUFFIX = "/dequantized";
 
   private TfliteExporter() {}
 
@@ -110,7 +117,12 @@ public final class TfliteExporter {
     final List<TfliteOperator> ops = new ArrayList<>();
     final Map<String, Integer> tensorIndex = new HashMap<>();
     final Map<String, QuantParams> params = new HashMap<>();
-    final TensorType actType;
+    /** The activation type of the node being emitted: FLOAT32 while a kept-float node is emitted. */
+    TensorType actType;
+    /** True while emitting a node that {@link ExportOptions#floatNodes()} keeps in float inside an integer model. */
+    boolean keptFloat;
+    /** Float (dequantized) copies of integer tensors read by kept-float nodes, by tensor name. */
+    final Map<String, Integer> dequantized = new HashMap<>();
 
     Exporter(Graph graph, ExportOptions options) {
       this.graph = graph;
@@ -130,6 +142,12 @@ public final class TfliteExporter {
     TfliteModel run() {
       if (integer()) {
         chooseActivationParams();
+      }
+      for (String name : options.floatNodes()) {
+        if (graph.nodes().stream().noneMatch(n -> n.name().equals(name))) {
+          throw new IllegalArgumentException("float node '" + name + "' is not a node of graph '" + graph.name()
+              + "'; nodes: " + graph.nodes().stream().map(Node::name).toList());
+        }
       }
       GraphTensor in = graph.input();
       int modelInput;
@@ -208,11 +226,11 @@ public final class TfliteExporter {
 
     int addActivation(String name, int[] shape) {
       TfliteQuantization q = null;
-      if (integer()) {
+      if (integer() && !keptFloat) {
         QuantParams p = params.get(name);
         q = TfliteQuantization.perTensor(p.scale(), p.zeroPoint());
       }
-      int idx = addTensor(name, actType, shape, null, q);
+      int idx = addTensor(keptFloat ? name + FLOAT_SUFFIX : name, actType, shape, null, q);
       tensorIndex.put(name, idx);
       return idx;
     }
@@ -312,6 +330,9 @@ public final class TfliteExporter {
     int[] weightsAndBias(String nodeName, ConstTensor w, ConstTensor bias, int channelAxis, String inputName) {
       String wName = nodeName + "/weights";
       String bName = nodeName + "/bias";
+      if (keptFloat) {
+        return new int[] {addFloatConst(wName, w), addFloatConst(bName, bias)};
+      }
       switch (mode) {
         case FLOAT32, FLOAT16 -> {
           return new int[] {addFloatConst(wName, w), addFloatConst(bName, bias)};
@@ -329,10 +350,15 @@ public final class TfliteExporter {
     }
 
     TensorType weightType() {
-      return mode == ExportMode.FLOAT32 || mode == ExportMode.FLOAT16 ? TensorType.FLOAT32 : TensorType.INT8;
+      boolean floatWeights = keptFloat || mode == ExportMode.FLOAT32 || mode == ExportMode.FLOAT16;
+      return floatWeights ? TensorType.FLOAT32 : TensorType.INT8;
     }
 
     void emit(Node n) {
+      if (integer() && !keptFloat && options.floatNodes().contains(n.name())) {
+        emitKeptFloat(n);
+        return;
+      }
       GraphTensor outT = graph.tensor(n.output());
       if (n instanceof Node.Conv2D c) {
         int[] wb = weightsAndBias(c.name(), c.filter(), c.bias(), 0, c.input());
@@ -398,6 +424,39 @@ public final class TfliteExporter {
       }
     }
 
+    /**
+     * A node kept in float inside an integer model: DEQUANTIZE each integer input (once per tensor), the float op
+     * with float weights writing {@code <output>/float}, then QUANTIZE to the integer tensor {@code <output>} with
+     * the parameters calibration chose, so the following integer ops read what they would have read.
+     */
+    void emitKeptFloat(Node n) {
+      Map<String, Integer> integerInputs = new HashMap<>();
+      for (String in : n.inputs()) {
+        int q = tensorIndex.get(in);
+        integerInputs.put(in, q);
+        int f = dequantized.computeIfAbsent(in, name -> {
+          int idx = addTensor(name + DEQUANTIZED_SUFFIX, TensorType.FLOAT32, graph.tensor(name).shape(), null, null);
+          ops.add(op(BuiltinOp.DEQUANTIZE, actType, null, TensorType.FLOAT32, new int[] {q}, new int[] {idx}, null));
+          return idx;
+        });
+        tensorIndex.put(in, f);
+      }
+      TensorType integerType = actType;
+      keptFloat = true;
+      actType = TensorType.FLOAT32;
+      try {
+        emit(n);
+      } finally {
+        keptFloat = false;
+        actType = integerType;
+      }
+      tensorIndex.putAll(integerInputs);
+      int floatOut = tensorIndex.get(n.output());
+      int out = addActivation(n.output(), graph.tensor(n.output()).shape());
+      ops.add(op(BuiltinOp.QUANTIZE, TensorType.FLOAT32, null, actType, new int[] {floatOut}, new int[] {out},
+          null));
+    }
+
     void emitGlobalPool(Node.GlobalPool g, GraphTensor outT) {
       GraphTensor inT = graph.tensor(g.input());
       int in = tensorIndex.get(g.input());
@@ -452,6 +511,9 @@ public final class TfliteExporter {
       p.put("io", integer() ? options.io().name().toLowerCase() : "float");
       p.put("graph", graph.name());
       p.put("sourceModelSha256", options.sourceModelSha256());
+      if (!options.floatNodes().isEmpty()) {
+        p.put("floatNodes", List.copyOf(options.floatNodes()));
+      }
       if (options.ranges() != null) {
         p.put("rangeMethod", options.ranges().method());
       }
