@@ -1,12 +1,24 @@
 package io.sparkquant.jobs;
 
 import io.sparkquant.data.FashionMnist;
+import io.sparkquant.data.TensorDatasets;
+import io.sparkquant.jobs.calib.Calibrator;
+import io.sparkquant.jobs.eval.ModelComparison;
+import io.sparkquant.jobs.eval.TfliteEngine;
 import io.sparkquant.jobs.train.Preset;
 import io.sparkquant.jobs.train.TrainConfig;
+import io.sparkquant.ops.calib.BinLayout;
+import io.sparkquant.ops.calib.RangeMethod;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,12 +28,18 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code sparkquant demo}: Fashion-MNIST end to end on the local machine: locate the IDX files, convert
- * train and test to Parquet, train the cnn preset, evaluate it. Reruns replace the demo's own outputs.
+ * train and test to Parquet, train the cnn preset, calibrate it on training rows, export a dynamic-range and
+ * a full-int8 .tflite, and evaluate the float, dynamic-range and int8 models side by side on the test set.
+ * Every step is the same library call its own subcommand makes. Reruns replace the demo's own outputs.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "End-to-end demo: Fashion-MNIST IDX -> Parquet -> train cnn -> evaluate. Writes"
-        + " <out>/data/{train,test}, <out>/model, <out>/eval (replaced on rerun).")
+    description = "End-to-end demo: Fashion-MNIST IDX -> Parquet -> train cnn -> calibrate -> quantize (dynamic,"
+        + " int8) -> evaluate float, dynamic and int8 side by side. Writes <out>/data/{train,test}, <out>/model,"
+        + " <out>/calib, <out>/quant, <out>/eval (replaced on rerun).")
 public final class DemoCommand implements Callable<Integer> {
+
+  /** The demo's default range method: the best int8 accuracy in the full-data comparison (README, Results). */
+  static final String DEFAULT_CALIBRATION_METHOD = "entropy";
 
   @Spec CommandSpec spec;
   @Mixin SparkOptions sparkOptions;
@@ -53,11 +71,27 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "" + TrainConfig.DEFAULT_SEED, description = "Training seed. Default: ${DEFAULT-VALUE}.")
   long seed;
 
+  @Option(names = "--calibration-method", defaultValue = DEFAULT_CALIBRATION_METHOD,
+      description = "Range method of the int8 calibration: minmax, percentile, entropy or mse."
+          + " Default: ${DEFAULT-VALUE}.")
+  String calibrationMethod;
+
+  @Option(names = "--calibration-rows", defaultValue = "1000",
+      description = "Training rows to calibrate on (seeded by id hash). Default: ${DEFAULT-VALUE}.")
+  long calibrationRows;
+
+  @Option(names = "--runtime", defaultValue = "java",
+      description = "What scores the .tflite models on the executors: java (SparkQuant's interpreter) or tflite"
+          + " (the TFLite 2.6.2 native runtime). Default: ${DEFAULT-VALUE}.")
+  String runtime;
+
   @Override
   public Integer call() {
     IdxFiles train;
     IdxFiles test;
     TrainConfig trainConfig;
+    RangeMethod method;
+    TfliteEngine engine;
     String sourceName;
     try {
       FashionMnist.Location source = FashionMnist.locate(data);
@@ -68,6 +102,11 @@ public final class DemoCommand implements Callable<Integer> {
       if (trainRows < 0 || testRows < 0) {
         throw new IllegalArgumentException("--train-rows and --test-rows must be >= 0");
       }
+      if (calibrationRows < 1) {
+        throw new IllegalArgumentException("--calibration-rows must be >= 1, got " + calibrationRows);
+      }
+      method = RangeMethod.parse(calibrationMethod, null);
+      engine = TfliteEngine.fromCliName(runtime);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
@@ -90,10 +129,64 @@ public final class DemoCommand implements Callable<Integer> {
           console.println(stats.describe());
           console.flush();
         });
-    EvaluateJob.Result evaluated = EvaluateJob.run(spark, new EvaluateJob.Options(trained.modelPath(),
-        testData, root.resolve("eval").toString(), true, 256, testRows));
     console.printf("Model: %s%n", trained.modelPath());
-    EvaluateCommand.print(console, evaluated);
+    console.flush();
+
+    String tablePath = root.resolve("calib/table.json").toString();
+    CalibrateJob.Result calibrated = CalibrateJob.run(spark, new CalibrateJob.Options(trained.modelPath(),
+        trainData, tablePath, method.name(), method instanceof RangeMethod.Percentile p ? p.percentile() : null,
+        calibrationRows, 0, 0, 0, Calibrator.DEFAULT_BATCH_SIZE, BinLayout.DEFAULT_TARGET_BINS, true));
+    console.printf("Calibrated %d tensors on %d training rows (%s): %s%n",
+        calibrated.run().table().tensors().size(), calibrated.run().rows(), method.name(), tablePath);
+
+    Path quantDir = root.resolve("quant");
+    Path modelZip = root.resolve("model").resolve(TrainJob.MODEL_FILE); // trained.modelPath() as a local path
+    String shape = TensorDatasets.load(spark, trainData).info().shapeString(); // the cnn preset records none
+    String dynamic = quantize(modelZip, shape, "dynamic", null, quantDir.resolve("model-dynamic.tflite"));
+    String int8 = quantize(modelZip, shape, "int8", tablePath, quantDir.resolve("model-int8.tflite"));
+
+    EvaluateJob.Result evaluated = EvaluateJob.run(spark, new EvaluateJob.Options(
+        List.of(trained.modelPath(), dynamic, int8), testData, root.resolve("eval").toString(), true, 256,
+        testRows, engine));
+    console.printf("%nOn %d test rows (.tflite on the %s runtime):%n", evaluated.metrics().rows(),
+        engine.cliName());
+    printTable(console, evaluated.models());
+    console.printf("%nModel: %s%nCalibration table: %s%nDynamic-range: %s%nInt8: %s%n", trained.modelPath(),
+        tablePath, dynamic, int8);
+    console.printf("Metrics: %s%nPredictions: %s%nReport: %s%nManifest: %s%n", evaluated.metricsPath(),
+        evaluated.predictionsPath(), evaluated.reportPath(), root.resolve("eval/manifest.json"));
+    console.flush();
     return 0;
+  }
+
+  /** model, top-1, size and agreement with the float model, one line per model. */
+  static void printTable(PrintWriter console, List<ModelComparison.ModelReport> models) {
+    console.printf("  %-16s %7s %11s %20s%n", "model", "top-1", "size bytes", "agreement with float");
+    for (ModelComparison.ModelReport m : models) {
+      console.printf("  %-16s %7.4f %11d %20.4f%n", m.key(), m.metrics().accuracy(), m.sizeBytes(),
+          m.agreementWithReference().top1());
+    }
+  }
+
+  /** Exports with the quantize subcommand in this JVM (its code path and model card) and returns the file. */
+  private String quantize(Path model, String inputShape, String mode, String table, Path out) {
+    try {
+      Files.createDirectories(out.getParent());
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot create " + out.getParent(), e);
+    }
+    List<String> args = new ArrayList<>(List.of("--model", model.toString(), "--input-shape", inputShape,
+        "--mode", mode, "--out", out.toString()));
+    if (table != null) {
+      args.addAll(List.of("--calibration", table));
+    }
+    CommandLine quantize = new CommandLine(new QuantizeCommand())
+        .setOut(spec.commandLine().getOut())
+        .setErr(spec.commandLine().getErr());
+    int code = quantize.execute(args.toArray(String[]::new));
+    if (code != 0) {
+      throw new IllegalStateException("quantize " + String.join(" ", args) + " failed with exit code " + code);
+    }
+    return out.toString();
   }
 }
