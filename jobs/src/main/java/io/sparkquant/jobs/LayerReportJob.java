@@ -6,7 +6,6 @@ import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.Layout;
 import io.sparkquant.data.TensorDataset;
 import io.sparkquant.data.TensorDatasets;
-import io.sparkquant.jobs.eval.Scoring;
 import io.sparkquant.jobs.report.HtmlReport;
 import io.sparkquant.ops.compare.LayerComparison;
 import io.sparkquant.ops.compare.LayerError;
@@ -86,7 +85,7 @@ public final class LayerReportJob {
       byte[] qBytes = EvaluateJob.readAll(spark, options.quantized());
       // Fail on the driver, before any Spark work, if the models cannot be compared.
       LayerComparison driverSide = comparison(refBytes, qBytes, options.reference(), options.quantized());
-      String key = Scoring.sha256(refBytes) + "/" + Scoring.sha256(qBytes);
+      String key = ExecutorCache.sha256(refBytes) + "/" + ExecutorCache.sha256(qBytes);
       CACHE.putIfAbsent(key, driverSide);
       TensorDataset data = TensorDatasets.load(spark, options.data());
       DatasetInfo info = data.info();
@@ -163,7 +162,7 @@ public final class LayerReportJob {
   }
 
   private static ModelInfo info(String path, byte[] bytes) {
-    return new ModelInfo(new Path(path).getName(), bytes.length, Scoring.sha256(bytes));
+    return new ModelInfo(new Path(path).getName(), bytes.length, ExecutorCache.sha256(bytes));
   }
 
   static String html(Report report) {

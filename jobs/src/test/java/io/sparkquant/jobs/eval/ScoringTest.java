@@ -1,5 +1,6 @@
 package io.sparkquant.jobs.eval;
 
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sparkquant.data.TensorDataset;
 import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.data.testing.SharedSpark;
+import io.sparkquant.jobs.ExecutorCache;
 import io.sparkquant.jobs.TestDatasets;
 import java.io.ByteArrayOutputStream;
 import java.util.List;
@@ -69,7 +71,7 @@ class ScoringTest {
         assertEquals(expected[k], actual.get(k), PROBABILITY_TOLERANCE, "row " + i + " class " + k);
       }
     }
-    assertTrue(PredictorCache.size() >= 1);
+    assertTrue(ExecutorCache.size() >= 1);
   }
 
   @Test
