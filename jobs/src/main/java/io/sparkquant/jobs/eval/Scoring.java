@@ -120,16 +120,16 @@ public final class Scoring {
       scored.add(new ScoredModel(m.key(), m.name(), m.bytes().length, ExecutorCache.sha256(m.bytes()), format, prediction,
           probability, jsc.broadcast(m.bytes())));
     }
-    List<Executor> executors = new ArrayList<>();
+    List<BroadcastModel> broadcasts = new ArrayList<>();
     for (ScoredModel m : scored) {
-      executors.add(new Executor(m.sha256(), m.format(), m.broadcast(), m.name(), engine));
+      broadcasts.add(new BroadcastModel(m.sha256(), m.format(), m.broadcast(), m.name(), engine));
     }
-    MapPartitionsFunction<Row, Row> score = it -> scorePartition(it, executors, info, batchSize);
+    MapPartitionsFunction<Row, Row> score = it -> scorePartition(it, broadcasts, info, batchSize);
     return new Scored(rows.mapPartitions(score, Encoders.row(schema)), List.copyOf(scored));
   }
 
   /** What an executor needs to get a predictor for one model. */
-  private record Executor(String sha256, ModelFormat format, Broadcast<byte[]> bytes, String name,
+  private record BroadcastModel(String sha256, ModelFormat format, Broadcast<byte[]> bytes, String name,
       TfliteEngine engine) implements Serializable {
 
     ExecutorCache.Lease<Predictor> lease() {
@@ -140,15 +140,15 @@ public final class Scoring {
   }
 
   /** Streams the partition batch by batch; the leased predictors go back when the task completes. */
-  private static Iterator<Row> scorePartition(Iterator<Row> rows, List<Executor> executors, DatasetInfo info,
-      int batchSize) {
+  private static Iterator<Row> scorePartition(Iterator<Row> rows, List<BroadcastModel> broadcasts,
+      DatasetInfo info, int batchSize) {
     if (!rows.hasNext()) {
       return Collections.emptyIterator();
     }
-    int n = executors.size();
+    int n = broadcasts.size();
     Predictor[] predictors = new Predictor[n];
     for (int k = 0; k < n; k++) {
-      ExecutorCache.Lease<Predictor> lease = executors.get(k).lease();
+      ExecutorCache.Lease<Predictor> lease = broadcasts.get(k).lease();
       TaskContext.get().addTaskCompletionListener((TaskCompletionListener) context -> lease.close());
       predictors[k] = lease.value();
     }
