@@ -15,8 +15,7 @@ Configure with Airflow Variables (or edit the defaults below):
   sparkquant_min_accuracy            gate: minimum int8 accuracy (default 0.80)
   sparkquant_max_accuracy_drop       gate: maximum drop versus the float model (default 0.01)
 
-Subcommand flags follow `sparkquant <subcommand> --help`; keep them in step with the CLI. (Written while
-`calibrate` and quantize's `--calibration-table` were still being built: check their flags on your version.)
+Subcommand flags follow `sparkquant <subcommand> --help`; keep them in step with the CLI.
 """
 
 from __future__ import annotations
@@ -84,7 +83,7 @@ with DAG(
         task_id="calibrate",
         bash_command=(
             f"{SUBMIT} calibrate --model {MODEL} --data {CALIB_DATA} --method percentile "
-            f"--out {RUN_DIR}/calibration"
+            f"--out {RUN_DIR}/calibration.json"
         ),
         env=SPARK_ENV,
     )
@@ -93,7 +92,7 @@ with DAG(
         task_id="quantize",
         bash_command=(
             f"{SUBMIT} quantize --model {MODEL} --mode int8 --io int8 "
-            f"--calibration-table {RUN_DIR}/calibration/calibration.json --out {RUN_DIR}/model-int8.tflite"
+            f"--calibration {RUN_DIR}/calibration.json --out {RUN_DIR}/model-int8.tflite"
         ),
         env=SPARK_ENV,
     )

@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
@@ -130,10 +131,11 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
         calibrationRates.add(calibration.perSecond());
         console.printf("%s: float inference %.0f rows/s; calibration (%s, end to end) %.0f rows/s = %.2f of "
                 + "inference; min/max pass alone %.0f rows/s, histogram pass alone %s (%d rows, %d batches, %d "
-            + "partitions)%n",
+                + "partitions)%n",
             master, inference.perSecond(), rangeMethod.name(), calibration.perSecond(),
             calibration.perSecond() / inference.perSecond(), run.rows() * 1000.0 / Math.max(1, run.minMaxMillis()),
-            run.histogramMillis() == 0 ? "-" : String.format("%.0f rows/s", run.rows() * 1000.0 / run.histogramMillis()),
+            run.histogramMillis() == 0 ? "-"
+                : String.format(Locale.ROOT, "%.0f rows/s", run.rows() * 1000.0 / run.histogramMillis()),
             run.rows(), run.batches(), run.partitions());
         console.flush();
 

@@ -6,7 +6,6 @@ import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.Layout;
 import io.sparkquant.data.TensorDataset;
 import io.sparkquant.data.TensorDatasets;
-import io.sparkquant.jobs.eval.Scoring;
 import io.sparkquant.jobs.report.HtmlReport;
 import io.sparkquant.ops.compare.LayerComparison;
 import io.sparkquant.ops.compare.LayerError;
@@ -19,8 +18,6 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -45,9 +42,6 @@ public final class LayerReportJob {
 
   public static final String REPORT_JSON = "layer-report.json";
   public static final String REPORT_HTML = "report.html";
-
-  /** Per executor JVM: comparisons parsed once per pair of model hashes. */
-  private static final Map<String, LayerComparison> CACHE = new ConcurrentHashMap<>();
 
   private LayerReportJob() {}
 
@@ -86,8 +80,7 @@ public final class LayerReportJob {
       byte[] qBytes = EvaluateJob.readAll(spark, options.quantized());
       // Fail on the driver, before any Spark work, if the models cannot be compared.
       LayerComparison driverSide = comparison(refBytes, qBytes, options.reference(), options.quantized());
-      String key = Scoring.sha256(refBytes) + "/" + Scoring.sha256(qBytes);
-      CACHE.putIfAbsent(key, driverSide);
+      String key = "layer-report/" + ExecutorCache.sha256(refBytes) + "/" + ExecutorCache.sha256(qBytes);
       TensorDataset data = TensorDatasets.load(spark, options.data());
       DatasetInfo info = data.info();
       Dataset<Row> sample = data.rows()
@@ -108,8 +101,11 @@ public final class LayerReportJob {
       TensorErrorStats stats;
       try {
         JavaRDD<TensorErrorStats> perPartition = sample.javaRDD().mapPartitions(it -> {
-          LayerComparison c = CACHE.computeIfAbsent(key, k -> comparison(refB.value(), qB.value(), refName, qName));
-          return Collections.singletonList(observe(c, it, info, batchSize, layout)).iterator();
+          // Parsed once per executor JVM; LayerComparison is immutable and thread-safe, so tasks share it.
+          try (ExecutorCache.Lease<LayerComparison> c = ExecutorCache.lease(key,
+              () -> comparison(refB.value(), qB.value(), refName, qName), same -> same)) {
+            return Collections.singletonList(observe(c.value(), it, info, batchSize, layout)).iterator();
+          }
         });
         stats = perPartition.treeAggregate(TensorErrorStats.empty(tensors), TensorErrorStats::merge,
             TensorErrorStats::merge, 2);
@@ -163,7 +159,7 @@ public final class LayerReportJob {
   }
 
   private static ModelInfo info(String path, byte[] bytes) {
-    return new ModelInfo(new Path(path).getName(), bytes.length, Scoring.sha256(bytes));
+    return new ModelInfo(new Path(path).getName(), bytes.length, ExecutorCache.sha256(bytes));
   }
 
   static String html(Report report) {

@@ -3,6 +3,7 @@ package io.sparkquant.jobs;
 import io.sparkquant.data.Batch;
 import io.sparkquant.data.Batches;
 import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.data.IdSample;
 import io.sparkquant.data.Layout;
 import io.sparkquant.data.TensorDataset;
 import io.sparkquant.data.TensorDatasets;
@@ -43,7 +44,6 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.functions;
 import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
@@ -55,8 +55,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code sparkquant quantize}: DL4J model zip -> .tflite in one of the export modes, plus a model card JSON
  * ({@code <out>.json}, i.e. model.tflite -> model.json). Full-integer modes take min/max activation ranges from
- * the first {@code --calibration-rows} rows of a Parquet tensor dataset, in a deterministic order (by a hash of the
- * row id); those rows are streamed to the driver, so keep the count small (the distributed calibrate job is the
+ * the first {@code --calibration-rows} rows of a Parquet tensor dataset in {@link IdSample} order (a seeded hash
+ * of the row id); those rows are streamed to the driver, so keep the count small (the distributed calibrate job is the
  * path for large samples).
  */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
@@ -107,8 +107,8 @@ public final class QuantizeCommand implements Callable<Integer> {
   List<String> floatLayers;
 
   @Option(names = "--keep-float", defaultValue = "0", description = "Keep the N weight layers whose quantization "
-      + "adds the most error in float: ranked by the SQNR drop from input to output of each layer between the "
-      + "float32 and the fully quantized export on the calibration rows (needs --calibration-data). "
+      + "adds the most error in float: ranked by the noise-to-signal ratio each layer adds (output minus input, "
+      + "float32 vs fully quantized export on the calibration rows; needs --calibration-data). "
       + "Default: ${DEFAULT-VALUE}.")
   int keepFloat;
 
@@ -309,7 +309,7 @@ public final class QuantizeCommand implements Callable<Integer> {
       comparison.observe(b.features().data().asFloat(), b.size(), stats); // FLAT rows are NHWC in row-major order
     }
     List<LayerSensitivity.Ranked> ranking = LayerSensitivity.rank(graph, comparison.result(stats));
-    LOG.info("Layer sensitivity on {} rows in {} ms (SQNR drop, most sensitive first): {}", stats.rows(),
+    LOG.info("Layer sensitivity on {} rows in {} ms (most sensitive first): {}", stats.rows(),
         (System.nanoTime() - t0) / 1_000_000, ranking);
     if (keepFloat > ranking.size()) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--keep-float " + keepFloat + " exceeds the "
@@ -320,11 +320,7 @@ public final class QuantizeCommand implements Callable<Integer> {
 
   /** The calibration rows, in the seeded order {@link #resolveRanges} observes them. */
   private Iterator<Row> calibrationRows(TensorDataset calibration) {
-    return calibration.rows()
-        .orderBy(functions.hash(functions.col(TensorDatasets.ID), functions.lit(seed)),
-            functions.col(TensorDatasets.ID))
-        .limit(calibrationRows)
-        .toLocalIterator();
+    return IdSample.first(calibration.rows(), calibrationRows, seed).toLocalIterator();
   }
 
   static Path cardPath(Path tflite) {

@@ -1,6 +1,7 @@
 package io.sparkquant.jobs.calib;
 
 import io.sparkquant.data.InvalidDatasetException;
+import io.sparkquant.jobs.ExecutorCache;
 import io.sparkquant.ops.calib.BinLayout;
 import io.sparkquant.ops.calib.CalibrationTable;
 import io.sparkquant.ops.calib.HistogramStats;
@@ -46,7 +47,7 @@ import scala.Tuple2;
  *   <li>Pass 1 merges per-partition {@link MinMaxStats} with {@code treeAggregate}; when the method needs it,
  *       pass 2 merges {@link HistogramStats} over bin edges fixed from pass 1. Both are exact merges.
  * </ol>
- * The model travels as bytes in a broadcast and is deserialized once per executor JVM ({@link ModelCache}).
+ * The model travels as bytes in a broadcast and is deserialized once per executor JVM ({@link CalibrationModel}).
  * Row ids must be unique: two rows with the same id would share a key and could meet the model in either order.
  */
 public final class Calibrator {
@@ -234,7 +235,7 @@ public final class Calibrator {
         .flatMapToPair(row -> keyed(row, seedValue, chosen, bucketCount, length))
         .repartitionAndSortWithinPartitions(new BucketPartitioner(shufflePartitions));
 
-    String sha = ModelCache.sha256(modelBytes);
+    String sha = ExecutorCache.sha256(modelBytes);
     Broadcast<byte[]> model = jsc.broadcast(modelBytes);
     int[] shape = inputShape;
     try {

@@ -1,5 +1,6 @@
 package io.sparkquant.jobs.calib;
 
+import io.sparkquant.jobs.ExecutorCache;
 import io.sparkquant.ops.calib.MergeableStats;
 import io.sparkquant.ops.calib.ModelStats;
 import io.sparkquant.ops.graph.Dl4jActivations;
@@ -46,32 +47,32 @@ final class ObservePartition<S extends MergeableStats<S>>
     if (!rows.hasNext()) {
       return List.of(stats).iterator();
     }
-    try (ModelCache.Lease lease = ModelCache.lease(modelSha256, model::value, inputShape)) {
-      int length = lease.graph().input().itemSize();
+    try (ExecutorCache.Lease<CalibrationModel> lease = CalibrationModel.lease(modelSha256, model::value, inputShape)) {
+      int length = lease.value().graph().input().itemSize();
       List<float[]> batch = new ArrayList<>();
       int bucket = -1;
       while (rows.hasNext()) {
         Tuple2<BatchKey, float[]> row = rows.next();
         if (row._1().bucket() != bucket && !batch.isEmpty()) {
-          run(lease, batch, length, stats);
+          run(lease.value(), batch, length, stats);
           batch.clear();
         }
         bucket = row._1().bucket();
         batch.add(row._2());
       }
-      run(lease, batch, length, stats);
+      run(lease.value(), batch, length, stats);
     }
     return List.of(stats).iterator();
   }
 
-  private void run(ModelCache.Lease lease, List<float[]> batch, int length, PassStats<S> stats) {
+  private void run(CalibrationModel model, List<float[]> batch, int length, PassStats<S> stats) {
     int n = batch.size();
     float[] nhwc = new float[n * length];
     for (int i = 0; i < n; i++) {
       System.arraycopy(batch.get(i), 0, nhwc, i * length, length);
     }
-    INDArray input = Dl4jActivations.toDl4jInput(lease.graph(), nhwc, n);
-    observer.observe(stats.tensors(), Dl4jActivations.collect(lease.graph(), lease.model(), input));
+    INDArray input = Dl4jActivations.toDl4jInput(model.graph(), nhwc, n);
+    observer.observe(stats.tensors(), Dl4jActivations.collect(model.graph(), model.model(), input));
     stats.addRows(n);
   }
 }

@@ -5,8 +5,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A model that scores a batch of features: the one thing evaluation needs from a model, so float DL4J
- * networks and (later) int8 .tflite models are scored by the same Spark job. Implementations need not be
- * thread-safe: {@link PredictorCache} hands each task its own instance.
+ * networks and .tflite models (float, dynamic-range, int8) are scored by the same Spark job. Implementations
+ * need not be thread-safe: {@link io.sparkquant.jobs.ExecutorCache} hands each task its own instance.
  */
 public interface Predictor {
 

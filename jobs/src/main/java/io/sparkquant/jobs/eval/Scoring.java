@@ -4,12 +4,10 @@ import io.sparkquant.data.Batch;
 import io.sparkquant.data.Batches;
 import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.Layout;
+import io.sparkquant.jobs.ExecutorCache;
 import java.io.Serializable;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.TaskContext;
@@ -28,7 +26,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Scores a tensor dataset with one or several models on the executors: the model bytes travel in broadcasts,
- * each executor JVM deserializes them once ({@link PredictorCache}), and {@code mapPartitions} turns rows into
+ * each executor JVM deserializes them once ({@link ExecutorCache}), and {@code mapPartitions} turns rows into
  * predictions without collecting anything to the driver. With several models every batch is scored by every
  * model in the same pass, so all models see exactly the same rows.
  */
@@ -119,40 +117,40 @@ public final class Scoring {
       String probability = models.size() == 1 ? "probability" : "probability_" + m.key();
       schema = schema.add(prediction, DataTypes.IntegerType, false)
           .add(probability, DataTypes.createArrayType(DataTypes.FloatType, false), false);
-      scored.add(new ScoredModel(m.key(), m.name(), m.bytes().length, sha256(m.bytes()), format, prediction,
+      scored.add(new ScoredModel(m.key(), m.name(), m.bytes().length, ExecutorCache.sha256(m.bytes()), format, prediction,
           probability, jsc.broadcast(m.bytes())));
     }
-    List<Executor> executors = new ArrayList<>();
+    List<BroadcastModel> broadcasts = new ArrayList<>();
     for (ScoredModel m : scored) {
-      executors.add(new Executor(m.sha256(), m.format(), m.broadcast(), m.name(), engine));
+      broadcasts.add(new BroadcastModel(m.sha256(), m.format(), m.broadcast(), m.name(), engine));
     }
-    MapPartitionsFunction<Row, Row> score = it -> scorePartition(it, executors, info, batchSize);
+    MapPartitionsFunction<Row, Row> score = it -> scorePartition(it, broadcasts, info, batchSize);
     return new Scored(rows.mapPartitions(score, Encoders.row(schema)), List.copyOf(scored));
   }
 
   /** What an executor needs to get a predictor for one model. */
-  private record Executor(String sha256, ModelFormat format, Broadcast<byte[]> bytes, String name,
+  private record BroadcastModel(String sha256, ModelFormat format, Broadcast<byte[]> bytes, String name,
       TfliteEngine engine) implements Serializable {
 
-    PredictorCache.Lease lease() {
+    ExecutorCache.Lease<Predictor> lease() {
       // A .tflite model parsed for one engine is another predictor than for the other engine.
       String cacheKey = format == ModelFormat.TFLITE ? sha256 + "/" + engine.cliName() : sha256;
-      return PredictorCache.lease(cacheKey, () -> format.load(bytes.value(), name, engine));
+      return ExecutorCache.lease(cacheKey, () -> format.load(bytes.value(), name, engine), Predictor::copy);
     }
   }
 
   /** Streams the partition batch by batch; the leased predictors go back when the task completes. */
-  private static Iterator<Row> scorePartition(Iterator<Row> rows, List<Executor> executors, DatasetInfo info,
-      int batchSize) {
+  private static Iterator<Row> scorePartition(Iterator<Row> rows, List<BroadcastModel> broadcasts,
+      DatasetInfo info, int batchSize) {
     if (!rows.hasNext()) {
       return Collections.emptyIterator();
     }
-    int n = executors.size();
+    int n = broadcasts.size();
     Predictor[] predictors = new Predictor[n];
     for (int k = 0; k < n; k++) {
-      PredictorCache.Lease lease = executors.get(k).lease();
+      ExecutorCache.Lease<Predictor> lease = broadcasts.get(k).lease();
       TaskContext.get().addTaskCompletionListener((TaskCompletionListener) context -> lease.close());
-      predictors[k] = lease.predictor();
+      predictors[k] = lease.value();
     }
     // One model reads batches in its own layout; several read HWC rows once and convert per model.
     Layout batchLayout = n == 1 ? predictors[0].layout()
@@ -220,13 +218,5 @@ public final class Scoring {
       }
     }
     return best;
-  }
-
-  public static String sha256(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-    }
   }
 }

@@ -133,7 +133,7 @@ public final class StandaloneCluster implements AutoCloseable {
       return this;
     }
 
-    /** How long to wait for the master and for every worker to register. */
+    /** How long to wait for the master, and then again for every worker to register. */
     public Builder startTimeout(Duration d) {
       this.startTimeout = d;
       return this;
@@ -179,7 +179,7 @@ public final class StandaloneCluster implements AutoCloseable {
     long timeoutSeconds = config.startTimeout.toSeconds();
     ProcessOutput start =
         runScript(
-            Duration.ofSeconds(timeoutSeconds + 60),
+            Duration.ofSeconds(2 * timeoutSeconds + 60), // the script waits up to timeout for each phase
             "local-cluster.sh",
             "start",
             "--workers",

@@ -47,6 +47,9 @@ import java.util.TreeMap;
  * (1/256, -128) and TANH (1/128, 0) in int8, (1/32768, 0) in int16. Global max pooling is written as a
  * MAX_POOL_2D over the whole plane (plus RESHAPE when dimensions collapse); global average as MEAN over axes 1, 2.
  * Tensor names are the graph's; with float I/O the float input/output tensors are named {@code <name>_float}.
+ * In INT8/INT16X8, {@link ExportOptions#floatNodes()} are computed in float: DEQUANTIZE of each input to
+ * {@code <input>/dequantized}, the float op with float weights writing {@code <output>/float}, and QUANTIZE back to
+ * {@code <output>} with its calibrated parameters.
  */
 public final class TfliteExporter {
 
@@ -347,7 +350,8 @@ public final class TfliteExporter {
     }
 
     TensorType weightType() {
-      return keptFloat || mode == ExportMode.FLOAT32 || mode == ExportMode.FLOAT16 ? TensorType.FLOAT32 : TensorType.INT8;
+      boolean floatWeights = keptFloat || mode == ExportMode.FLOAT32 || mode == ExportMode.FLOAT16;
+      return floatWeights ? TensorType.FLOAT32 : TensorType.INT8;
     }
 
     void emit(Node n) {
