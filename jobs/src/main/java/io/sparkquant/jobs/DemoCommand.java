@@ -39,7 +39,7 @@ import picocli.CommandLine.Spec;
 public final class DemoCommand implements Callable<Integer> {
 
   /** The demo's default range method: the best int8 accuracy in the full-data comparison (README, Results). */
-  static final String DEFAULT_CALIBRATION_METHOD = "entropy";
+  static final String DEFAULT_CALIBRATION_METHOD = "mse";
 
   @Spec CommandSpec spec;
   @Mixin SparkOptions sparkOptions;
