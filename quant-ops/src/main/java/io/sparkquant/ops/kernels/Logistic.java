@@ -79,12 +79,12 @@ public final class Logistic {
    * scales that need no rescaling take TFLite's gemmlowp fixed-point path instead, which is not implemented.
    */
   public static Int16Params prepareInt16(float inputScale, float outputScale, boolean tanh) {
-    if (!isPowerOfTwo(outputScale) || Math.round(Math.log(outputScale) / Math.log(2)) != -15) {
+    if (!isPowerOfTwo(outputScale) || roundedLog2(outputScale) != -15) {
       throw new IllegalArgumentException("int16 " + (tanh ? "TANH" : "LOGISTIC") + " output scale must be 2^-15, got "
           + outputScale);
     }
     if (isPowerOfTwo(inputScale)) {
-      long leftShift = 12 + Math.round(Math.log(inputScale) / Math.log(2));
+      int leftShift = 12 + roundedLog2(inputScale);
       if (leftShift == 0 || (tanh && leftShift == 1)) {
         throw new IllegalArgumentException("int16 " + (tanh ? "TANH" : "LOGISTIC") + " with the power-of-two input "
             + "scale " + inputScale + " takes TFLite's gemmlowp fixed-point path, which this interpreter does not "
@@ -102,8 +102,16 @@ public final class Logistic {
 
   /** CheckedLog2: log2 of the scale within 1e-3 of an integer. */
   static boolean isPowerOfTwo(float scale) {
-    float log2 = (float) Math.log(scale) * (1.0f / (float) Math.log(2.0));
-    return Math.abs(log2 - FixedPoint.roundHalfAwayFromZero(log2)) < 1e-3f;
+    return Math.abs(log2(scale) - roundedLog2(scale)) < 1e-3f;
+  }
+
+  /** The integer nearest to log2 of the scale, as CheckedLog2 rounds it. */
+  static int roundedLog2(float scale) {
+    return (int) FixedPoint.roundHalfAwayFromZero(log2(scale));
+  }
+
+  private static float log2(float scale) {
+    return (float) Math.log(scale) * (1.0f / (float) Math.log(2.0));
   }
 
   static int rescaleInt16(Int16Params p, short q) {
