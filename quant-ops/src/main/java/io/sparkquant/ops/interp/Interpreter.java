@@ -292,6 +292,44 @@ public final class Interpreter {
   // Preparation
 
   /** One prepared operator; immutable. */
+  /** CONV_2D and DEPTHWISE_CONV_2D: the output shape follows from the input's and the filter window. */
+  private abstract static class WindowNode extends Node {
+    private final TensorType outputType;
+    private final int[] filterShape;
+    private final int outDepth;
+    private final OperatorOptions.Padding padding;
+    private final int strideH;
+    private final int strideW;
+    private final int dilationH;
+    private final int dilationW;
+
+    WindowNode(TfliteOperator op, TensorType outputType, int[] filterShape, int outDepth,
+        OperatorOptions.Padding padding, int strideH, int strideW, int dilationH, int dilationW) {
+      super(op);
+      this.outputType = outputType;
+      this.filterShape = filterShape;
+      this.outDepth = outDepth;
+      this.padding = padding;
+      this.strideH = strideH;
+      this.strideW = strideW;
+      this.dilationH = dilationH;
+      this.dilationW = dilationW;
+    }
+
+    @Override
+    void eval(Object[] values, int[][] shapes) {
+      ConvGeometry g = ConvGeometry.of(shapes[inputs[0]], filterShape[1], filterShape[2], outDepth, padding, strideH,
+          strideW, dilationH, dilationW);
+      int[] outShape = g.outputShape();
+      Object outData = Tensor.allocate(outputType, elements(outShape));
+      compute(g, values[inputs[0]], outData);
+      values[outputs[0]] = outData;
+      shapes[outputs[0]] = outShape;
+    }
+
+    abstract void compute(ConvGeometry g, Object in, Object out);
+  }
+
   private abstract static class Node {
     final String name;
     final int[] inputs;
@@ -561,29 +599,12 @@ public final class Interpreter {
     Object filterData = constant(filter, op, 1);
     Object biasData = optionalConstant(op, 2);
     final String combo = types(input, filter, bias, output);
-    abstract class ConvNode extends Node {
-      ConvNode() {
-        super(op);
-      }
-
-      @Override
-      void eval(Object[] values, int[][] shapes) {
-        ConvGeometry g = ConvGeometry.of(shapes[inputs[0]], fs[1], fs[2], outDepth, o.padding(), o.strideH(),
-            o.strideW(), o.dilationH(), o.dilationW());
-        int[] outShape = g.outputShape();
-        Object outData = Tensor.allocate(output.type(), elements(outShape));
-        compute(g, values[inputs[0]], outData);
-        values[outputs[0]] = outData;
-        shapes[outputs[0]] = outShape;
-      }
-
-      abstract void compute(ConvGeometry g, Object in, Object out);
-    }
     if (input.type() == TensorType.INT8 && filter.type() == TensorType.INT8 && output.type() == TensorType.INT8
         && (bias == null || bias.type() == TensorType.INT32)) {
       Conv.QuantizedParams p = Conv.prepare(scale(input), zeroPoint(input), requireQuantization(filter).scale(),
           scale(output), zeroPoint(output), o.fusedActivation(), outDepth, INT8_MIN, INT8_MAX);
-      return new ConvNode() {
+      return new WindowNode(op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+          o.dilationH(), o.dilationW()) {
         @Override
         void compute(ConvGeometry g, Object in, Object out) {
           Conv.evalInt8(p, g, (byte[]) in, (byte[]) filterData, (int[]) biasData, (byte[]) out);
@@ -596,7 +617,8 @@ public final class Interpreter {
       requireZeroPoint0(output);
       Conv.QuantizedParams p = Conv.prepare(scale(input), 0, requireQuantization(filter).scale(), scale(output), 0,
           o.fusedActivation(), outDepth, INT16_MIN, INT16_MAX);
-      return new ConvNode() {
+      return new WindowNode(op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+          o.dilationH(), o.dilationW()) {
         @Override
         void compute(ConvGeometry g, Object in, Object out) {
           Conv.evalInt16(p, g, (short[]) in, (byte[]) filterData, (long[]) biasData, (short[]) out);
@@ -607,7 +629,8 @@ public final class Interpreter {
         && (bias == null || bias.type() == TensorType.FLOAT32)) {
       KernelUtil.FloatRange act = KernelUtil.activationRangeFloat(o.fusedActivation());
       if (filter.type() == TensorType.FLOAT32) {
-        return new ConvNode() {
+        return new WindowNode(op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+          o.dilationH(), o.dilationW()) {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {
             Conv.evalFloat(act, g, (float[]) in, (float[]) filterData, (float[]) biasData, (float[]) out);
@@ -629,7 +652,8 @@ public final class Interpreter {
               + " equal channel scales, which TFLite 2.6.2 computes as zero; write a single scale for a "
               + "per-tensor filter");
         }
-        return new ConvNode() {
+        return new WindowNode(op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+          o.dilationH(), o.dilationW()) {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {
             Conv.evalHybrid(act, g, (float[]) in, (byte[]) filterData, filterScales, (float[]) biasData,
@@ -664,30 +688,13 @@ public final class Interpreter {
     Object filterData = constant(filter, op, 1);
     Object biasData = optionalConstant(op, 2);
     final String combo = types(input, filter, bias, output);
-    abstract class DwNode extends Node {
-      DwNode() {
-        super(op);
-      }
-
-      @Override
-      void eval(Object[] values, int[][] shapes) {
-        ConvGeometry g = ConvGeometry.of(shapes[inputs[0]], fs[1], fs[2], outDepth, o.padding(), o.strideH(),
-            o.strideW(), o.dilationH(), o.dilationW());
-        int[] outShape = g.outputShape();
-        Object outData = Tensor.allocate(output.type(), elements(outShape));
-        compute(g, values[inputs[0]], outData);
-        values[outputs[0]] = outData;
-        shapes[outputs[0]] = outShape;
-      }
-
-      abstract void compute(ConvGeometry g, Object in, Object out);
-    }
     if (input.type() == TensorType.INT8 && filter.type() == TensorType.INT8 && output.type() == TensorType.INT8
         && (bias == null || bias.type() == TensorType.INT32)) {
       DepthwiseConv.QuantizedParams p = DepthwiseConv.prepare(scale(input), zeroPoint(input),
           requireQuantization(filter).scale(), scale(output), zeroPoint(output), o.fusedActivation(), outDepth,
           depthMultiplier, INT8_MIN, INT8_MAX);
-      return new DwNode() {
+      return new WindowNode(op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+          o.dilationH(), o.dilationW()) {
         @Override
         void compute(ConvGeometry g, Object in, Object out) {
           DepthwiseConv.evalInt8(p, g, (byte[]) in, (byte[]) filterData, (int[]) biasData, (byte[]) out);
@@ -700,7 +707,8 @@ public final class Interpreter {
       requireZeroPoint0(output);
       DepthwiseConv.QuantizedParams p = DepthwiseConv.prepare(scale(input), 0, requireQuantization(filter).scale(),
           scale(output), 0, o.fusedActivation(), outDepth, depthMultiplier, INT16_MIN, INT16_MAX);
-      return new DwNode() {
+      return new WindowNode(op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+          o.dilationH(), o.dilationW()) {
         @Override
         void compute(ConvGeometry g, Object in, Object out) {
           DepthwiseConv.evalInt16(p, g, (short[]) in, (byte[]) filterData, (long[]) biasData, (short[]) out);
@@ -711,7 +719,8 @@ public final class Interpreter {
         && (bias == null || bias.type() == TensorType.FLOAT32)) {
       KernelUtil.FloatRange act = KernelUtil.activationRangeFloat(o.fusedActivation());
       if (filter.type() == TensorType.FLOAT32) {
-        return new DwNode() {
+        return new WindowNode(op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+          o.dilationH(), o.dilationW()) {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {
             DepthwiseConv.evalFloat(act, depthMultiplier, g, (float[]) in, (float[]) filterData,
@@ -721,7 +730,8 @@ public final class Interpreter {
       }
       if (filter.type() == TensorType.INT8) {
         final float[] filterScales = requireQuantization(filter).scale();
-        return new DwNode() {
+        return new WindowNode(op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+          o.dilationH(), o.dilationW()) {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {
             DepthwiseConv.evalHybrid(act, depthMultiplier, g, (float[]) in, (byte[]) filterData, filterScales,
