@@ -10,6 +10,13 @@ import java.util.Arrays;
  * threshold with the smallest KL(P || Q) wins (the last one on ties, as the reference does). As there, bin 0 takes
  * the count of bin 1 so that the spike of exact zeros from a ReLU does not dominate the divergence.
  *
+ * <p>Point masses elsewhere get the same treatment (our extension): a bin holding more than twice as many values as
+ * each neighbour and at least {@link #POINT_MASS_SHARE} of all values takes its larger neighbour's count. Such a bin
+ * is one value many inputs share exactly (a ReLU output over a constant image background, one per channel); any
+ * range represents it to within half a step, yet Q spreads it over its level's bins, so the divergence rewards
+ * thresholds that leave it alone in a level: the search settled just above it and clipped the tail (first conv of
+ * the Fashion-MNIST cnn: [0, 0.89] of an observed 6.77, -8.5 pt top-1).
+ *
  * <p>Adaptation to TFLite's asymmetric int8 activations (TensorRT's are symmetric):
  * <ul>
  *   <li>One-sided tensor (no negative values, e.g. after ReLU; or no positive ones): the whole int8 range maps onto
@@ -27,6 +34,8 @@ final class EntropyRange {
 
   static final int SIGNED_LEVELS = 128;
   static final int UNSIGNED_LEVELS = 256;
+  /** The smallest share of all values a bin must hold to count as a point mass. */
+  static final double POINT_MASS_SHARE = 1e-3;
 
   private EntropyRange() {}
 
@@ -75,6 +84,7 @@ final class EntropyRange {
       h[k] = hist[k];
     }
     h[0] = h[1];
+    flattenPointMasses(h);
     double[] suffix = new double[bins + 1];
     for (int k = bins - 1; k >= 0; k--) {
       suffix[k] = suffix[k + 1] + h[k];
@@ -124,5 +134,20 @@ final class EntropyRange {
       }
     }
     return bestBins;
+  }
+
+  /** Gives every point mass (see the class comment) its larger neighbour's count, in place; bin 0 is left alone. */
+  static void flattenPointMasses(double[] h) {
+    double total = 0;
+    for (double c : h) {
+      total += c;
+    }
+    double[] original = h.clone(); // judge every bin against its neighbours' observed counts
+    for (int k = 1; k < h.length; k++) {
+      double neighbour = Math.max(original[k - 1], k + 1 < h.length ? original[k + 1] : 0);
+      if (original[k] > 2 * neighbour && original[k] >= POINT_MASS_SHARE * total) {
+        h[k] = neighbour;
+      }
+    }
   }
 }

@@ -105,6 +105,30 @@ class RangeMethodTest {
     }
   }
 
+  /**
+   * A ReLU output where a third of the inputs are constant (an image background): every such position yields the
+   * same value, a point mass. Point masses are represented to within half a step by any range, so they must not
+   * pull the entropy threshold onto themselves (the KL search alone put it just above the largest one).
+   */
+  @Test
+  void entropyRangeIgnoresPointMasses() {
+    Random rnd = new Random(SEED + 4);
+    float[] smooth = new float[300_000];
+    float[] spiky = new float[smooth.length];
+    float[] constants = {0.31f, 0.58f, 0.86f};
+    for (int i = 0; i < smooth.length; i++) {
+      smooth[i] = (float) Math.max(0, rnd.nextGaussian() * 1.5);
+      spiky[i] = i % 3 == 0 ? constants[(i / 3) % constants.length] : smooth[i];
+    }
+    ClipRange withoutSpikes = select(RangeMethod.entropy(), smooth);
+    ClipRange withSpikes = select(RangeMethod.entropy(), spiky);
+    assertTrue(withoutSpikes.max() > 3f, "entropy on the smooth tensor " + withoutSpikes);
+    assertEquals(withoutSpikes.max(), withSpikes.max(), withoutSpikes.max() * 0.05,
+        "entropy with point masses " + withSpikes + " vs without " + withoutSpikes);
+    assertTrue(quantizationMse(spiky, withSpikes) < 1.2 * quantizationMse(spiky, select(RangeMethod.mse(), spiky)),
+        "entropy's range should cost about what mse's does");
+  }
+
   @Test
   void negativeOnlyTensorKeepsZeroAsItsUpperEnd() {
     float[] v = TestData.gaussian(new Random(SEED + 3), 100_000, 0, 1);
