@@ -181,7 +181,7 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
   }
 
   private byte[] model(DatasetInfo info) throws IOException {
-    MultiLayerNetwork net = new MultiLayerNetwork(Preset.fromCliName(preset).configuration(info, 42, 1e-3));
+    MultiLayerNetwork net = new MultiLayerNetwork(Preset.fromCliName(preset).configuration(info, 42, 1e-3, 1.0));
     net.init();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ModelSerializer.writeModel(net, out, false);

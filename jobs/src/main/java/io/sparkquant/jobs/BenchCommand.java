@@ -85,7 +85,7 @@ public final class BenchCommand implements Callable<Integer> {
         DatasetInfo info = dataset.info();
         Dataset<Row> input = dataset.rows().limit((int) rows);
         TrainConfig perMaster = new TrainConfig(config.preset(), config.epochs(), config.batchSize(), cores,
-            config.seed(), config.learningRate(), config.localSteps());
+            config.seed(), config.learningRate(), config.learningRateDecay(), config.localSteps());
         ParameterAveragingTrainer.Result result =
             new ParameterAveragingTrainer(perMaster).fit(spark, input, info, s -> { });
         double rate = result.epochs().get(result.epochs().size() - 1).samplesPerSecond();

@@ -52,8 +52,13 @@ public final class TrainCommand implements Callable<Integer> {
   int localSteps;
 
   @Option(names = "--learning-rate", defaultValue = "" + TrainConfig.DEFAULT_LEARNING_RATE,
-      description = "Adam learning rate. Default: ${DEFAULT-VALUE}.")
+      description = "Adam learning rate of the first epoch. Default: ${DEFAULT-VALUE}.")
   double learningRate;
+
+  @Option(names = "--lr-decay", defaultValue = "" + TrainConfig.DEFAULT_LEARNING_RATE_DECAY,
+      description = "Factor applied to the learning rate after every epoch, in (0, 1]; 1 keeps it constant."
+          + " Default: ${DEFAULT-VALUE}.")
+  double learningRateDecay;
 
   @Option(names = "--seed", defaultValue = "" + TrainConfig.DEFAULT_SEED,
       description = "Weight initialization seed; same seed and partitioning give the same model. Default: ${DEFAULT-VALUE}.")
@@ -69,7 +74,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     TrainJob.Options options = options(spec, data, validation, out, overwrite, limit, preset, epochs, batchSize, partitions, seed,
-        learningRate, localSteps);
+        learningRate, learningRateDecay, localSteps);
     SparkSession spark = sparkOptions.session("sparkquant-train");
     PrintWriter console = spec.commandLine().getOut();
     TrainJob.Result result = TrainJob.run(spark, options, stats -> {
@@ -84,10 +89,10 @@ public final class TrainCommand implements Callable<Integer> {
   /** Builds and checks the options before Spark starts; problems become usage errors. */
   static TrainJob.Options options(CommandSpec spec, String data, String validation, String out,
       boolean overwrite, long limit, String preset, int epochs, int batchSize, int partitions, long seed,
-      double learningRate, int localSteps) {
+      double learningRate, double learningRateDecay, int localSteps) {
     try {
       TrainConfig train = new TrainConfig(Preset.fromCliName(preset), epochs, batchSize, partitions, seed,
-          learningRate, localSteps);
+          learningRate, learningRateDecay, localSteps);
       CheckedPaths.requireExists(data, "--data");
       if (validation != null) {
         CheckedPaths.requireExists(validation, "--validation");

@@ -36,7 +36,7 @@ class EvaluateJobTest {
   static void trainAndEvaluate() {
     SparkSession spark = SharedSpark.get();
     trained = TrainJob.run(spark, new TrainJob.Options(TestDatasets.train(), null, tmp.resolve("model").toString(),
-        false, 1000, new TrainConfig(Preset.MLP, 1, 50, 2, 3, 0.002, 4)), s -> { });
+        false, 1000, new TrainConfig(Preset.MLP, 1, 50, 2, 3, 0.002, 1.0, 4)), s -> { });
     evaluated = EvaluateJob.run(spark, new EvaluateJob.Options(trained.modelPath(), TestDatasets.test(),
         tmp.resolve("eval").toString(), false, 128, 0));
   }

@@ -75,7 +75,8 @@ public final class ParameterAveragingTrainer {
   public Result fit(SparkSession spark, Dataset<Row> rows, Dataset<Row> validation, DatasetInfo info,
       Consumer<EpochStats> listener) {
     int partitions = config.partitions() > 0 ? config.partitions() : spark.sparkContext().defaultParallelism();
-    MultiLayerConfiguration conf = config.preset().configuration(info, config.seed(), config.learningRate());
+    MultiLayerConfiguration conf = config.preset().configuration(info, config.seed(), config.learningRate(),
+        config.learningRateDecay());
     MultiLayerNetwork network = new MultiLayerNetwork(conf);
     network.init();
     LOG.info("Training {} ({} parameters) on {} partitions: {} epochs, batch size {}, {} local steps per round",

@@ -16,6 +16,8 @@ import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.schedule.ExponentialSchedule;
+import org.nd4j.linalg.schedule.ScheduleType;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
@@ -95,12 +97,16 @@ public enum Preset {
     throw new IllegalArgumentException("Unknown preset '" + name + "'; valid: cnn, mlp");
   }
 
-  /** The network configuration for a dataset: Adam with {@code learningRate}, He init, seeded. */
-  public MultiLayerConfiguration configuration(DatasetInfo info, long seed, double learningRate) {
+  /**
+   * The network configuration for a dataset: He init, seeded, Adam whose learning rate starts at
+   * {@code learningRate} and is multiplied by {@code decay} after every epoch (the trainer sets the epoch
+   * count on every worker's copy, so the schedule follows the global epoch).
+   */
+  public MultiLayerConfiguration configuration(DatasetInfo info, long seed, double learningRate, double decay) {
     NeuralNetConfiguration.Builder base = new NeuralNetConfiguration.Builder()
         .seed(seed)
         .weightInit(WeightInit.RELU)
-        .updater(new Adam(learningRate));
+        .updater(new Adam(new ExponentialSchedule(ScheduleType.EPOCH, learningRate, decay)));
     return configure(base, info.shape(), info.classNames().size());
   }
 

@@ -8,22 +8,25 @@ package io.sparkquant.jobs.train;
  * @param batchSize minibatch size per worker step
  * @param partitions number of data partitions (= workers per round); 0 means Spark's default parallelism
  * @param seed weight initialization seed; the same seed and partitioning give the same model
- * @param learningRate Adam learning rate
+ * @param learningRate Adam learning rate of the first epoch
+ * @param learningRateDecay factor applied to the learning rate after every epoch, in (0, 1]; 1 keeps it constant
  * @param localSteps minibatches each worker fits between two parameter averagings
  */
 public record TrainConfig(
-    Preset preset, int epochs, int batchSize, int partitions, long seed, double learningRate, int localSteps) {
+    Preset preset, int epochs, int batchSize, int partitions, long seed, double learningRate, double learningRateDecay,
+    int localSteps) {
 
   // defaults of the train command (constants so picocli annotations can use them)
   public static final int DEFAULT_BATCH_SIZE = 64;
   public static final double DEFAULT_LEARNING_RATE = 0.002;
+  public static final double DEFAULT_LEARNING_RATE_DECAY = 0.7;
   public static final int DEFAULT_LOCAL_STEPS = 8;
   public static final long DEFAULT_SEED = 42;
 
   /** A configuration with the default batch size, learning rate and local steps. */
   public static TrainConfig withDefaults(Preset preset, int epochs, int partitions, long seed) {
     return new TrainConfig(preset, epochs, DEFAULT_BATCH_SIZE, partitions, seed, DEFAULT_LEARNING_RATE,
-        DEFAULT_LOCAL_STEPS);
+        DEFAULT_LEARNING_RATE_DECAY, DEFAULT_LOCAL_STEPS);
   }
 
   public TrainConfig {
@@ -38,6 +41,9 @@ public record TrainConfig(
     }
     if (!(learningRate > 0 && learningRate < 1)) {
       throw new IllegalArgumentException("learningRate must be in (0, 1), got " + learningRate);
+    }
+    if (!(learningRateDecay > 0 && learningRateDecay <= 1)) {
+      throw new IllegalArgumentException("learningRateDecay must be in (0, 1], got " + learningRateDecay);
     }
     requirePositive("localSteps", localSteps);
   }

@@ -28,14 +28,29 @@ class ParameterAveragingTrainerTest {
   void sameSeedAndPartitioningGiveIdenticalParameters() {
     TensorDataset data = TensorDatasets.load(SharedSpark.get(), TestDatasets.train());
     Dataset<Row> rows = data.rows().limit(320);
-    TrainConfig config = new TrainConfig(Preset.CNN, 1, 32, 2, 7, 0.002, 2);
+    TrainConfig config = new TrainConfig(Preset.CNN, 1, 32, 2, 7, 0.002, 0.7, 2);
     float[] first = train(config, rows, data).network().params().toFloatVector();
     float[] second = train(config, rows, data).network().params().toFloatVector();
     assertArrayEquals(first, second, "same seed, data and partitioning");
 
-    TrainConfig otherSeed = new TrainConfig(Preset.CNN, 1, 32, 2, 8, 0.002, 2);
+    TrainConfig otherSeed = new TrainConfig(Preset.CNN, 1, 32, 2, 8, 0.002, 0.7, 2);
     float[] third = train(otherSeed, rows, data).network().params().toFloatVector();
     assertFalse(Arrays.equals(first, third), "a different seed must give a different model");
+  }
+
+  @Test
+  void learningRateDecaysAfterEveryEpochOnTheWorkers() {
+    TensorDataset data = TensorDatasets.load(SharedSpark.get(), TestDatasets.train());
+    Dataset<Row> rows = data.rows().limit(256);
+    // The decay applies from the second epoch: one epoch is the same with or without it, two are not.
+    assertArrayEquals(params(new TrainConfig(Preset.MLP, 1, 32, 2, 5, 0.002, 1.0, 2), rows, data),
+        params(new TrainConfig(Preset.MLP, 1, 32, 2, 5, 0.002, 0.5, 2), rows, data));
+    assertFalse(Arrays.equals(params(new TrainConfig(Preset.MLP, 2, 32, 2, 5, 0.002, 1.0, 2), rows, data),
+        params(new TrainConfig(Preset.MLP, 2, 32, 2, 5, 0.002, 0.5, 2), rows, data)));
+  }
+
+  private static float[] params(TrainConfig config, Dataset<Row> rows, TensorDataset data) {
+    return train(config, rows, data).network().params().toFloatVector();
   }
 
   @Test
@@ -43,7 +58,7 @@ class ParameterAveragingTrainerTest {
     TensorDataset train = TensorDatasets.load(SharedSpark.get(), TestDatasets.train());
     List<EpochStats> progress = new ArrayList<>();
     ParameterAveragingTrainer.Result result = new ParameterAveragingTrainer(
-        new TrainConfig(Preset.MLP, 3, 64, 2, 42, 0.002, 4)).fit(SharedSpark.get(), train.rows(), train.info(),
+        new TrainConfig(Preset.MLP, 3, 64, 2, 42, 0.002, 0.7, 4)).fit(SharedSpark.get(), train.rows(), train.info(),
         progress::add);
 
     assertEquals(3, progress.size());
