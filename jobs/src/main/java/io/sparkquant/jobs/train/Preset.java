@@ -27,7 +27,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 public enum Preset {
 
   /**
-   * conv3x3(16)-BN-ReLU-maxpool2 - conv3x3(32)-BN-ReLU-maxpool2 - dense(128, ReLU) - dense(classes, softmax).
+   * conv3x3(32)-BN-ReLU-maxpool2 - conv3x3(64)-BN-ReLU-maxpool2 - dense(128, ReLU) - dense(classes, softmax).
    * Needs an image shape (H, W, C).
    */
   CNN(Layout.NCHW) {
@@ -38,11 +38,11 @@ public enum Preset {
             + " channels); the dataset has shape " + java.util.Arrays.toString(hwc) + "; use --preset mlp");
       }
       return base.list()
-          .layer(new ConvolutionLayer.Builder(3, 3).nOut(16).activation(Activation.IDENTITY).build())
+          .layer(new ConvolutionLayer.Builder(3, 3).nOut(32).activation(Activation.IDENTITY).build())
           .layer(new BatchNormalization.Builder().build())
           .layer(new ActivationLayer.Builder().activation(Activation.RELU).build())
           .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
-          .layer(new ConvolutionLayer.Builder(3, 3).nOut(32).activation(Activation.IDENTITY).build())
+          .layer(new ConvolutionLayer.Builder(3, 3).nOut(64).activation(Activation.IDENTITY).build())
           .layer(new BatchNormalization.Builder().build())
           .layer(new ActivationLayer.Builder().activation(Activation.RELU).build())
           .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
