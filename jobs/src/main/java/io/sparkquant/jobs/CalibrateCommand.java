@@ -59,8 +59,9 @@ public final class CalibrateCommand implements Callable<Integer> {
   long seed;
 
   @Option(names = "--partitions", defaultValue = "0",
-      description = "Partitions of the calibration work; 0 = the larger of the input's partition count and Spark's"
-          + " default parallelism. The table does not depend on it. Default: ${DEFAULT-VALUE}.")
+      description = "Partitions of the calibration work; 0 = the input's partition count or, if larger, a"
+          + " multiple of Spark's default parallelism with at most 32 batches each (a task sorts its partition in"
+          + " memory). The table does not depend on it. Default: ${DEFAULT-VALUE}.")
   int partitions;
 
   @Option(names = "--batch-size", defaultValue = "" + Calibrator.DEFAULT_BATCH_SIZE,

@@ -57,6 +57,8 @@ public final class Calibrator {
   public static final int DEFAULT_BATCH_SIZE = 64;
   private static final String SOURCE = "the calibration rows";
   public static final int DEFAULT_TREE_DEPTH = 2;
+  /** Batches a calibration task holds at most when the partition count is chosen automatically. */
+  static final int MAX_BATCHES_PER_PARTITION = 32;
 
   private byte[] modelBytes;
   private int[] inputShape;
@@ -215,14 +217,18 @@ public final class Calibrator {
   private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int featureLength) {
     long t0 = System.nanoTime();
     JavaRDD<Row> input = rows.select(featuresCol, idCol).javaRDD();
-    int shufflePartitions = partitions > 0 ? partitions
-        : Math.max(input.getNumPartitions(), jsc.sc().defaultParallelism());
     Sample sample = chooseSample(jsc, rows.select(idCol).javaRDD());
     if (sample.rows() == 0) {
       throw new IllegalArgumentException("empty calibration set: no row was selected ("
           + describeSampling() + "); give more rows or a larger fraction");
     }
     int buckets = (int) Math.max(1, (sample.rows() + batchSize - 1) / batchSize);
+    // Each task sorts its whole partition before the model sees a row, so by default partitions are cut small
+    // enough that a task's memory does not grow with the calibration set (in whole waves of tasks).
+    int parallelism = jsc.sc().defaultParallelism();
+    int waves = ceilDiv(ceilDiv(buckets, MAX_BATCHES_PER_PARTITION), parallelism);
+    int shufflePartitions = partitions > 0 ? partitions
+        : Math.max(input.getNumPartitions(), waves * parallelism);
     long samplingMillis = (System.nanoTime() - t0) / 1_000_000;
     LOG.info("calibration set: {} rows ({}), {} canonical batches over {} partitions; sampling took {} ms",
         sample.rows(), describeSampling(), buckets, shufflePartitions, samplingMillis);
@@ -292,6 +298,10 @@ public final class Calibrator {
       CalibrationTable.compute(RangeMethod.minMax(), pass1, null);
     }
     return layouts;
+  }
+
+  private static int ceilDiv(int a, int b) {
+    return (a + b - 1) / b;
   }
 
   private static void checkPass(long observed, long expected, String pass) {

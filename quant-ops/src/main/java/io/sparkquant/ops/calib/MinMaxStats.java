@@ -33,32 +33,46 @@ public final class MinMaxStats implements MergeableStats<MinMaxStats> {
   public MinMaxStats add(float x) {
     if (Float.isFinite(x)) {
       count++;
-      min = Math.min(min, x);
-      max = Math.max(max, x);
+      min = canonicalZero(Math.min(min, x));
+      max = canonicalZero(Math.max(max, x));
     } else {
       nonFiniteCount++;
     }
     return this;
   }
 
-  /** Observes {@code values[from..to)}. */
+  /**
+   * Observes {@code values[from..to)}. Calibration calls this on every activation of every batch, so the loop is
+   * plain comparisons (no NaN or signed-zero handling per element, which made it the calibration pass's
+   * hottest Java code); a block holding a non-finite value is observed again one value at a time.
+   */
   public MinMaxStats addAll(float[] values, int from, int to) {
-    long finite = 0;
-    float lo = min;
-    float hi = max;
+    float lo = Float.POSITIVE_INFINITY;
+    float hi = Float.NEGATIVE_INFINITY;
+    boolean nan = false;
     for (int i = from; i < to; i++) {
       float x = values[i];
-      if (Float.isFinite(x)) {
-        finite++;
-        lo = Math.min(lo, x);
-        hi = Math.max(hi, x);
-      }
+      lo = x < lo ? x : lo;
+      hi = x > hi ? x : hi;
+      nan |= x != x;
     }
-    count += finite;
-    nonFiniteCount += (to - from) - finite;
-    min = lo;
-    max = hi;
+    if (nan || lo == Float.NEGATIVE_INFINITY || hi == Float.POSITIVE_INFINITY) {
+      for (int i = from; i < to; i++) {
+        add(values[i]);
+      }
+      return this;
+    }
+    if (to > from) {
+      count += to - from;
+      min = canonicalZero(Math.min(min, lo));
+      max = canonicalZero(Math.max(max, hi));
+    }
     return this;
+  }
+
+  /** Zero is kept as +0.0: which zero a comparison loop keeps depends on element order, and statistics must not. */
+  private static float canonicalZero(float x) {
+    return x == 0 ? 0f : x;
   }
 
   public MinMaxStats addAll(float[] values) {

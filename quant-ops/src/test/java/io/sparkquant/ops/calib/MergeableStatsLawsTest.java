@@ -34,9 +34,30 @@ class MergeableStatsLawsTest {
   }
 
   @Test
+  void minMaxAddAllEqualsAddingOneValueAtATime() {
+    for (boolean nonFinite : new boolean[] {false, true}) {
+      List<Float> values = TestData.gaussianWithSpecials(SEED, 500, nonFinite);
+      java.util.Collections.shuffle(values, new java.util.Random(SEED));
+      float[] array = new float[values.size()];
+      MinMaxStats oneByOne = MinMaxStats.empty();
+      for (int i = 0; i < array.length; i++) {
+        array[i] = values.get(i);
+        oneByOne.add(array[i]);
+      }
+      // three blocks, so both the comparison loop and its non-finite fallback fold into earlier state
+      MinMaxStats blocks = MinMaxStats.empty().addAll(array, 0, 100).addAll(array, 100, 100)
+          .addAll(array, 100, array.length);
+      assertEquals(oneByOne, blocks, "nonFinite " + nonFinite);
+    }
+  }
+
+  @Test
   void minMaxOfSignedZerosDoesNotDependOnOrder() {
     assertEquals(MinMaxStats.empty().add(0.0f).add(-0.0f), MinMaxStats.empty().add(-0.0f).add(0.0f));
-    assertEquals(-0.0f, MinMaxStats.empty().add(0.0f).add(-0.0f).min());
+    assertEquals(0.0f, MinMaxStats.empty().add(0.0f).add(-0.0f).min(), "zero is kept as +0.0");
+    assertEquals(MinMaxStats.empty().addAll(new float[] {-0.0f, 0.0f, 2f}),
+        MinMaxStats.empty().addAll(new float[] {0.0f, -0.0f, 2f}));
+    assertEquals(0.0f, MinMaxStats.empty().addAll(new float[] {-0.0f, 2f}).min());
   }
 
   @Test
