@@ -213,7 +213,8 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
 
   /** Heap figures over one run: the largest heap left live after a collection, and the peak used. */
   /**
-   * @param maxLive the largest heap in use right after one of the full collections forced during the run
+   * @param maxLive the largest heap in use right after one of the full collections forced during the run (live
+   *     objects plus what running tasks allocated since)
    * @param peakUsed the heap pools' peak usage, garbage included
    * @param samples how many full collections measured the live heap
    */
@@ -223,8 +224,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
 
   /**
    * Runs {@code body} while a sampler forces a full collection every {@link #LIVE_HEAP_SAMPLE_MILLIS} and reads
-   * the heap in use right after it: the live set (what jmap -histo:live counts), not the garbage a young
-   * collection leaves in the old generation.
+   * the heap in use right after it: the live set plus what the running tasks allocated since, an upper bound
+   * that does not count the garbage a young collection leaves in the old generation. (Reading the class
+   * histogram instead, as jmap -histo:live does, crashed ND4J's native code once; not used.)
    */
   static HeapPeak heapDuring(Runnable body) {
     System.gc();
