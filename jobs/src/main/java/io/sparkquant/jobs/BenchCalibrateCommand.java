@@ -211,8 +211,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     return bytes / (1024.0 * 1024.0);
   }
 
-  /** Heap figures over one run: the largest heap left live after a collection, and the peak used. */
   /**
+   * Heap figures over one run.
+   *
    * @param maxLive the largest heap in use right after one of the full collections forced during the run (live
    *     objects plus what running tasks allocated since)
    * @param peakUsed the heap pools' peak usage, garbage included
