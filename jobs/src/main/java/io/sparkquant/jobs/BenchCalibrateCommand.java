@@ -12,19 +12,13 @@ import io.sparkquant.ops.calib.RangeMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -39,8 +33,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code sparkquant bench-calibrate} (hidden): calibration throughput against plain float inference of the same
- * model on the same rows and cores, the speed-up between local masters, and the heap used to calibrate N vs 10N
- * rows. Run it with {@code OMP_NUM_THREADS=1} so that a local[k] master uses k cores (one ND4J thread per task).
+ * model on the same rows and cores, the speed-up between local masters, and the peak live heap of the driver and
+ * executors while calibrating N vs 10N rows ({@link LiveHeapPlugin}, in a session of its own, since its forced
+ * collections would slow the timed runs). Run it with {@code OMP_NUM_THREADS=1} so that a local[k] master uses k
+ * cores (one ND4J thread per task).
  */
 @Command(name = "bench-calibrate", hidden = true, mixinStandardHelpOptions = true, sortOptions = false,
     description = "Benchmark: calibration rows/s vs float inference rows/s, local[1] vs local[2], heap for N vs 10N"
@@ -58,8 +54,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
           + " weights). Default: ${DEFAULT-VALUE}.")
   String preset;
 
-  @Option(names = "--rows", defaultValue = "5000",
-      description = "N: rows for the throughput runs; the heap run also uses about 10 N. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--rows", defaultValue = "6000",
+      description = "N: about this many rows (every k-th id) for the throughput runs; the heap runs use N and about"
+          + " 10 N (at most the whole dataset). Default: ${DEFAULT-VALUE}.")
   long rows;
 
   @Option(names = "--method", defaultValue = "minmax",
@@ -71,20 +68,30 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
   int batchSize;
 
   @Option(names = "--masters", split = ",", defaultValue = "local[1],local[2]",
-      description = "Local masters to compare; the heap runs use the last. Default: ${DEFAULT-VALUE}.")
+      description = "Local masters to compare. Default: ${DEFAULT-VALUE}.")
   List<String> masters;
+
+  @Option(names = "--heap-master",
+      description = "Master of the heap runs, e.g. spark://127.0.0.1:7077 (then run the benchmark through"
+          + " deploy/submit.sh so that executors get the jar). Default: the last of --masters.")
+  String heapMaster;
 
   @Option(names = "--repeat", defaultValue = "3",
       description = "Timed runs of inference and calibration per master; the fastest of each counts."
           + " Default: ${DEFAULT-VALUE}.")
   int repeat;
 
+  @Option(names = "--speed", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Time inference and calibration on every master (--no-speed skips it). Default: ${DEFAULT-VALUE}.")
+  boolean speed;
+
   @Option(names = "--heap", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "Also measure the heap for N vs 10 N rows (--no-heap skips it). Default: ${DEFAULT-VALUE}.")
+      description = "Also measure the live heap of every JVM for N vs 10 N rows (--no-heap skips it)."
+          + " Default: ${DEFAULT-VALUE}.")
   boolean heap;
 
   @Override
-  public Integer call() throws IOException {
+  public Integer call() throws IOException, InterruptedException {
     RangeMethod rangeMethod;
     try {
       rangeMethod = RangeMethod.parse(method, null);
@@ -105,33 +112,21 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     }
     PrintWriter console = spec.commandLine().getOut();
     List<Double> calibrationRates = new ArrayList<>();
-    for (int m = 0; m < masters.size(); m++) {
-      String master = masters.get(m);
+    for (String master : speed ? masters : List.<String>of()) {
       SparkSession spark = SparkSessions.create("sparkquant-bench-calibrate", master);
       try {
-        String dir = data != null ? data : fashionMnist(spark);
-        TensorDataset dataset = TensorDatasets.load(spark, dir);
-        long total = dataset.rows().count();
-        // Every k-th id keeps the rows spread over all input partitions; `small` has a tenth of `large`.
-        long k = Math.max(1, total / (10 * rows));
-        Dataset<Row> large = dataset.rows().filter(functions.pmod(functions.col("id"), functions.lit(k)).equalTo(0));
-        Dataset<Row> small = dataset.rows().filter(functions.pmod(functions.col("id"), functions.lit(10 * k))
-            .equalTo(0));
-        byte[] model = model(dataset.info());
-        Calibrator calibrator = new Calibrator().setModel(model).setInputShape(dataset.info().shape())
-            .setMethod(rangeMethod).setBatchSize(batchSize);
-
-        inference(spark, model, small, dataset.info()); // warm-up: JIT, ND4J, page cache
-        calibrator.fitRun(small);
+        Workload w = workload(spark, rangeMethod);
+        inference(spark, w, w.small()); // warm-up: JIT, ND4J, page cache
+        w.calibrator().fitRun(w.small());
         // Best of --repeat alternating runs: a shared machine only ever makes a run slower.
         Rate inference = null;
         Rate calibration = null;
         Calibrator.Run run = null;
         for (int r = 0; r < repeat; r++) {
-          Rate i = inference(spark, model, small, dataset.info());
+          Rate i = inference(spark, w, w.small());
           inference = inference == null || i.nanos() < inference.nanos() ? i : inference;
           long t0 = System.nanoTime();
-          Calibrator.Run c = calibrator.fitRun(small);
+          Calibrator.Run c = w.calibrator().fitRun(w.small());
           long nanos = System.nanoTime() - t0;
           if (calibration == null || nanos < calibration.nanos()) {
             calibration = new Rate(c.rows(), nanos);
@@ -148,21 +143,6 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
                 : String.format(Locale.ROOT, "%.0f rows/s", run.rows() * 1000.0 / run.histogramMillis()),
             run.rows(), run.batches(), run.partitions());
         console.flush();
-
-        if (heap && m == masters.size() - 1) {
-          HeapPeak smallHeap = heapDuring(() -> calibrator.fitRun(small));
-          HeapPeak largeHeap = heapDuring(() -> calibrator.fitRun(large));
-          long smallRows = small.count();
-          long largeRows = large.count();
-          console.printf("%s heap (driver = executor in local mode), N = %d rows: max live %.1f MB, peak used"
-                  + " %.1f MB; %d rows: max live %.1f MB, peak used %.1f MB; growth of live heap %.1f%% for %.1fx"
-                  + " rows (live heap sampled %d and %d times, each after a full GC)%n",
-              master, smallRows, mb(smallHeap.maxLive()), mb(smallHeap.peakUsed()), largeRows,
-              mb(largeHeap.maxLive()), mb(largeHeap.peakUsed()),
-              100.0 * (largeHeap.maxLive() - smallHeap.maxLive()) / smallHeap.maxLive(),
-              largeRows / (double) smallRows, smallHeap.samples(), largeHeap.samples());
-          console.flush();
-        }
       } finally {
         spark.stop();
       }
@@ -172,7 +152,73 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
           calibrationRates.get(i) / calibrationRates.get(0));
     }
     console.flush();
+    if (heap) {
+      heap(console, rangeMethod, heapMaster != null ? heapMaster : masters.get(masters.size() - 1));
+    }
     return 0;
+  }
+
+  /** The live heap of every JVM while calibrating N rows, then about 10 N, in a session with {@link LiveHeapPlugin}. */
+  private void heap(PrintWriter console, RangeMethod rangeMethod, String master)
+      throws IOException, InterruptedException {
+    SparkSession spark = SparkSessions.create("sparkquant-bench-calibrate-heap", master,
+        Map.of("spark.plugins", LiveHeapPlugin.class.getName()));
+    try {
+      Workload w = workload(spark, rangeMethod);
+      w.calibrator().fitRun(w.small()); // warm-up
+      long[] small = timeWindow(() -> w.calibrator().fitRun(w.small()));
+      long[] large = timeWindow(() -> w.calibrator().fitRun(w.large()));
+      Thread.sleep(2 * LiveHeapPlugin.SAMPLE_MILLIS); // executors' last samples are still on the way
+      Map<String, Long> smallLive = LiveHeapPlugin.maxLiveBytes(small[0], small[1]);
+      Map<String, Long> largeLive = LiveHeapPlugin.maxLiveBytes(large[0], large[1]);
+      long smallRows = w.small().count();
+      long largeRows = w.large().count();
+      console.printf("%s: peak live heap (heap in use after a full collection forced every %d ms) while calibrating"
+              + " N = %d rows vs %d rows (%.1fx)%s%n",
+          master, LiveHeapPlugin.SAMPLE_MILLIS, smallRows, largeRows, largeRows / (double) smallRows,
+          master.startsWith("local") ? "; in local mode the executor runs in the driver JVM" : "");
+      Map<String, Long> smallCounts = LiveHeapPlugin.sampleCounts(small[0], small[1]);
+      Map<String, Long> largeCounts = LiveHeapPlugin.sampleCounts(large[0], large[1]);
+      for (String jvm : largeLive.keySet()) {
+        Long n = smallLive.get(jvm);
+        long n10 = largeLive.get(jvm);
+        console.printf("  %s: %s -> %.1f MB, %s (%d and %d samples)%n", jvm,
+            n == null ? "-" : String.format(Locale.ROOT, "%.1f MB", mb(n)), mb(n10),
+            n == null ? "no N sample" : String.format(Locale.ROOT, "%+.1f%%", 100.0 * (n10 - n) / n),
+            smallCounts.getOrDefault(jvm, 0L), largeCounts.get(jvm));
+      }
+      console.flush();
+    } finally {
+      spark.stop();
+    }
+  }
+
+  /** Epoch milliseconds before and after {@code body}. */
+  private static long[] timeWindow(Runnable body) {
+    long from = System.currentTimeMillis();
+    body.run();
+    return new long[] {from, System.currentTimeMillis()};
+  }
+
+  /**
+   * The benchmark's rows and calibrator on a session: {@code small} holds about --rows rows, {@code large} about
+   * 10x as many (at most the whole dataset). Every k-th id keeps the rows spread over all input partitions.
+   */
+  private record Workload(Dataset<Row> small, Dataset<Row> large, Calibrator calibrator, byte[] model,
+      DatasetInfo info) {}
+
+  private Workload workload(SparkSession spark, RangeMethod rangeMethod) throws IOException {
+    String dir = data != null ? data : fashionMnist(spark);
+    TensorDataset dataset = TensorDatasets.load(spark, dir);
+    long total = dataset.rows().count();
+    long k = Math.max(1, total / rows);
+    Dataset<Row> small = dataset.rows().filter(functions.pmod(functions.col("id"), functions.lit(k)).equalTo(0));
+    Dataset<Row> large = dataset.rows().filter(functions.pmod(functions.col("id"), functions.lit(Math.max(1, k / 10)))
+        .equalTo(0));
+    byte[] model = model(dataset.info());
+    Calibrator calibrator = new Calibrator().setModel(model).setInputShape(dataset.info().shape())
+        .setMethod(rangeMethod).setBatchSize(batchSize);
+    return new Workload(small, large, calibrator, model, dataset.info());
   }
 
   private record Rate(long rows, long nanos) {
@@ -181,8 +227,8 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     }
   }
 
-  private Rate inference(SparkSession spark, byte[] model, Dataset<Row> rows, DatasetInfo info) {
-    Scoring.Scored scored = Scoring.predictions(spark, model, "bench-model", rows, info, batchSize);
+  private Rate inference(SparkSession spark, Workload w, Dataset<Row> rows) {
+    Scoring.Scored scored = Scoring.predictions(spark, w.model(), "bench-model", rows, w.info(), batchSize);
     long t0 = System.nanoTime();
     long n = scored.predictions().javaRDD().count();
     long nanos = System.nanoTime() - t0;
@@ -210,55 +256,4 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
   private static double mb(long bytes) {
     return bytes / (1024.0 * 1024.0);
   }
-
-  /**
-   * Heap figures over one run.
-   *
-   * @param maxLive the largest heap in use right after one of the full collections forced during the run (live
-   *     objects plus what running tasks allocated since)
-   * @param peakUsed the heap pools' peak usage, garbage included
-   * @param samples how many full collections measured the live heap
-   */
-  record HeapPeak(long maxLive, long peakUsed, long samples) {}
-
-  static final long LIVE_HEAP_SAMPLE_MILLIS = 1000;
-
-  /**
-   * Runs {@code body} while a sampler forces a full collection every {@link #LIVE_HEAP_SAMPLE_MILLIS} and reads
-   * the heap in use right after it: the live set plus what the running tasks allocated since, an upper bound
-   * that does not count the garbage a young collection leaves in the old generation. (Reading the class
-   * histogram instead, as jmap -histo:live does, crashed ND4J's native code once; not used.)
-   */
-  static HeapPeak heapDuring(Runnable body) {
-    System.gc();
-    List<MemoryPoolMXBean> heapPools = ManagementFactory.getMemoryPoolMXBeans().stream()
-        .filter(p -> p.getType() == MemoryType.HEAP).toList();
-    heapPools.forEach(MemoryPoolMXBean::resetPeakUsage);
-    AtomicLong maxLive = new AtomicLong();
-    AtomicLong samples = new AtomicLong();
-    Runnable sample = () -> {
-      System.gc();
-      maxLive.accumulateAndGet(heapPools.stream().mapToLong(p -> p.getUsage().getUsed()).sum(), Math::max);
-      samples.incrementAndGet();
-    };
-    ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "live-heap-sampler");
-      t.setDaemon(true);
-      return t;
-    });
-    sampler.scheduleAtFixedRate(sample, LIVE_HEAP_SAMPLE_MILLIS, LIVE_HEAP_SAMPLE_MILLIS, TimeUnit.MILLISECONDS);
-    try {
-      body.run();
-    } finally {
-      sampler.shutdown();
-      try {
-        sampler.awaitTermination(1, TimeUnit.MINUTES);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-    long peak = heapPools.stream().mapToLong(p -> p.getPeakUsage().getUsed()).sum();
-    return new HeapPeak(maxLive.get(), peak, samples.get());
-  }
-
 }

@@ -1,5 +1,6 @@
 package io.sparkquant.jobs;
 
+import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
@@ -25,7 +26,13 @@ public final class SparkSessions {
    *     and use {@link #DEFAULT_MASTER} otherwise
    */
   public static SparkSession create(String appName, String master) {
+    return create(appName, master, Map.of());
+  }
+
+  /** As {@link #create(String, String)}, with extra Spark configuration on top of spark-submit's. */
+  public static SparkSession create(String appName, String master, Map<String, String> extraConf) {
     SparkConf conf = new SparkConf(); // loads spark.* system properties, as spark-submit passes them
+    extraConf.forEach(conf::set);
     if (master != null) {
       conf.setMaster(master);
     } else if (!conf.contains("spark.master")) {

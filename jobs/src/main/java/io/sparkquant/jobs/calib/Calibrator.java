@@ -27,6 +27,11 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -198,12 +203,8 @@ public final class Calibrator {
           + ") are exclusive; set one");
     }
     StructType schema = rows.schema();
-    for (String col : new String[] {featuresCol, idCol}) {
-      if (!Arrays.asList(schema.fieldNames()).contains(col)) {
-        throw new IllegalArgumentException("calibration rows have no column '" + col + "'; found "
-            + Arrays.toString(schema.fieldNames()));
-      }
-    }
+    requireColumn(schema, featuresCol, DataTypes.createArrayType(DataTypes.FloatType));
+    requireColumn(schema, idCol, DataTypes.LongType);
     Graph graph = importOnDriver();
     int featureLength = graph.input().itemSize();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());
@@ -216,8 +217,9 @@ public final class Calibrator {
 
   private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int featureLength) {
     long t0 = System.nanoTime();
-    JavaRDD<Row> input = rows.select(featuresCol, idCol).javaRDD();
-    Sample sample = chooseSample(jsc, rows.select(idCol).javaRDD());
+    // Internal rows: features are copied straight into a float[] (the Row API would box every value).
+    JavaRDD<InternalRow> input = rows.select(featuresCol, idCol).queryExecution().toRdd().toJavaRDD();
+    Sample sample = chooseSample(jsc, rows.select(idCol).queryExecution().toRdd().toJavaRDD());
     if (sample.rows() == 0) {
       throw new IllegalArgumentException("empty calibration set: no row was selected ("
           + describeSampling() + "); give more rows or a larger fraction");
@@ -280,6 +282,21 @@ public final class Calibrator {
           histogramMillis);
     } finally {
       model.destroy();
+    }
+  }
+
+  /** The column must exist with this type; an array's element nullability does not matter. */
+  private static void requireColumn(StructType schema, String name, DataType type) {
+    if (!Arrays.asList(schema.fieldNames()).contains(name)) {
+      throw new IllegalArgumentException("calibration rows have no column '" + name + "'; found "
+          + Arrays.toString(schema.fieldNames()));
+    }
+    DataType actual = schema.apply(name).dataType();
+    boolean matches = actual instanceof ArrayType a && type instanceof ArrayType t
+        ? a.elementType().equals(t.elementType()) : actual.equals(type);
+    if (!matches) {
+      throw new IllegalArgumentException("calibration column '" + name + "' must be " + type.simpleString()
+          + ", found " + actual.simpleString());
     }
   }
 
@@ -346,13 +363,13 @@ public final class Calibrator {
     }
   }
 
-  private Sample chooseSample(JavaSparkContext jsc, JavaRDD<Row> ids) {
+  private Sample chooseSample(JavaSparkContext jsc, JavaRDD<InternalRow> ids) {
     final long s = seed;
     if (sampleRows > 0) {
       jsc.setJobDescription("calibrate: choose " + sampleRows + " rows by id hash");
       final int limit = (int) sampleRows;
       SmallestKeys smallest = ids
-          .mapPartitions((Iterator<Row> it) -> List.of(SmallestKeys.of(limit, keyIdPairs(it, s))).iterator())
+          .mapPartitions((Iterator<InternalRow> it) -> List.of(SmallestKeys.of(limit, keyIdPairs(it, s))).iterator())
           .treeReduce(SmallestKeys::merge, treeDepth);
       if (smallest.size() < sampleRows) {
         LOG.warn("asked for {} calibration rows but the input has only {}; using all of them", sampleRows,
@@ -372,7 +389,7 @@ public final class Calibrator {
     return new Sample(ids.count(), 0, false, 0, 0);
   }
 
-  private static Iterator<long[]> keyIdPairs(Iterator<Row> ids, long seed) {
+  private static Iterator<long[]> keyIdPairs(Iterator<InternalRow> ids, long seed) {
     return new Iterator<>() {
       @Override
       public boolean hasNext() {
@@ -387,7 +404,7 @@ public final class Calibrator {
     };
   }
 
-  private static long idOf(Row row, int index) {
+  private static long idOf(InternalRow row, int index) {
     if (row.isNullAt(index)) {
       throw InvalidDatasetException.atRow(SOURCE, "id", "a row", "a non-null long (ids choose the sample and the "
           + "batches)", "null");
@@ -395,7 +412,7 @@ public final class Calibrator {
     return row.getLong(index);
   }
 
-  private static Iterator<Tuple2<BatchKey, float[]>> keyed(Row row, long seed, Sample sample, int buckets,
+  private static Iterator<Tuple2<BatchKey, float[]>> keyed(InternalRow row, long seed, Sample sample, int buckets,
       int length) {
     long id = idOf(row, 1);
     long key = SampleKeys.key(seed, id);
@@ -406,19 +423,17 @@ public final class Calibrator {
     if (row.isNullAt(0)) {
       throw InvalidDatasetException.atRow(SOURCE, "features", where, length + " finite values", "null");
     }
-    List<Object> values = row.getList(0);
-    if (values.size() != length) {
+    ArrayData values = row.getArray(0);
+    if (values.numElements() != length) {
       throw InvalidDatasetException.atRow(SOURCE, "features", where, length + " values (the model input)",
-          values.size() + " values");
+          values.numElements() + " values");
     }
-    float[] features = new float[length];
+    float[] features = values.toFloatArray();
     for (int i = 0; i < length; i++) {
-      Object v = values.get(i);
-      float x = v == null ? Float.NaN : ((Number) v).floatValue();
-      if (!Float.isFinite(x)) {
-        throw InvalidDatasetException.atRow(SOURCE, "features", where, "finite values", v + " at index " + i);
+      if (!Float.isFinite(features[i]) || values.isNullAt(i)) {
+        throw InvalidDatasetException.atRow(SOURCE, "features", where, "finite values",
+            (values.isNullAt(i) ? "null" : features[i]) + " at index " + i);
       }
-      features[i] = x;
     }
     return List.of(new Tuple2<>(new BatchKey(SampleKeys.bucket(key, buckets), key, id), features)).iterator();
   }

@@ -100,6 +100,35 @@ class CalibratorTest {
   }
 
   @Test
+  void nullFeatureValueAndWrongLengthAreReportedWithTheRowId() {
+    Dataset<Row> rows = CalibrationFixtures.rows(spark, 30, DATA_SEED, -1);
+    Dataset<Row> withNull = rows.withColumn("features", functions.when(functions.col("id").equalTo(10),
+        functions.expr("transform(features, (x, i) -> IF(i = 7, CAST(NULL AS FLOAT), x))"))
+        .otherwise(functions.col("features")));
+    InvalidDatasetException e = assertThrows(InvalidDatasetException.class,
+        () -> calibrator(RangeMethod.minMax()).fit(withNull));
+    assertTrue(e.getMessage().contains("row id 10") && e.getMessage().contains("null at index 7"), e.getMessage());
+
+    Dataset<Row> short1 = rows.withColumn("features", functions.when(functions.col("id").equalTo(17),
+        functions.slice(functions.col("features"), 1, 299)).otherwise(functions.col("features")));
+    e = assertThrows(InvalidDatasetException.class, () -> calibrator(RangeMethod.minMax()).fit(short1));
+    assertTrue(e.getMessage().contains("row id 17") && e.getMessage().contains("299 values"), e.getMessage());
+  }
+
+  @Test
+  void columnOfTheWrongTypeIsRejectedBeforeSparkRuns() {
+    Dataset<Row> doubles = CalibrationFixtures.rows(spark, 5, DATA_SEED, -1)
+        .withColumn("features", functions.col("features").cast("array<double>"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> calibrator(RangeMethod.minMax()).fit(doubles));
+    assertTrue(e.getMessage().contains("'features' must be array<float>, found array<double>"), e.getMessage());
+    Dataset<Row> intIds = CalibrationFixtures.rows(spark, 5, DATA_SEED, -1)
+        .withColumn("id", functions.col("id").cast("int"));
+    e = assertThrows(IllegalArgumentException.class, () -> calibrator(RangeMethod.minMax()).fit(intIds));
+    assertTrue(e.getMessage().contains("'id' must be bigint, found int"), e.getMessage());
+  }
+
+  @Test
   void emptyCalibrationSetIsAnError() {
     Dataset<Row> rows = CalibrationFixtures.rows(spark, 20, DATA_SEED, -1);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
