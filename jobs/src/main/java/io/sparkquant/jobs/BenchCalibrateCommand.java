@@ -165,17 +165,23 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
         Map.of("spark.plugins", LiveHeapPlugin.class.getName()));
     try {
       Workload w = workload(spark, rangeMethod);
+      long smallRows = w.small().count();
+      long largeRows = w.large().count();
+      // Peaks can be shorter than the sampling interval: the N run is repeated so that both are sampled as long.
+      int repeats = (int) Math.max(1, Math.round(largeRows / (double) smallRows));
       w.calibrator().fitRun(w.small()); // warm-up
-      long[] small = timeWindow(() -> w.calibrator().fitRun(w.small()));
+      long[] small = timeWindow(() -> {
+        for (int i = 0; i < repeats; i++) {
+          w.calibrator().fitRun(w.small());
+        }
+      });
       long[] large = timeWindow(() -> w.calibrator().fitRun(w.large()));
       Thread.sleep(2 * LiveHeapPlugin.SAMPLE_MILLIS); // executors' last samples are still on the way
       Map<String, Long> smallLive = LiveHeapPlugin.maxLiveBytes(small[0], small[1]);
       Map<String, Long> largeLive = LiveHeapPlugin.maxLiveBytes(large[0], large[1]);
-      long smallRows = w.small().count();
-      long largeRows = w.large().count();
       console.printf("%s: peak live heap (heap in use after a full collection forced every %d ms) while calibrating"
-              + " N = %d rows vs %d rows (%.1fx)%s%n",
-          master, LiveHeapPlugin.SAMPLE_MILLIS, smallRows, largeRows, largeRows / (double) smallRows,
+              + " N = %d rows (%d times) vs %d rows (%.1fx, once)%s%n",
+          master, LiveHeapPlugin.SAMPLE_MILLIS, smallRows, repeats, largeRows, largeRows / (double) smallRows,
           master.startsWith("local") ? "; in local mode the executor runs in the driver JVM" : "");
       Map<String, Long> smallCounts = LiveHeapPlugin.sampleCounts(small[0], small[1]);
       Map<String, Long> largeCounts = LiveHeapPlugin.sampleCounts(large[0], large[1]);

@@ -43,7 +43,7 @@ public final class LiveHeapPlugin implements SparkPlugin {
 
   private static final Logger LOG = LoggerFactory.getLogger(LiveHeapPlugin.class);
 
-  static final long SAMPLE_MILLIS = 250;
+  static final long SAMPLE_MILLIS = 500;
   /** The JVM name of the driver's samples, and Spark's executor id in local mode, where the executor runs in the driver. */
   public static final String DRIVER = "driver";
 
