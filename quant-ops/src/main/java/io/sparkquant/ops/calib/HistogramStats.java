@@ -3,6 +3,7 @@ package io.sparkquant.ops.calib;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
@@ -48,16 +49,16 @@ public final class HistogramStats implements MergeableStats<HistogramStats> {
     return this;
   }
 
-  /** Observes {@code values[from..to)}. */
-  public HistogramStats addAll(float[] values, int from, int to) {
-    for (int i = from; i < to; i++) {
-      add(values[i]);
+  /** Observes the values from the buffer's position to its limit (the position does not move). */
+  public HistogramStats addAll(FloatBuffer values) {
+    for (int i = values.position(); i < values.limit(); i++) {
+      add(values.get(i));
     }
     return this;
   }
 
   public HistogramStats addAll(float[] values) {
-    return addAll(values, 0, values.length);
+    return addAll(FloatBuffer.wrap(values));
   }
 
   @Override

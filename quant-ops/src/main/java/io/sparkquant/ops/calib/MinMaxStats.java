@@ -2,6 +2,7 @@ package io.sparkquant.ops.calib;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.FloatBuffer;
 
 /**
  * Running minimum and maximum of a tensor's values (pass 1 of calibration).
@@ -42,23 +43,27 @@ public final class MinMaxStats implements MergeableStats<MinMaxStats> {
   }
 
   /**
-   * Observes {@code values[from..to)}. Calibration calls this on every activation of every batch, so the loop is
-   * plain comparisons (no NaN or signed-zero handling per element, which made it the calibration pass's
-   * hottest Java code); a block holding a non-finite value is observed again one value at a time.
+   * Observes the values from the buffer's position to its limit (the position does not move; calibration passes
+   * views of native ND4J memory, so activations are not copied to the heap). Calibration calls this on every
+   * activation of every batch, so the loop is plain comparisons (no NaN or signed-zero handling per element, which
+   * made it the calibration pass's hottest Java code); a block holding a non-finite value is observed again one
+   * value at a time.
    */
-  public MinMaxStats addAll(float[] values, int from, int to) {
+  public MinMaxStats addAll(FloatBuffer values) {
+    int from = values.position();
+    int to = values.limit();
     float lo = Float.POSITIVE_INFINITY;
     float hi = Float.NEGATIVE_INFINITY;
     boolean nan = false;
     for (int i = from; i < to; i++) {
-      float x = values[i];
+      float x = values.get(i);
       lo = x < lo ? x : lo;
       hi = x > hi ? x : hi;
       nan |= x != x;
     }
     if (nan || lo == Float.NEGATIVE_INFINITY || hi == Float.POSITIVE_INFINITY) {
       for (int i = from; i < to; i++) {
-        add(values[i]);
+        add(values.get(i));
       }
       return this;
     }
@@ -76,7 +81,7 @@ public final class MinMaxStats implements MergeableStats<MinMaxStats> {
   }
 
   public MinMaxStats addAll(float[] values) {
-    return addAll(values, 0, values.length);
+    return addAll(FloatBuffer.wrap(values));
   }
 
   @Override

@@ -1,6 +1,9 @@
 package io.sparkquant.ops.calib;
 
+import java.lang.ref.Reference;
+import java.nio.FloatBuffer;
 import java.util.Map;
+import java.util.function.Function;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -16,7 +19,7 @@ public final class TensorObserver {
   /** Pass 1: min/max of every tensor. */
   public static void addMinMax(ModelStats<MinMaxStats> stats, Map<String, INDArray> tensors) {
     for (Map.Entry<String, INDArray> e : tensors.entrySet()) {
-      stats.add(e.getKey(), MinMaxStats.empty().addAll(elements(e.getValue())));
+      stats.add(e.getKey(), fold(e.getValue(), values -> MinMaxStats.empty().addAll(values)));
     }
   }
 
@@ -33,17 +36,23 @@ public final class TensorObserver {
         throw new IllegalArgumentException("tensor '" + e.getKey() + "' has no histogram layout; pass 1 observed "
             + layouts.keySet());
       }
-      stats.add(e.getKey(), HistogramStats.empty(layout).addAll(elements(e.getValue())));
+      stats.add(e.getKey(), fold(e.getValue(), values -> HistogramStats.empty(layout).addAll(values)));
     }
   }
 
-  /** The tensor's elements in some order, without a copy through a view when the buffer holds exactly them. */
-  static float[] elements(INDArray a) {
+  /**
+   * Folds the tensor's elements, in some order, read in place from its native buffer: a permuted view of a whole
+   * buffer holds the same multiset of values as the tensor. Other views are copied first.
+   */
+  static <S> S fold(INDArray a, Function<FloatBuffer, S> fold) {
     INDArray f = a.dataType() == DataType.FLOAT ? a : a.castTo(DataType.FLOAT);
-    if (f.offset() == 0 && f.data().length() == f.length()) {
-      // A permuted view of a whole buffer holds the same multiset of values as the tensor.
-      return f.data().asFloat();
+    if (f.offset() != 0 || f.data().length() != f.length()) {
+      f = f.dup('c');
     }
-    return f.dup('c').data().asFloat();
+    try {
+      return fold.apply(f.data().asNioFloat().limit((int) f.length()));
+    } finally {
+      Reference.reachabilityFence(f); // collecting f would free the native memory the buffer reads
+    }
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -45,8 +46,8 @@ class MergeableStatsLawsTest {
         oneByOne.add(array[i]);
       }
       // three blocks, so both the comparison loop and its non-finite fallback fold into earlier state
-      MinMaxStats blocks = MinMaxStats.empty().addAll(array, 0, 100).addAll(array, 100, 100)
-          .addAll(array, 100, array.length);
+      MinMaxStats blocks = MinMaxStats.empty().addAll(FloatBuffer.wrap(array, 0, 100))
+          .addAll(FloatBuffer.wrap(array, 100, 0)).addAll(FloatBuffer.wrap(array, 100, array.length - 100));
       assertEquals(oneByOne, blocks, "nonFinite " + nonFinite);
     }
   }
