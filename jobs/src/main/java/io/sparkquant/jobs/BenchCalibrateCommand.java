@@ -76,7 +76,7 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
           + " deploy/submit.sh so that executors get the jar). Default: the last of --masters.")
   String heapMaster;
 
-  @Option(names = "--repeat", defaultValue = "3",
+  @Option(names = "--repeat", defaultValue = "5",
       description = "Timed runs of inference and calibration per master; the fastest of each counts."
           + " Default: ${DEFAULT-VALUE}.")
   int repeat;
