@@ -11,11 +11,11 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /** Which column types the format accepts, and how they are normalized to the canonical types. */
-final class ColumnTypes {
+public final class ColumnTypes {
 
-  static final String FEATURES_ACCEPTED = "array<float>, array<double> or Spark ML Vector";
+  public static final String FEATURES_ACCEPTED = "array<float>, array<double> or Spark ML Vector";
   static final String LABEL_ACCEPTED = "int (or byte, short, long)";
-  static final String ID_ACCEPTED = "long (or byte, short, int)";
+  public static final String ID_ACCEPTED = "long (or byte, short, int)";
 
   private ColumnTypes() {}
 
@@ -41,15 +41,20 @@ final class ColumnTypes {
     return Arrays.asList(schema.fieldNames()).contains(TensorDatasets.ID);
   }
 
-  /** The features column as array&lt;float&gt; (elements nullable); the type must have passed {@link #check}. */
-  static Column featuresAsFloatArray(DataType type) {
+  /**
+   * A features column as array&lt;float&gt; (elements nullable); its type must pass {@link #isFeatureType}.
+   *
+   * @param column the column's name
+   * @param type the column's type
+   */
+  public static Column featuresAsFloatArray(String column, DataType type) {
     if (type instanceof VectorUDT) {
-      return org.apache.spark.ml.functions.vector_to_array(col(TensorDatasets.FEATURES), "float32");
+      return org.apache.spark.ml.functions.vector_to_array(col(column), "float32");
     }
-    return col(TensorDatasets.FEATURES).cast(DataTypes.createArrayType(DataTypes.FloatType, true));
+    return col(column).cast(DataTypes.createArrayType(DataTypes.FloatType, true));
   }
 
-  static boolean isFeatureType(DataType t) {
+  public static boolean isFeatureType(DataType t) {
     if (t instanceof VectorUDT) {
       return true;
     }
@@ -57,7 +62,7 @@ final class ColumnTypes {
         && (a.elementType().equals(DataTypes.FloatType) || a.elementType().equals(DataTypes.DoubleType));
   }
 
-  static boolean isIntegral(DataType t) {
+  public static boolean isIntegral(DataType t) {
     return t.equals(DataTypes.IntegerType) || t.equals(DataTypes.LongType)
         || t.equals(DataTypes.ShortType) || t.equals(DataTypes.ByteType);
   }

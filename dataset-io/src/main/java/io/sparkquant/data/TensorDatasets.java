@@ -84,7 +84,7 @@ public final class TensorDatasets {
     ColumnTypes.check(rows.schema(), IN_MEMORY_SOURCE);
     boolean withId = ColumnTypes.hasId(rows.schema());
     List<Column> cols = new ArrayList<>();
-    cols.add(ColumnTypes.featuresAsFloatArray(rows.schema().apply(FEATURES).dataType()).as(FEATURES));
+    cols.add(ColumnTypes.featuresAsFloatArray(FEATURES, rows.schema().apply(FEATURES).dataType()).as(FEATURES));
     cols.add(col(LABEL));
     if (withId) {
       cols.add(col(ID).cast(DataTypes.LongType).as(ID));
@@ -246,7 +246,7 @@ public final class TensorDatasets {
       id = element_at(map(offsets.toArray(new Column[0])), col("_metadata.file_name")).plus(position);
     }
     Dataset<Row> staged = raw.select(
-        ColumnTypes.featuresAsFloatArray(schema.apply(FEATURES).dataType()).as("_f"),
+        ColumnTypes.featuresAsFloatArray(FEATURES, schema.apply(FEATURES).dataType()).as("_f"),
         col(LABEL).cast(DataTypes.LongType).as("_l"),
         id.as("_id"), file.as("_file"), position.as("_pos"));
 

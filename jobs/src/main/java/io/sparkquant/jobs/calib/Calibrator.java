@@ -1,5 +1,8 @@
 package io.sparkquant.jobs.calib;
 
+import static org.apache.spark.sql.functions.col;
+
+import io.sparkquant.data.ColumnTypes;
 import io.sparkquant.data.InvalidDatasetException;
 import io.sparkquant.jobs.ExecutorCache;
 import io.sparkquant.ops.calib.BinLayout;
@@ -29,7 +32,6 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.util.ArrayData;
-import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -39,7 +41,8 @@ import scala.Tuple2;
 
 /**
  * Distributed calibration in the Spark ML style: configure with setters, then {@link #fit} a DataFrame of rows
- * ({@code features} array&lt;float&gt; in the model's NHWC order, {@code id} long) to get a {@link CalibrationTable}.
+ * ({@code features} in the model's NHWC order, as array&lt;float&gt;, array&lt;double&gt; or a Spark ML Vector;
+ * {@code id} of an integral type) to get a {@link CalibrationTable}.
  *
  * <p>How the table comes out independent of partitioning and row order:
  * <ol>
@@ -203,22 +206,32 @@ public final class Calibrator {
           + ") are exclusive; set one");
     }
     StructType schema = rows.schema();
-    requireColumn(schema, featuresCol, DataTypes.createArrayType(DataTypes.FloatType));
-    requireColumn(schema, idCol, DataTypes.LongType);
+    DataType featuresType = columnType(schema, featuresCol);
+    if (!ColumnTypes.isFeatureType(featuresType)) {
+      throw wrongType(featuresCol, featuresType, ColumnTypes.FEATURES_ACCEPTED);
+    }
+    DataType idType = columnType(schema, idCol);
+    if (!ColumnTypes.isIntegral(idType)) {
+      throw wrongType(idCol, idType, ColumnTypes.ID_ACCEPTED);
+    }
+    // Internal rows of array<float> features: they are copied straight into a float[] (Rows would box every value).
+    Dataset<Row> normalized = rows.select(
+        ColumnTypes.featuresAsFloatArray(featuresCol, featuresType).as(featuresCol),
+        col(idCol).cast(DataTypes.LongType).as(idCol));
     Graph graph = importOnDriver();
     int featureLength = graph.input().itemSize();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());
     try {
-      return SparkFailures.unwrap(() -> run(jsc, rows, graph, featureLength));
+      return SparkFailures.unwrap(() -> run(jsc, normalized, graph, featureLength));
     } finally {
       jsc.sc().setJobDescription(null);
     }
   }
 
+  /** @param rows the features (array&lt;float&gt;) and id (long) columns, in this order */
   private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int featureLength) {
     long t0 = System.nanoTime();
-    // Internal rows: features are copied straight into a float[] (the Row API would box every value).
-    JavaRDD<InternalRow> input = rows.select(featuresCol, idCol).queryExecution().toRdd().toJavaRDD();
+    JavaRDD<InternalRow> input = rows.queryExecution().toRdd().toJavaRDD();
     Sample sample = chooseSample(jsc, rows.select(idCol).queryExecution().toRdd().toJavaRDD());
     if (sample.rows() == 0) {
       throw new IllegalArgumentException("empty calibration set: no row was selected ("
@@ -285,19 +298,17 @@ public final class Calibrator {
     }
   }
 
-  /** The column must exist with this type; an array's element nullability does not matter. */
-  private static void requireColumn(StructType schema, String name, DataType type) {
+  private static DataType columnType(StructType schema, String name) {
     if (!Arrays.asList(schema.fieldNames()).contains(name)) {
       throw new IllegalArgumentException("calibration rows have no column '" + name + "'; found "
           + Arrays.toString(schema.fieldNames()));
     }
-    DataType actual = schema.apply(name).dataType();
-    boolean matches = actual instanceof ArrayType a && type instanceof ArrayType t
-        ? a.elementType().equals(t.elementType()) : actual.equals(type);
-    if (!matches) {
-      throw new IllegalArgumentException("calibration column '" + name + "' must be " + type.simpleString()
-          + ", found " + actual.simpleString());
-    }
+    return schema.apply(name).dataType();
+  }
+
+  private static IllegalArgumentException wrongType(String name, DataType found, String accepted) {
+    return new IllegalArgumentException("calibration column '" + name + "' has type " + found.simpleString()
+        + "; accepted types: " + accepted);
   }
 
   private Map<String, BinLayout> layouts(ModelStats<MinMaxStats> pass1) {

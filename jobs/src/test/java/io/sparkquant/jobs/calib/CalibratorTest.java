@@ -116,16 +116,20 @@ class CalibratorTest {
   }
 
   @Test
-  void columnOfTheWrongTypeIsRejectedBeforeSparkRuns() {
-    Dataset<Row> doubles = CalibrationFixtures.rows(spark, 5, DATA_SEED, -1)
-        .withColumn("features", functions.col("features").cast("array<double>"));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> calibrator(RangeMethod.minMax()).fit(doubles));
-    assertTrue(e.getMessage().contains("'features' must be array<float>, found array<double>"), e.getMessage());
-    Dataset<Row> intIds = CalibrationFixtures.rows(spark, 5, DATA_SEED, -1)
+  void doubleFeaturesAndIntIdsGiveTheSameTableAndOtherTypesAreRejected() {
+    Dataset<Row> rows = CalibrationFixtures.rows(spark, 40, DATA_SEED, -1);
+    Calibrator cal = calibrator(RangeMethod.minMax());
+    Dataset<Row> widened = rows.withColumn("features", functions.col("features").cast("array<double>"))
         .withColumn("id", functions.col("id").cast("int"));
-    e = assertThrows(IllegalArgumentException.class, () -> calibrator(RangeMethod.minMax()).fit(intIds));
-    assertTrue(e.getMessage().contains("'id' must be bigint, found int"), e.getMessage());
+    assertEquals(cal.fit(rows).toJson(), cal.fit(widened).toJson());
+
+    Dataset<Row> strings = rows.withColumn("features", functions.col("features").cast("array<string>"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> cal.fit(strings));
+    assertTrue(e.getMessage().contains("'features' has type array<string>; accepted types: array<float>"),
+        e.getMessage());
+    Dataset<Row> doubleIds = rows.withColumn("id", functions.col("id").cast("double"));
+    e = assertThrows(IllegalArgumentException.class, () -> cal.fit(doubleIds));
+    assertTrue(e.getMessage().contains("'id' has type double; accepted types: long"), e.getMessage());
   }
 
   @Test
