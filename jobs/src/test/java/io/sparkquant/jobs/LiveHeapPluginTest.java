@@ -1,0 +1,39 @@
+package io.sparkquant.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.ref.Reference;
+import java.util.Map;
+import org.apache.spark.api.plugin.DriverPlugin;
+import org.junit.jupiter.api.Test;
+
+class LiveHeapPluginTest {
+
+  private static final int HELD_BYTES = 64 << 20;
+
+  /** The driver side samples this JVM: a live array must show in the figure, and be gone once dropped. */
+  @Test
+  void driverSamplesTheLiveHeapOfThisJvm() throws InterruptedException {
+    DriverPlugin driver = new LiveHeapPlugin().driverPlugin();
+    driver.init(null, null); // neither the context nor the plugin context is used on the driver side
+    try {
+      byte[] held = new byte[HELD_BYTES];
+      long from = System.currentTimeMillis();
+      Thread.sleep(3 * LiveHeapPlugin.SAMPLE_MILLIS);
+      long heldUntil = System.currentTimeMillis();
+      Reference.reachabilityFence(held);
+      held = null;
+      Thread.sleep(3 * LiveHeapPlugin.SAMPLE_MILLIS);
+      long to = System.currentTimeMillis();
+
+      Map<String, Long> whileHeld = LiveHeapPlugin.maxLiveBytes(from, heldUntil);
+      long afterwards = LiveHeapPlugin.maxLiveBytes(heldUntil + LiveHeapPlugin.SAMPLE_MILLIS, to)
+          .getOrDefault(LiveHeapPlugin.DRIVER, Long.MAX_VALUE);
+      assertTrue(whileHeld.getOrDefault(LiveHeapPlugin.DRIVER, 0L) >= HELD_BYTES, whileHeld.toString());
+      assertTrue(afterwards < whileHeld.get(LiveHeapPlugin.DRIVER) - HELD_BYTES / 2,
+          "after the array was dropped: " + afterwards + " vs " + whileHeld);
+    } finally {
+      driver.shutdown();
+    }
+  }
+}
