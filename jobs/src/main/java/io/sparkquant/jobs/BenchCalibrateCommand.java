@@ -177,22 +177,20 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
       });
       long[] large = timeWindow(() -> w.calibrator().fitRun(w.large()));
       Thread.sleep(2 * LiveHeapPlugin.SAMPLE_MILLIS); // executors' last samples are still on the way
-      Map<String, Long> smallLive = LiveHeapPlugin.maxLiveBytes(small[0], small[1]);
-      Map<String, Long> largeLive = LiveHeapPlugin.maxLiveBytes(large[0], large[1]);
+      Map<String, LiveHeapPlugin.Peak> smallPeaks = LiveHeapPlugin.peaks(small[0], small[1]);
+      Map<String, LiveHeapPlugin.Peak> largePeaks = LiveHeapPlugin.peaks(large[0], large[1]);
       console.printf("%s: peak live heap (heap in use after a full collection forced every %d ms) while calibrating"
               + " N = %d rows (%d times) vs %d rows (%.1fx, once)%s%n",
           master, LiveHeapPlugin.SAMPLE_MILLIS, smallRows, repeats, largeRows, largeRows / (double) smallRows,
           master.startsWith("local") ? "; in local mode the executor runs in the driver JVM" : "");
-      Map<String, Long> smallCounts = LiveHeapPlugin.sampleCounts(small[0], small[1]);
-      Map<String, Long> largeCounts = LiveHeapPlugin.sampleCounts(large[0], large[1]);
-      for (String jvm : largeLive.keySet()) {
-        Long n = smallLive.get(jvm);
-        long n10 = largeLive.get(jvm);
+      largePeaks.forEach((jvm, n10) -> {
+        LiveHeapPlugin.Peak n = smallPeaks.get(jvm);
         console.printf("  %s: %s -> %.1f MB, %s (%d and %d samples)%n", jvm,
-            n == null ? "-" : String.format(Locale.ROOT, "%.1f MB", mb(n)), mb(n10),
-            n == null ? "no N sample" : String.format(Locale.ROOT, "%+.1f%%", 100.0 * (n10 - n) / n),
-            smallCounts.getOrDefault(jvm, 0L), largeCounts.get(jvm));
-      }
+            n == null ? "-" : String.format(Locale.ROOT, "%.1f MB", mb(n.maxLiveBytes())), mb(n10.maxLiveBytes()),
+            n == null ? "no N sample" : String.format(Locale.ROOT, "%+.1f%%",
+                100.0 * (n10.maxLiveBytes() - n.maxLiveBytes()) / n.maxLiveBytes()),
+            n == null ? 0 : n.samples(), n10.samples());
+      });
       console.flush();
     } finally {
       spark.stop();

@@ -44,7 +44,7 @@ public final class LiveHeapPlugin implements SparkPlugin {
   private static final Logger LOG = LoggerFactory.getLogger(LiveHeapPlugin.class);
 
   static final long SAMPLE_MILLIS = 500;
-  /** The JVM name of the driver's samples, and Spark's executor id in local mode, where the executor runs in the driver. */
+  /** The JVM name of the driver's samples; also Spark's executor id in local mode (the executor runs in the driver). */
   public static final String DRIVER = "driver";
 
   /** Live heap of one JVM at the end of a forced full collection. */
@@ -52,21 +52,19 @@ public final class LiveHeapPlugin implements SparkPlugin {
 
   private static final Queue<Sample> SAMPLES = new ConcurrentLinkedQueue<>();
 
-  /**
-   * The largest live heap each JVM reported between two instants (epoch milliseconds), by JVM name
-   * ({@value #DRIVER}, or "executor" and the executor id).
-   */
-  public static Map<String, Long> maxLiveBytes(long fromMillis, long toMillis) {
-    return SAMPLES.stream()
-        .filter(s -> s.epochMillis() >= fromMillis && s.epochMillis() <= toMillis)
-        .collect(Collectors.toMap(Sample::jvm, Sample::liveBytes, Math::max, TreeMap::new));
-  }
+  /** The largest live heap one JVM reported in a time window, and how many samples it sent. */
+  public record Peak(long maxLiveBytes, long samples) {}
 
-  /** How many samples each JVM reported between two instants. */
-  public static Map<String, Long> sampleCounts(long fromMillis, long toMillis) {
+  /**
+   * Each JVM's peak between two instants (epoch milliseconds), by JVM name ({@value #DRIVER}, or "executor" and
+   * the executor id).
+   */
+  public static Map<String, Peak> peaks(long fromMillis, long toMillis) {
     return SAMPLES.stream()
         .filter(s -> s.epochMillis() >= fromMillis && s.epochMillis() <= toMillis)
-        .collect(Collectors.groupingBy(Sample::jvm, TreeMap::new, Collectors.counting()));
+        .collect(Collectors.toMap(Sample::jvm, s -> new Peak(s.liveBytes(), 1),
+            (a, b) -> new Peak(Math.max(a.maxLiveBytes(), b.maxLiveBytes()), a.samples() + b.samples()),
+            TreeMap::new));
   }
 
   @Override
@@ -138,7 +136,8 @@ public final class LiveHeapPlugin implements SparkPlugin {
         if (!GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION.equals(n.getType())) {
           return;
         }
-        GarbageCollectionNotificationInfo info = GarbageCollectionNotificationInfo.from((CompositeData) n.getUserData());
+        GarbageCollectionNotificationInfo info =
+            GarbageCollectionNotificationInfo.from((CompositeData) n.getUserData());
         if ("System.gc()".equals(info.getGcCause())) {
           liveBytes.accept(info.getGcInfo().getMemoryUsageAfterGc().entrySet().stream()
               .filter(e -> heapPools.contains(e.getKey())).mapToLong(e -> e.getValue().getUsed()).sum());

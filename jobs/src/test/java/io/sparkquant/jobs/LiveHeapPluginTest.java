@@ -3,7 +3,6 @@ package io.sparkquant.jobs;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.ref.Reference;
-import java.util.Map;
 import org.apache.spark.api.plugin.DriverPlugin;
 import org.junit.jupiter.api.Test;
 
@@ -26,11 +25,11 @@ class LiveHeapPluginTest {
       Thread.sleep(3 * LiveHeapPlugin.SAMPLE_MILLIS);
       long to = System.currentTimeMillis();
 
-      Map<String, Long> whileHeld = LiveHeapPlugin.maxLiveBytes(from, heldUntil);
-      long afterwards = LiveHeapPlugin.maxLiveBytes(heldUntil + LiveHeapPlugin.SAMPLE_MILLIS, to)
-          .getOrDefault(LiveHeapPlugin.DRIVER, Long.MAX_VALUE);
-      assertTrue(whileHeld.getOrDefault(LiveHeapPlugin.DRIVER, 0L) >= HELD_BYTES, whileHeld.toString());
-      assertTrue(afterwards < whileHeld.get(LiveHeapPlugin.DRIVER) - HELD_BYTES / 2,
+      LiveHeapPlugin.Peak whileHeld = LiveHeapPlugin.peaks(from, heldUntil).get(LiveHeapPlugin.DRIVER);
+      LiveHeapPlugin.Peak afterwards = LiveHeapPlugin.peaks(heldUntil + LiveHeapPlugin.SAMPLE_MILLIS, to)
+          .get(LiveHeapPlugin.DRIVER);
+      assertTrue(whileHeld != null && whileHeld.maxLiveBytes() >= HELD_BYTES, "while held: " + whileHeld);
+      assertTrue(afterwards != null && afterwards.maxLiveBytes() < whileHeld.maxLiveBytes() - HELD_BYTES / 2,
           "after the array was dropped: " + afterwards + " vs " + whileHeld);
     } finally {
       driver.shutdown();

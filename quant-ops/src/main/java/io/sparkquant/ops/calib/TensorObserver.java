@@ -44,13 +44,13 @@ public final class TensorObserver {
    * Folds the tensor's elements, in some order, read in place from its native buffer: a permuted view of a whole
    * buffer holds the same multiset of values as the tensor. Other views are copied first.
    */
-  static <S> S fold(INDArray a, Function<FloatBuffer, S> fold) {
+  static <S> S fold(INDArray a, Function<FloatBuffer, S> observe) {
     INDArray f = a.dataType() == DataType.FLOAT ? a : a.castTo(DataType.FLOAT);
     if (f.offset() != 0 || f.data().length() != f.length()) {
       f = f.dup('c');
     }
     try {
-      return fold.apply(f.data().asNioFloat().limit((int) f.length()));
+      return observe.apply(f.data().asNioFloat().limit((int) f.length()));
     } finally {
       Reference.reachabilityFence(f); // collecting f would free the native memory the buffer reads
     }
