@@ -14,7 +14,10 @@ final class ReferenceRanges {
 
   private ReferenceRanges() {}
 
-  /** A chosen range and the objective of every candidate, for checking that the optimum is unambiguous. */
+  /**
+   * A chosen range with its objective and the best objective of any other candidate: the optimum is only comparable
+   * across summation orders if the two are further apart than rounding.
+   */
   record Search(ClipRange range, double best, double secondBest) {}
 
   static ClipRange percentile(MinMaxStats minMax, HistogramStats histogram, double percentile) {
@@ -28,7 +31,8 @@ final class ReferenceRanges {
     // floor(N * (100 - p) / 100) in integers, p in hundredths of a percent.
     long hundredths = Math.round(percentile * 100);
     if (Math.abs(hundredths - percentile * 100) > 1e-6) {
-      throw new IllegalArgumentException("the reference takes percentiles with at most two decimals, got " + percentile);
+      throw new IllegalArgumentException("the reference takes percentiles with two decimals at most, got "
+          + percentile);
     }
     long tail = n * (10_000 - hundredths) / 10_000;
     // The narrowest upper edge (at or above 0) with at most `tail` values above it, and likewise below.
@@ -72,6 +76,7 @@ final class ReferenceRanges {
     return new Search(clamp(-t.bins * w, 0, minMax), t.best, t.secondBest);
   }
 
+  /** A threshold in bins from 0, its divergence and the least divergence of any other threshold. */
   record Threshold(int bins, double best, double secondBest) {}
 
   /**

@@ -53,12 +53,12 @@ class QuantParamsTest {
           .input("x", TensorType.FLOAT32, new int[] {1, x.length}, null)
           .output("y", int16 ? TensorType.INT16 : TensorType.INT8, new int[] {1, x.length},
               TfliteQuantization.perTensor(p.scale(), p.zeroPoint())).build();
-      Object expected = TfliteTestModels.runInTflite(quantize, (Object) x)[0];
+      Object fromRuntime = TfliteTestModels.runInTflite(quantize, (Object) x)[0];
       int[] actual = new int[x.length];
       int[] runtime = new int[x.length];
       for (int i = 0; i < x.length; i++) {
         actual[i] = p.quantize(x[i], qmin, qmax);
-        runtime[i] = int16 ? ((short[]) expected)[i] : ((byte[]) expected)[i];
+        runtime[i] = int16 ? ((short[]) fromRuntime)[i] : ((byte[]) fromRuntime)[i];
       }
       assertArrayEquals(runtime, actual, "params " + p);
     }
