@@ -4,6 +4,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -23,6 +24,8 @@ public final class ExecutorCache {
   static final int MAX_MODELS = 4;
 
   private static final Map<String, Pool<?>> POOLS = new LinkedHashMap<>(8, 0.75f, true);
+  /** Loads per key in this JVM, guarded by POOLS; kept past eviction so that a reload counts again. */
+  private static final Map<String, Long> LOADS = new HashMap<>();
 
   private ExecutorCache() {}
 
@@ -38,6 +41,7 @@ public final class ExecutorCache {
       if (pool == null) {
         pool = new Pool<>(load.get(), copy);
         POOLS.put(key, pool);
+        LOADS.merge(key, 1L, Long::sum);
         Iterator<String> oldest = POOLS.keySet().iterator();
         while (POOLS.size() > MAX_MODELS) {
           oldest.next();
@@ -52,6 +56,16 @@ public final class ExecutorCache {
   public static int size() {
     synchronized (POOLS) {
       return POOLS.size();
+    }
+  }
+
+  /**
+   * How many times a {@code load} ran for {@code key} in this JVM, including reloads after eviction (for tests
+   * and logs: 1 after any number of jobs means the model was restored once and reused).
+   */
+  public static long loads(String key) {
+    synchronized (POOLS) {
+      return LOADS.getOrDefault(key, 0L);
     }
   }
 

@@ -133,10 +133,15 @@ public final class Scoring {
       TfliteEngine engine) implements Serializable {
 
     ExecutorCache.Lease<Predictor> lease() {
-      // A .tflite model parsed for one engine is another predictor than for the other engine.
-      String cacheKey = format == ModelFormat.TFLITE ? sha256 + "/" + engine.cliName() : sha256;
-      return ExecutorCache.lease(cacheKey, () -> format.load(bytes.value(), name, engine), Predictor::copy);
+      return ExecutorCache.lease(cacheKey(sha256, format, engine), () -> format.load(bytes.value(), name, engine),
+          Predictor::copy);
     }
+  }
+
+  /** The executor cache key of a model's predictor. */
+  static String cacheKey(String sha256, ModelFormat format, TfliteEngine engine) {
+    // A .tflite model parsed for one engine is another predictor than for the other engine.
+    return format == ModelFormat.TFLITE ? sha256 + "/" + engine.cliName() : sha256;
   }
 
   /** Streams the partition batch by batch; the leased predictors go back when the task completes. */

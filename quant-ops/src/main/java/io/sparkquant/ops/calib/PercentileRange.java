@@ -1,5 +1,8 @@
 package io.sparkquant.ops.calib;
 
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+
 /**
  * Percentile clipping on the histogram: each tail keeps at most {@code floor(N * (100 - p) / 100)} values outside
  * the range. Asymmetric int8 activations have two independent ends, so the tails are clipped separately (rather
@@ -15,7 +18,11 @@ final class PercentileRange {
     if (layout.binWidth() == 0) {
       return new ClipRange(0f, 0f);
     }
-    long tail = (long) Math.floor(histogram.count() * ((100.0 - percentile) / 100.0));
+    // In decimal, as the percentile is written: in double 100 - 99.9 is 0.0999999999999943, and 40,000 values
+    // would get a budget of 39 instead of 40.
+    long tail = BigDecimal.valueOf(histogram.count())
+        .multiply(BigDecimal.valueOf(100).subtract(BigDecimal.valueOf(percentile)))
+        .movePointLeft(2).setScale(0, RoundingMode.FLOOR).longValueExact();
     int zero = layout.negativeBins();
     int upper = layout.binCount();
     long clipped = 0;

@@ -50,7 +50,8 @@ public record QuantParams(float scale, int zeroPoint) {
   /**
    * Quantizes one value as TFLite 2.6.2's QUANTIZE op does on x86: {@code clamp(round(x / (double) scale) +
    * zeroPoint)}, half away from zero. The runtime divides in double (optimized_ops::AffineQuantize), not in
-   * float as reference_ops does; QuantParamsTest checks this against the runtime next to rounding ties.
+   * float as reference_ops does; QuantParamsTest checks this against the runtime, int8 and int16, at exact
+   * rounding ties and one ulp either side of them.
    */
   public int quantize(float x, int qmin, int qmax) {
     long q = FixedPoint.roundHalfAwayFromZero(x / (double) scale) + zeroPoint;

@@ -1,10 +1,13 @@
 package io.sparkquant.ops.calib;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkquant.ops.numerics.QuantParams;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -13,6 +16,13 @@ class RangeMethodTest {
   private static final long SEED = 42L;
   /** The MSE search models in-range error as s^2/12 at bin centres; its pick may be this much worse than the best. */
   private static final double MSE_MODEL_TOLERANCE = 0.02;
+
+  /** KL divergences (nats) computed in another summation order agree to far better than this. */
+  private static final double KL_ORDER_TOLERANCE = 1e-12;
+  /** Relative agreement of MSE objectives summed bin by bin and from prefix sums. */
+  private static final double MSE_ORDER_TOLERANCE = 1e-9;
+  /** The reference MSE search costs O(bins^3): a coarser layout keeps it fast. */
+  private static final int MSE_REFERENCE_BINS = 256;
 
   private static final RangeMethod[] ALL = {
       RangeMethod.minMax(), RangeMethod.percentile(99.99), RangeMethod.entropy(), RangeMethod.mse()};
@@ -26,9 +36,57 @@ class RangeMethodTest {
   }
 
   private static ClipRange select(RangeMethod method, float[] values) {
+    Observed o = observe("values", values, BinLayout.DEFAULT_TARGET_BINS);
+    return method.select(o.minMax(), o.histogram());
+  }
+
+  /** A tensor's pass-1 and pass-2 statistics, as calibration computes them. */
+  private record Observed(String name, MinMaxStats minMax, HistogramStats histogram) {}
+
+  private static Observed observe(String name, float[] values, int targetBins) {
     MinMaxStats mm = MinMaxStats.empty().addAll(values);
-    HistogramStats h = HistogramStats.empty(BinLayout.forRange(mm, BinLayout.DEFAULT_TARGET_BINS)).addAll(values);
-    return method.select(mm, h);
+    HistogramStats h = HistogramStats.empty(BinLayout.forRange(mm, targetBins)).addAll(values);
+    return new Observed(name, mm, h);
+  }
+
+  /** A ReLU output where every third value is one of three constants (an image background): point masses. */
+  private static float[] reluWithPointMasses(int n) {
+    Random rnd = new Random(SEED + 4);
+    float[] constants = {0.31f, 0.58f, 0.86f};
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      float smooth = (float) Math.max(0, rnd.nextGaussian() * 1.5);
+      v[i] = i % 3 == 0 ? constants[(i / 3) % constants.length] : smooth;
+    }
+    return v;
+  }
+
+  /** Mostly small positive values with a long tail on both sides. */
+  private static float[] skewedTwoSided(int n) {
+    Random rnd = new Random(SEED + 1);
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      double g = rnd.nextGaussian();
+      v[i] = (float) (i % 50 == 0 ? g * 8 : Math.abs(g) - 0.3);
+    }
+    return v;
+  }
+
+  private static float[] negativeHalfGaussian(int n) {
+    float[] v = TestData.gaussian(new Random(SEED + 3), n, 0, 1);
+    for (int i = 0; i < v.length; i++) {
+      v[i] = -Math.abs(v[i]);
+    }
+    return v;
+  }
+
+  /** The fixed histograms the methods are checked on against {@link ReferenceRanges}. */
+  private static List<Observed> fixtures(int targetBins) {
+    return List.of(
+        observe("gaussian with outliers", gaussianWithOutliers(), targetBins),
+        observe("relu with point masses", reluWithPointMasses(300_000), targetBins),
+        observe("skewed two-sided", skewedTwoSided(40_000), targetBins),
+        observe("negative half-gaussian", negativeHalfGaussian(100_000), targetBins));
   }
 
   /** The real int8 quantization MSE of {@code values} with the parameters chosen for {@code range}. */
@@ -61,15 +119,69 @@ class RangeMethodTest {
     }
   }
 
+  /**
+   * Eight bins of width 1/4 over [-1, 1] and 100 values, p = 95: each tail may lose floor(100 * 5 / 100) = 5
+   * values. From the top, bins 7 and 6 hold 2 + 3 = 5 (clipped) and bin 5 would make 10, so the upper end is edge
+   * 6 = 0.5; from the bottom, bins 0..2 hold 1 + 0 + 2 = 3 and bin 3 would make 50, so the lower end is edge 3.
+   */
+  @Test
+  void percentileClipsWholeBinsUpToTheTailBudget() {
+    long[] counts = {1, 0, 2, 47, 40, 5, 3, 2};
+    float[] v = new float[100];
+    int i = 0;
+    for (int bin = 0; bin < counts.length; bin++) {
+      for (int c = 0; c < counts[bin]; c++) {
+        v[i++] = (bin - 4 + 0.5f) / 4;
+      }
+    }
+    v[0] = -1f; // the observed extremes span the eight bins exactly
+    v[99] = 1f;
+    Observed o = observe("hand-made", v, 8);
+    assertEquals(new BinLayout(0.25, 4, 4), o.histogram().layout());
+    assertArrayEquals(counts, o.histogram().counts());
+    assertEquals(new ClipRange(-0.25f, 0.5f), RangeMethod.percentile(95).select(o.minMax(), o.histogram()));
+    assertEquals(new ClipRange(-0.25f, 0.5f), ReferenceRanges.percentile(o.minMax(), o.histogram(), 95));
+  }
+
+  /** Includes a budget that is an exact integer: 40,000 skewed values at 99.9 % may lose 40 per tail, not 39. */
+  @Test
+  void percentileMatchesTheReferenceExactly() {
+    for (Observed o : fixtures(BinLayout.DEFAULT_TARGET_BINS)) {
+      for (double p : new double[] {99, 99.9, 99.99}) {
+        ClipRange expected = ReferenceRanges.percentile(o.minMax(), o.histogram(), p);
+        assertEquals(expected, RangeMethod.percentile(p).select(o.minMax(), o.histogram()), o.name() + " p=" + p);
+      }
+      ClipRange observed = new ClipRange(o.minMax().min(), o.minMax().max());
+      assertNotEquals(observed, ReferenceRanges.percentile(o.minMax(), o.histogram(), 99.9),
+          o.name() + ": the fixture should clip");
+    }
+  }
+
+  @Test
+  void entropyMatchesTheReferenceKlSearchExactly() {
+    for (Observed o : fixtures(BinLayout.DEFAULT_TARGET_BINS)) {
+      ReferenceRanges.Search expected = ReferenceRanges.entropy(o.minMax(), o.histogram());
+      // Summation order differs from the reference; the pick is only comparable if no other threshold is that close.
+      assertTrue(expected.secondBest() - expected.best() > KL_ORDER_TOLERANCE, o.name() + " KL " + expected);
+      assertEquals(expected.range(), RangeMethod.entropy().select(o.minMax(), o.histogram()), o.name());
+      ClipRange observed = new ClipRange(o.minMax().min(), o.minMax().max());
+      assertNotEquals(observed, expected.range(), o.name() + ": the fixture should clip");
+    }
+  }
+
+  @Test
+  void mseMatchesTheReferenceExhaustiveSearchExactly() {
+    for (Observed o : fixtures(MSE_REFERENCE_BINS)) {
+      ReferenceRanges.Search expected = ReferenceRanges.mse(o.minMax(), o.histogram());
+      assertTrue(expected.secondBest() - expected.best() > MSE_ORDER_TOLERANCE * expected.best(),
+          o.name() + " error " + expected);
+      assertEquals(expected.range(), RangeMethod.mse().select(o.minMax(), o.histogram()), o.name());
+    }
+  }
+
   @Test
   void mseRangeIsCloseToTheBestRangeByRealQuantizationError() {
-    Random rnd = new Random(SEED + 1);
-    // A skewed two-sided tensor: mostly small positive values with a long tail on both sides.
-    float[] v = new float[40_000];
-    for (int i = 0; i < v.length; i++) {
-      double g = rnd.nextGaussian();
-      v[i] = (float) (i % 50 == 0 ? g * 8 : Math.abs(g) - 0.3);
-    }
+    float[] v = skewedTwoSided(40_000);
     ClipRange chosen = select(RangeMethod.mse(), v);
     MinMaxStats mm = MinMaxStats.empty().addAll(v);
     double best = Double.POSITIVE_INFINITY;
@@ -131,10 +243,7 @@ class RangeMethodTest {
 
   @Test
   void negativeOnlyTensorKeepsZeroAsItsUpperEnd() {
-    float[] v = TestData.gaussian(new Random(SEED + 3), 100_000, 0, 1);
-    for (int i = 0; i < v.length; i++) {
-      v[i] = -Math.abs(v[i]);
-    }
+    float[] v = negativeHalfGaussian(100_000);
     for (RangeMethod method : ALL) {
       ClipRange r = select(method, v);
       assertTrue(r.max() <= 0f && r.min() < -2f, method.name() + " " + r);

@@ -10,32 +10,66 @@ import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteQuantization;
 import io.sparkquant.ops.tflite.TfliteTestModels;
+import java.math.BigDecimal;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class QuantParamsTest {
 
+  /**
+   * Each value at and next to a half step, int8 and int16, against TFLite's QUANTIZE. The scales are rounded to a
+   * 7-bit significand so that {@code (k + 1/2) * scale} (17 bits for |k| < 2^16) is a float: such an {@code x}
+   * divided by the scale is exactly {@code k + 1/2}, where half away from zero and Java's round-half-up differ for
+   * negative {@code k}. The neighbours one ulp away are where a float division would round differently.
+   */
   @Test
   void quantizeMatchesTheRuntimeQuantizeOpIncludingTies() {
     SplittableRandom rnd = new SplittableRandom(31);
+    int exactTies = 0;
+    int negativeTies = 0;
     for (int seed = 0; seed < 8; seed++) {
-      QuantParams p = QuantParams.int8Activation((float) -rnd.nextDouble(0.1, 5), (float) rnd.nextDouble(0.1, 5));
+      boolean int16 = seed % 2 == 1;
+      float min = (float) -rnd.nextDouble(0.1, 5);
+      float max = (float) rnd.nextDouble(0.1, 5);
+      QuantParams chosen = int16 ? QuantParams.int16Activation(min, max) : QuantParams.int8Activation(min, max);
+      QuantParams p = new QuantParams(shortSignificand(chosen.scale()), chosen.zeroPoint());
+      int qmin = int16 ? -32768 : -128;
+      int qmax = int16 ? 32767 : 127;
       float[] x = new float[300];
       for (int i = 0; i < x.length; i++) {
-        float tie = (float) ((rnd.nextInt(-140, 140) + 0.5) * p.scale());
+        int k = rnd.nextInt(qmin - p.zeroPoint() - 10, qmax - p.zeroPoint() + 10); // a few saturate
+        float tie = (float) ((k + 0.5) * p.scale());
+        if (i % 3 == 0) {
+          assertEquals(0, new BigDecimal(tie).compareTo(new BigDecimal(k + 0.5).multiply(new BigDecimal(p.scale()))),
+              "not a tie: " + tie + " / " + p.scale());
+          if (tie / (double) p.scale() == k + 0.5) {
+            exactTies++;
+            negativeTies += k < 0 ? 1 : 0;
+          }
+        }
         x[i] = i % 3 == 0 ? tie : i % 3 == 1 ? Math.nextUp(tie) : Math.nextDown(tie);
       }
       TfliteModel quantize = TfliteTestModels.singleOp(BuiltinOp.QUANTIZE, 1, null)
           .input("x", TensorType.FLOAT32, new int[] {1, x.length}, null)
-          .output("y", TensorType.INT8, new int[] {1, x.length},
+          .output("y", int16 ? TensorType.INT16 : TensorType.INT8, new int[] {1, x.length},
               TfliteQuantization.perTensor(p.scale(), p.zeroPoint())).build();
-      byte[] expected = (byte[]) TfliteTestModels.runInTflite(quantize, (Object) x)[0];
-      byte[] actual = new byte[x.length];
+      Object fromRuntime = TfliteTestModels.runInTflite(quantize, (Object) x)[0];
+      int[] actual = new int[x.length];
+      int[] runtime = new int[x.length];
       for (int i = 0; i < x.length; i++) {
-        actual[i] = (byte) p.quantize(x[i], -128, 127);
+        actual[i] = p.quantize(x[i], qmin, qmax);
+        runtime[i] = int16 ? ((short[]) fromRuntime)[i] : ((byte[]) fromRuntime)[i];
       }
-      assertArrayEquals(expected, actual, "params " + p);
+      assertArrayEquals(runtime, actual, "params " + p);
     }
+    assertEquals(8 * 100, exactTies, "every third value is an exact tie in quantize's double division");
+    assertTrue(negativeTies >= 300, "negative ties, where rounding half up would differ: " + negativeTies);
+  }
+
+  /** {@code scale} rounded to a 7-bit significand. */
+  private static float shortSignificand(float scale) {
+    int exponent = Math.getExponent(scale);
+    return Math.scalb((float) Math.rint(Math.scalb(scale, 6 - exponent)), exponent - 6);
   }
 
   @Test
