@@ -4,7 +4,7 @@ import io.sparkquant.ops.interp.Interpreter;
 import io.sparkquant.ops.interp.NpyFile;
 import io.sparkquant.ops.interp.Tensor;
 import io.sparkquant.ops.tflite.InvalidModelException;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteReader;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteRuntime;
 import io.sparkquant.ops.tflite.TfliteRuntimeException;
@@ -134,7 +134,7 @@ public final class RunCommand implements Callable<Integer> {
     }
     TfliteModel m;
     try {
-      m = TfliteFlatbuffer.read(bytes);
+      m = TfliteReader.read(bytes);
     } catch (InvalidModelException e) {
       throw new RunFailure(EXIT_BAD_INPUT, model + " is not a valid TFLite model: " + e.getMessage(), e);
     }

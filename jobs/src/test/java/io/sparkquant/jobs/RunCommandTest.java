@@ -9,7 +9,7 @@ import io.sparkquant.ops.interp.NpyFile;
 import io.sparkquant.ops.interp.Tensor;
 import io.sparkquant.ops.interp.TestCnn;
 import io.sparkquant.ops.tflite.TensorType;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -40,7 +40,7 @@ class RunCommandTest {
   @BeforeEach
   void writeModelAndInputs() throws Exception {
     model = dir.resolve("cnn.tflite");
-    Files.write(model, TfliteFlatbuffer.write(TestCnn.build(11, 1, true))); // declared batch 1
+    Files.write(model, TfliteWriter.write(TestCnn.build(11, 1, true))); // declared batch 1
     images = dir.resolve("images.npy");
     NpyFile.write(images, Tensor.ofFloat(new int[] {5, 28, 28, 1}, TestCnn.images(12, 5)));
   }

@@ -2,7 +2,7 @@
  * A pure-Java TFLite interpreter for SparkQuant's op set, bit-exact with TFLite 2.6.2 on integer models.
  *
  * <pre>{@code
- * Interpreter interpreter = new Interpreter(TfliteFlatbuffer.read(bytes)); // prepares every op once
+ * Interpreter interpreter = new Interpreter(TfliteReader.read(bytes)); // prepares every op once
  * Object[] out = interpreter.run((Object) int8Images);   // flat arrays, batch = length / per-sample size
  * Tensor[] typed = interpreter.run(Tensor.ofFloat(new int[] {n, 28, 28, 1}, images));
  * Tensor[] all = interpreter.runAll(input);              // every tensor by index, for per-layer reports

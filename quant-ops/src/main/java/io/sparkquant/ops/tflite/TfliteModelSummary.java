@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * What {@code sparkquant inspect} shows about a .tflite file: operators with versions, tensors with type,
- * shape and quantization, bytes per kind of content, metadata, and the {@link TfliteFlatbuffer#verify}
+ * shape and quantization, bytes per kind of content, metadata, and the {@link ModelCheck#verify}
  * result. A plain immutable value (records) so the CLI can print it as text or JSON.
  *
  * <p>Byte kinds: {@code weights.<type>} are the filter inputs (input 1) of CONV_2D, DEPTHWISE_CONV_2D and
@@ -91,7 +91,7 @@ public record TfliteModelSummary(long fileBytes, String description, List<Operat
     bytes.put("file", fileBytes);
     return new TfliteModelSummary(fileBytes, model.description(), List.copyOf(ops), List.copyOf(tensors),
         java.util.Collections.unmodifiableMap(bytes), minRuntimeVersion, List.copyOf(metadata),
-        List.copyOf(TfliteFlatbuffer.verify(model)));
+        List.copyOf(ModelCheck.verify(model)));
   }
 
   private static TensorInfo tensorInfo(int index, TfliteTensor t, long dataBytes) {

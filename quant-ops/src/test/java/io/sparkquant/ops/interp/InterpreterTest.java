@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkquant.ops.tflite.BuiltinOp;
 import io.sparkquant.ops.tflite.TensorType;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteOperator;
 import io.sparkquant.ops.tflite.TfliteQuantization;
@@ -139,7 +139,7 @@ class InterpreterTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Interpreter(bad));
     assertTrue(e.getMessage().contains("SOFTMAX") && e.getMessage().contains("1/256"), e.getMessage());
     // and TFLite refuses it too
-    assertThrows(RuntimeException.class, () -> TfliteRuntime.create(TfliteFlatbuffer.write(bad), 1));
+    assertThrows(RuntimeException.class, () -> TfliteRuntime.create(TfliteWriter.write(bad), 1));
   }
 
   @Test

@@ -10,7 +10,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * {@link BuiltinOp#maxVersionTflite262()} is what the real runtime registers: the highest version loads,
  * the next one is refused with TFLite's "Didn't find op" error. Every op runs once in TFLite as a float
- * (or float/int8 for QUANTIZE/DEQUANTIZE) single-op model written by TfliteFlatbuffer.
+ * (or float/int8 for QUANTIZE/DEQUANTIZE) single-op model written by TfliteWriter.
  */
 class TfliteOpVersionsTest {
 
@@ -18,8 +18,8 @@ class TfliteOpVersionsTest {
   @EnumSource(BuiltinOp.class)
   void highestVersionLoadsAndNextIsRefused(BuiltinOp op) {
     int max = op.maxVersionTflite262();
-    TfliteRuntime.create(TfliteFlatbuffer.write(probe(op, max)), 1).close();
-    try (TfliteRuntime rt = TfliteRuntime.create(TfliteFlatbuffer.write(probe(op, max + 1)), 1)) {
+    TfliteRuntime.create(TfliteWriter.write(probe(op, max)), 1).close();
+    try (TfliteRuntime rt = TfliteRuntime.create(TfliteWriter.write(probe(op, max + 1)), 1)) {
       throw new AssertionError(op + " version " + (max + 1) + " unexpectedly loads in TFLite 2.6.2");
     } catch (TfliteRuntimeException e) {
       assertTrue(e.getMessage().contains("Didn't find op"), e.getMessage());

@@ -18,7 +18,7 @@ public final class TfliteTestModels {
 
   /** Writes the model, loads it into TFLite 2.6.2 with one thread, runs once, closes. */
   public static Object[] runInTflite(TfliteModel model, Object... inputs) {
-    try (TfliteRuntime runtime = TfliteRuntime.create(TfliteFlatbuffer.write(model), 1)) {
+    try (TfliteRuntime runtime = TfliteRuntime.create(TfliteWriter.write(model), 1)) {
       return runtime.run(inputs);
     }
   }
