@@ -11,7 +11,7 @@ import io.sparkquant.ops.calib.CalibrationTable;
 import io.sparkquant.ops.compare.LayerComparison;
 import io.sparkquant.ops.compare.LayerSensitivity;
 import io.sparkquant.ops.compare.TensorErrorStats;
-import io.sparkquant.ops.export.ActivationRanges;
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.export.ExportMode;
 import io.sparkquant.ops.export.ExportOptions;
 import io.sparkquant.ops.export.MinMaxRanges;

@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.TfliteWriter;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteTestModels;
@@ -109,7 +110,7 @@ class InspectCommandTest {
   @Test
   void modelThatTfliteRefusesExitsWithProblems() throws Exception {
     TfliteModel model = TfliteTestModels.singleOp(io.sparkquant.ops.tflite.BuiltinOp.ADD, 7,
-            new io.sparkquant.ops.tflite.OperatorOptions.Add(io.sparkquant.ops.tflite.OperatorOptions.Activation.NONE))
+            new io.sparkquant.ops.tflite.OperatorOptions.AddParams(io.sparkquant.ops.kernels.FusedActivation.NONE))
         .input("a", io.sparkquant.ops.tflite.TensorType.FLOAT32, new int[] {2}, null)
         .input("b", io.sparkquant.ops.tflite.TensorType.FLOAT32, new int[] {2}, null)
         .output("c", io.sparkquant.ops.tflite.TensorType.FLOAT32, new int[] {2}, null)

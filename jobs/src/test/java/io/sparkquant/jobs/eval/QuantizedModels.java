@@ -2,7 +2,7 @@ package io.sparkquant.jobs.eval;
 
 import io.sparkquant.data.FashionMnist;
 import io.sparkquant.data.IdxFile;
-import io.sparkquant.ops.export.ActivationRanges;
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.export.ExportMode;
 import io.sparkquant.ops.export.ExportOptions;
 import io.sparkquant.ops.export.MinMaxRanges;

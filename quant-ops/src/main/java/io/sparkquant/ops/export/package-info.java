@@ -3,7 +3,7 @@
  *
  * <ul>
  *   <li>{@link io.sparkquant.ops.export.TfliteExporter#export}: {@link io.sparkquant.ops.graph.Graph} +
- *       {@link io.sparkquant.ops.export.ExportOptions} (mode, I/O type, {@link io.sparkquant.ops.export.ActivationRanges},
+ *       {@link io.sparkquant.ops.export.ExportOptions} (mode, I/O type, {@link io.sparkquant.ops.calib.ActivationRanges},
  *       provenance) to a {@link io.sparkquant.ops.tflite.TfliteModel}; write it with
  *       {@link io.sparkquant.ops.tflite.TfliteWriter#write}.</li>
  *   <li>{@link io.sparkquant.ops.export.TfliteExporter#tensorsNeedingRanges}: which tensors calibration must
@@ -13,3 +13,5 @@
  * </ul>
  */
 package io.sparkquant.ops.export;
+
+import io.sparkquant.ops.calib.ActivationRanges;

@@ -11,13 +11,13 @@ import io.sparkquant.ops.kernels.KernelUtil;
 import io.sparkquant.ops.kernels.Logistic;
 import io.sparkquant.ops.kernels.MaxPool;
 import io.sparkquant.ops.kernels.Mean;
+import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.kernels.Quantize;
 import io.sparkquant.ops.kernels.Reshape;
 import io.sparkquant.ops.kernels.Softmax;
 import io.sparkquant.ops.kernels.Tanh;
 import io.sparkquant.ops.numerics.FixedPoint;
 import io.sparkquant.ops.tflite.OperatorOptions;
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteOperator;
@@ -122,7 +122,7 @@ public final class Interpreter {
    * one flat array per model output, in the output tensor's type.
    */
   public Object[] run(Object... inputs) {
-    Tensor[] out = run(toTensors(inputs));
+    TensorValue[] out = run(toTensors(inputs));
     Object[] flat = new Object[out.length];
     for (int i = 0; i < out.length; i++) {
       flat[i] = out[i].data();
@@ -131,9 +131,9 @@ public final class Interpreter {
   }
 
   /** Runs on typed inputs (shape checked against the model's, except the leading batch dimension). */
-  public Tensor[] run(Tensor... inputs) {
-    Tensor[] all = runAll(inputs);
-    Tensor[] out = new Tensor[model.outputs().length];
+  public TensorValue[] run(TensorValue... inputs) {
+    TensorValue[] all = runAll(inputs);
+    TensorValue[] out = new TensorValue[model.outputs().length];
     for (int i = 0; i < out.length; i++) {
       out[i] = all[model.outputs()[i]];
     }
@@ -144,7 +144,7 @@ public final class Interpreter {
    * Runs and returns every tensor's value by tensor index (inputs, constants, intermediates, outputs;
    * null for tensors no operator touches), for per-layer error reports. Names: {@link #tensorIndex}.
    */
-  public Tensor[] runAll(Tensor... inputs) {
+  public TensorValue[] runAll(TensorValue... inputs) {
     int[] inputIdx = model.inputs();
     if (inputs.length != inputIdx.length) {
       throw new IllegalArgumentException("model has " + inputIdx.length + " inputs, got " + inputs.length);
@@ -159,7 +159,7 @@ public final class Interpreter {
     }
     for (int k = 0; k < inputs.length; k++) {
       TfliteTensor t = model.tensor(inputIdx[k]);
-      Tensor in = inputs[k];
+      TensorValue in = inputs[k];
       if (in.type() != t.type()) {
         throw new IllegalArgumentException("input " + k + " '" + t.name() + "' must be " + t.type() + ", got "
             + in.type());
@@ -180,12 +180,12 @@ public final class Interpreter {
     for (Node node : nodes) {
       node.eval(values, shapes);
     }
-    Tensor[] all = new Tensor[n];
+    TensorValue[] all = new TensorValue[n];
     for (int i = 0; i < n; i++) {
       if (values[i] != null) {
         // constants (and RESHAPEs of them) are shared by every run: hand out copies
         Object v = isShared(values[i]) ? copy(values[i]) : values[i];
-        all[i] = new Tensor(model.tensor(i).type(), shapes[i], v);
+        all[i] = new TensorValue(model.tensor(i).type(), shapes[i], v);
       }
     }
     return all;
@@ -207,15 +207,15 @@ public final class Interpreter {
     return c;
   }
 
-  private Tensor[] toTensors(Object[] inputs) {
+  private TensorValue[] toTensors(Object[] inputs) {
     int[] inputIdx = model.inputs();
     if (inputs.length != inputIdx.length) {
       throw new IllegalArgumentException("model has " + inputIdx.length + " inputs, got " + inputs.length);
     }
-    Tensor[] tensors = new Tensor[inputs.length];
+    TensorValue[] tensors = new TensorValue[inputs.length];
     for (int k = 0; k < inputs.length; k++) {
       TfliteTensor t = model.tensor(inputIdx[k]);
-      Class<?> expected = Tensor.arrayClass(t.type());
+      Class<?> expected = TensorValue.arrayClass(t.type());
       if (inputs[k] == null || inputs[k].getClass() != expected) {
         throw new IllegalArgumentException("input " + k + " '" + t.name() + "' is " + t.type() + " and needs a "
             + expected.getSimpleName() + ", got " + (inputs[k] == null ? "null" : inputs[k].getClass().getSimpleName()));
@@ -232,7 +232,7 @@ public final class Interpreter {
       }
       int[] shape = declared.clone();
       shape[0] = length / perSample;
-      tensors[k] = new Tensor(t.type(), shape, inputs[k]);
+      tensors[k] = new TensorValue(t.type(), shape, inputs[k]);
     }
     return tensors;
   }
@@ -297,14 +297,14 @@ public final class Interpreter {
     private final TensorType outputType;
     private final int[] filterShape;
     private final int outDepth;
-    private final OperatorOptions.Padding padding;
+    private final Padding padding;
     private final int strideH;
     private final int strideW;
     private final int dilationH;
     private final int dilationW;
 
     WindowNode(TfliteOperator op, TensorType outputType, int[] filterShape, int outDepth,
-        OperatorOptions.Padding padding, int strideH, int strideW, int dilationH, int dilationW) {
+        Padding padding, int strideH, int strideW, int dilationH, int dilationW) {
       super(op);
       this.outputType = outputType;
       this.filterShape = filterShape;
@@ -321,7 +321,7 @@ public final class Interpreter {
       ConvGeometry g = ConvGeometry.of(shapes[inputs[0]], filterShape[1], filterShape[2], outDepth, padding, strideH,
           strideW, dilationH, dilationW);
       int[] outShape = g.outputShape();
-      Object outData = Tensor.allocate(outputType, elements(outShape));
+      Object outData = TensorValue.allocate(outputType, elements(outShape));
       compute(g, values[inputs[0]], outData);
       values[outputs[0]] = outData;
       shapes[outputs[0]] = outShape;
@@ -477,7 +477,7 @@ public final class Interpreter {
   // --- FULLY_CONNECTED
 
   private Node prepareFullyConnected(TfliteOperator op) {
-    OperatorOptions.FullyConnected o = options(op, OperatorOptions.FullyConnected.class);
+    OperatorOptions.FullyConnectedParams o = options(op, OperatorOptions.FullyConnectedParams.class);
     TfliteTensor input = in(op, 0);
     TfliteTensor filter = in(op, 1);
     TfliteTensor bias = optionalIn(op, 2);
@@ -515,7 +515,7 @@ public final class Interpreter {
         } else {
           outShape = new int[] {batches, units};
         }
-        Object outData = Tensor.allocate(output.type(), batches * units);
+        Object outData = TensorValue.allocate(output.type(), batches * units);
         compute(batches, values[inputs[0]], outData);
         values[outputs[0]] = outData;
         shapes[outputs[0]] = outShape;
@@ -579,7 +579,7 @@ public final class Interpreter {
   // --- CONV_2D and DEPTHWISE_CONV_2D
 
   private Node prepareConv(TfliteOperator op) {
-    OperatorOptions.Conv2D o = options(op, OperatorOptions.Conv2D.class);
+    OperatorOptions.ConvParams o = options(op, OperatorOptions.ConvParams.class);
     TfliteTensor input = in(op, 0);
     TfliteTensor filter = in(op, 1);
     TfliteTensor bias = optionalIn(op, 2);
@@ -666,7 +666,7 @@ public final class Interpreter {
   }
 
   private Node prepareDepthwise(TfliteOperator op) {
-    OperatorOptions.DepthwiseConv2D o = options(op, OperatorOptions.DepthwiseConv2D.class);
+    OperatorOptions.DepthwiseConvParams o = options(op, OperatorOptions.DepthwiseConvParams.class);
     TfliteTensor input = in(op, 0);
     TfliteTensor filter = in(op, 1);
     TfliteTensor bias = optionalIn(op, 2);
@@ -746,7 +746,7 @@ public final class Interpreter {
   // --- pools, MEAN
 
   private Node preparePool(TfliteOperator op) {
-    OperatorOptions.Pool2D o = options(op, OperatorOptions.Pool2D.class);
+    OperatorOptions.PoolParams o = options(op, OperatorOptions.PoolParams.class);
     TfliteTensor input = in(op, 0);
     TfliteTensor output = out(op);
     final boolean max = op.op() == io.sparkquant.ops.tflite.BuiltinOp.MAX_POOL_2D;
@@ -780,7 +780,7 @@ public final class Interpreter {
         ConvGeometry g = ConvGeometry.of(inShape, o.filterHeight(), o.filterWidth(), inShape[3], o.padding(),
             o.strideH(), o.strideW(), 1, 1);
         int[] outShape = g.outputShape();
-        Object outData = Tensor.allocate(type, elements(outShape));
+        Object outData = TensorValue.allocate(type, elements(outShape));
         Object inData = values[inputs[0]];
         switch (type) {
           case INT8 -> {
@@ -812,7 +812,7 @@ public final class Interpreter {
   }
 
   private Node prepareMean(TfliteOperator op) {
-    OperatorOptions.Reducer o = options(op, OperatorOptions.Reducer.class);
+    OperatorOptions.ReducerParams o = options(op, OperatorOptions.ReducerParams.class);
     TfliteTensor input = in(op, 0);
     TfliteTensor axis = in(op, 1);
     TfliteTensor output = out(op);
@@ -839,7 +839,7 @@ public final class Interpreter {
       void eval(Object[] values, int[][] shapes) {
         Mean.Reduction r = new Mean.Reduction(shapes[inputs[0]], axes, o.keepDims());
         int[] outShape = r.outputShape();
-        Object outData = Tensor.allocate(type, elements(outShape));
+        Object outData = TensorValue.allocate(type, elements(outShape));
         switch (type) {
           case INT8 -> Mean.evalInt8(r, (byte[]) values[inputs[0]], inScale, inZp, (byte[]) outData, outScale, outZp,
               multiplier);
@@ -856,7 +856,7 @@ public final class Interpreter {
   // --- ADD
 
   private Node prepareAdd(TfliteOperator op) {
-    OperatorOptions.Add o = options(op, OperatorOptions.Add.class);
+    OperatorOptions.AddParams o = options(op, OperatorOptions.AddParams.class);
     TfliteTensor a = in(op, 0);
     TfliteTensor b = in(op, 1);
     TfliteTensor output = out(op);
@@ -895,7 +895,7 @@ public final class Interpreter {
         int[] s1 = shapes[inputs[0]];
         int[] s2 = shapes[inputs[1]];
         int[] outShape = Add.broadcastShape(s1, s2);
-        Object outData = Tensor.allocate(type, elements(outShape));
+        Object outData = TensorValue.allocate(type, elements(outShape));
         switch (type) {
           case INT8 -> Add.evalInt8(p, s1, (byte[]) values[inputs[0]], s2, (byte[]) values[inputs[1]], outShape,
               (byte[]) outData);
@@ -928,7 +928,7 @@ public final class Interpreter {
     TfliteTensor shapeTensor = optionalIn(op, 1);
     if (shapeTensor != null && constants[op.inputs()[1]] instanceof int[] s && shapeTensor.shape().length == 1) {
       newShape = s;
-    } else if (op.options() instanceof OperatorOptions.Reshape r && r.newShape() != null) {
+    } else if (op.options() instanceof OperatorOptions.ReshapeParams r && r.newShape() != null) {
       newShape = r.newShape();
     } else if (shapeTensor == null) {
       newShape = output.shape();
@@ -950,7 +950,7 @@ public final class Interpreter {
   // --- SOFTMAX, LOGISTIC, TANH
 
   private Node prepareSoftmax(TfliteOperator op) {
-    OperatorOptions.Softmax o = options(op, OperatorOptions.Softmax.class);
+    OperatorOptions.SoftmaxParams o = options(op, OperatorOptions.SoftmaxParams.class);
     TfliteTensor input = in(op, 0);
     TfliteTensor output = out(op);
     if (input.type() == TensorType.INT8 && output.type() == TensorType.INT8) {
@@ -1095,7 +1095,7 @@ public final class Interpreter {
         @Override
         void eval(Object[] values, int[][] shapes) {
           float[] in = (float[]) values[inputs[0]];
-          Object out = Tensor.allocate(outType, in.length);
+          Object out = TensorValue.allocate(outType, in.length);
           Quantize.affineQuantize(in, outScale, outZp, qmin, qmax, doubleDivision, out);
           values[outputs[0]] = out;
           shapes[outputs[0]] = shapes[inputs[0]];
@@ -1115,7 +1115,7 @@ public final class Interpreter {
           for (int i = 0; i < n; i++) {
             widened[i] = int8In ? ((byte[]) inData)[i] : ((short[]) inData)[i];
           }
-          Object out = Tensor.allocate(outType, n);
+          Object out = TensorValue.allocate(outType, n);
           Quantize.requantize(widened, inZp, m, outZp, qmin, qmax, out);
           values[outputs[0]] = out;
           shapes[outputs[0]] = shapes[inputs[0]];

@@ -4,8 +4,8 @@
  * <pre>{@code
  * Interpreter interpreter = new Interpreter(TfliteReader.read(bytes)); // prepares every op once
  * Object[] out = interpreter.run((Object) int8Images);   // flat arrays, batch = length / per-sample size
- * Tensor[] typed = interpreter.run(Tensor.ofFloat(new int[] {n, 28, 28, 1}, images));
- * Tensor[] all = interpreter.runAll(input);              // every tensor by index, for per-layer reports
+ * TensorValue[] typed = interpreter.run(TensorValue.ofFloat(new int[] {n, 28, 28, 1}, images));
+ * TensorValue[] all = interpreter.runAll(input);              // every tensor by index, for per-layer reports
  * int conv1 = interpreter.tensorIndex("conv1");
  * }</pre>
  *
@@ -14,6 +14,6 @@
  * reference kernels: ruy's single-rounding multiplier for int8 CONV_2D/FULLY_CONNECTED, and QUANTIZE
  * dividing in double) is documented on the kernels in {@code io.sparkquant.ops.kernels}.
  * {@link io.sparkquant.ops.interp.NpyFile} reads and writes NumPy .npy files as {@link
- * io.sparkquant.ops.interp.Tensor}s.
+ * io.sparkquant.ops.interp.TensorValue}s.
  */
 package io.sparkquant.ops.interp;

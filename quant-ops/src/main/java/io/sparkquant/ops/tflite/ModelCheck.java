@@ -165,14 +165,14 @@ public final class ModelCheck {
 
   private static void checkOptions(TfliteOperator op, String label, List<String> problems) {
     Class<? extends OperatorOptions> expected = switch (op.op()) {
-      case CONV_2D -> OperatorOptions.Conv2D.class;
-      case DEPTHWISE_CONV_2D -> OperatorOptions.DepthwiseConv2D.class;
-      case FULLY_CONNECTED -> OperatorOptions.FullyConnected.class;
-      case AVERAGE_POOL_2D, MAX_POOL_2D -> OperatorOptions.Pool2D.class;
-      case ADD -> OperatorOptions.Add.class;
-      case RESHAPE -> OperatorOptions.Reshape.class;
-      case SOFTMAX -> OperatorOptions.Softmax.class;
-      case MEAN -> OperatorOptions.Reducer.class;
+      case CONV_2D -> OperatorOptions.ConvParams.class;
+      case DEPTHWISE_CONV_2D -> OperatorOptions.DepthwiseConvParams.class;
+      case FULLY_CONNECTED -> OperatorOptions.FullyConnectedParams.class;
+      case AVERAGE_POOL_2D, MAX_POOL_2D -> OperatorOptions.PoolParams.class;
+      case ADD -> OperatorOptions.AddParams.class;
+      case RESHAPE -> OperatorOptions.ReshapeParams.class;
+      case SOFTMAX -> OperatorOptions.SoftmaxParams.class;
+      case MEAN -> OperatorOptions.ReducerParams.class;
       case QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, RELU, RELU6 -> null;
     };
     OperatorOptions options = op.options();

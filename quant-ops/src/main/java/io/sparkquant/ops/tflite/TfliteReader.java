@@ -1,7 +1,7 @@
 package io.sparkquant.ops.tflite;
 
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.schema.AddOptions;
 import io.sparkquant.ops.tflite.schema.Buffer;
 import io.sparkquant.ops.tflite.schema.BuiltinOperator;
@@ -266,12 +266,12 @@ public final class TfliteReader {
     return switch (type) {
       case BuiltinOptions.Conv2DOptions -> {
         Conv2DOptions o = (Conv2DOptions) op.builtinOptions(new Conv2DOptions());
-        yield new OperatorOptions.Conv2D(padding(o.padding(), label), o.strideW(), o.strideH(),
+        yield new OperatorOptions.ConvParams(padding(o.padding(), label), o.strideW(), o.strideH(),
             activation(o.fusedActivationFunction(), label), o.dilationWFactor(), o.dilationHFactor());
       }
       case BuiltinOptions.DepthwiseConv2DOptions -> {
         DepthwiseConv2DOptions o = (DepthwiseConv2DOptions) op.builtinOptions(new DepthwiseConv2DOptions());
-        yield new OperatorOptions.DepthwiseConv2D(padding(o.padding(), label), o.strideW(), o.strideH(),
+        yield new OperatorOptions.DepthwiseConvParams(padding(o.padding(), label), o.strideW(), o.strideH(),
             o.depthMultiplier(), activation(o.fusedActivationFunction(), label), o.dilationWFactor(),
             o.dilationHFactor());
       }
@@ -281,17 +281,17 @@ public final class TfliteReader {
           throw new InvalidModelException(label + " uses FullyConnected weights_format " + o.weightsFormat()
               + "; only DEFAULT (0) is supported");
         }
-        yield new OperatorOptions.FullyConnected(activation(o.fusedActivationFunction(), label), o.keepNumDims(),
+        yield new OperatorOptions.FullyConnectedParams(activation(o.fusedActivationFunction(), label), o.keepNumDims(),
             o.asymmetricQuantizeInputs());
       }
       case BuiltinOptions.Pool2DOptions -> {
         Pool2DOptions o = (Pool2DOptions) op.builtinOptions(new Pool2DOptions());
-        yield new OperatorOptions.Pool2D(padding(o.padding(), label), o.strideW(), o.strideH(), o.filterWidth(),
+        yield new OperatorOptions.PoolParams(padding(o.padding(), label), o.strideW(), o.strideH(), o.filterWidth(),
             o.filterHeight(), activation(o.fusedActivationFunction(), label));
       }
       case BuiltinOptions.AddOptions -> {
         AddOptions o = (AddOptions) op.builtinOptions(new AddOptions());
-        yield new OperatorOptions.Add(activation(o.fusedActivationFunction(), label));
+        yield new OperatorOptions.AddParams(activation(o.fusedActivationFunction(), label));
       }
       case BuiltinOptions.ReshapeOptions -> {
         ReshapeOptions o = (ReshapeOptions) op.builtinOptions(new ReshapeOptions());
@@ -299,15 +299,15 @@ public final class TfliteReader {
         if (rank > MAX_RANK) {
           throw new InvalidModelException(label + " has a new_shape of rank " + rank + ", expected 0.." + MAX_RANK);
         }
-        yield new OperatorOptions.Reshape(readInts(rank, o::newShape, label + " new_shape"));
+        yield new OperatorOptions.ReshapeParams(readInts(rank, o::newShape, label + " new_shape"));
       }
       case BuiltinOptions.SoftmaxOptions -> {
         SoftmaxOptions o = (SoftmaxOptions) op.builtinOptions(new SoftmaxOptions());
-        yield new OperatorOptions.Softmax(o.beta());
+        yield new OperatorOptions.SoftmaxParams(o.beta());
       }
       case BuiltinOptions.ReducerOptions -> {
         ReducerOptions o = (ReducerOptions) op.builtinOptions(new ReducerOptions());
-        yield new OperatorOptions.Reducer(o.keepDims());
+        yield new OperatorOptions.ReducerParams(o.keepDims());
       }
       // Other union members (e.g. the empty QuantizeOptions some converters write) carry nothing we use;
       // verify() reports an op whose required options are missing.
@@ -368,12 +368,12 @@ public final class TfliteReader {
     return Padding.values()[code];
   }
 
-  private static Activation activation(byte code, String label) {
-    if (code < 0 || code >= Activation.values().length) {
+  private static FusedActivation activation(byte code, String label) {
+    if (code < 0 || code >= FusedActivation.values().length) {
       throw new InvalidModelException(label + " has fused activation code " + code + ", valid: 0.."
-          + (Activation.values().length - 1) + " " + Arrays.toString(Activation.values()));
+          + (FusedActivation.values().length - 1) + " " + Arrays.toString(FusedActivation.values()));
     }
-    return Activation.values()[code];
+    return FusedActivation.values()[code];
   }
 
   private static String printable(String s) {

@@ -210,36 +210,36 @@ public final class TfliteWriter {
     if (options == null) {
       return null;
     }
-    if (options instanceof OperatorOptions.Conv2D o) {
+    if (options instanceof OperatorOptions.ConvParams o) {
       return new int[] {BuiltinOptions.Conv2DOptions, Conv2DOptions.createConv2DOptions(b, (byte) o.padding().ordinal(),
           o.strideW(), o.strideH(), (byte) o.fusedActivation().ordinal(), o.dilationW(), o.dilationH())};
     }
-    if (options instanceof OperatorOptions.DepthwiseConv2D o) {
+    if (options instanceof OperatorOptions.DepthwiseConvParams o) {
       return new int[] {BuiltinOptions.DepthwiseConv2DOptions, DepthwiseConv2DOptions.createDepthwiseConv2DOptions(b,
           (byte) o.padding().ordinal(), o.strideW(), o.strideH(), o.depthMultiplier(),
           (byte) o.fusedActivation().ordinal(), o.dilationW(), o.dilationH())};
     }
-    if (options instanceof OperatorOptions.FullyConnected o) {
+    if (options instanceof OperatorOptions.FullyConnectedParams o) {
       return new int[] {BuiltinOptions.FullyConnectedOptions, FullyConnectedOptions.createFullyConnectedOptions(b,
           (byte) o.fusedActivation().ordinal(), (byte) 0, o.keepNumDims(), o.asymmetricQuantizeInputs())};
     }
-    if (options instanceof OperatorOptions.Pool2D o) {
+    if (options instanceof OperatorOptions.PoolParams o) {
       return new int[] {BuiltinOptions.Pool2DOptions, Pool2DOptions.createPool2DOptions(b, (byte) o.padding().ordinal(),
           o.strideW(), o.strideH(), o.filterWidth(), o.filterHeight(), (byte) o.fusedActivation().ordinal())};
     }
-    if (options instanceof OperatorOptions.Add o) {
+    if (options instanceof OperatorOptions.AddParams o) {
       AddOptions.startAddOptions(b);
       AddOptions.addFusedActivationFunction(b, (byte) o.fusedActivation().ordinal());
       return new int[] {BuiltinOptions.AddOptions, AddOptions.endAddOptions(b)};
     }
-    if (options instanceof OperatorOptions.Reshape o) {
+    if (options instanceof OperatorOptions.ReshapeParams o) {
       int shape = ReshapeOptions.createNewShapeVector(b, o.newShape());
       return new int[] {BuiltinOptions.ReshapeOptions, ReshapeOptions.createReshapeOptions(b, shape)};
     }
-    if (options instanceof OperatorOptions.Softmax o) {
+    if (options instanceof OperatorOptions.SoftmaxParams o) {
       return new int[] {BuiltinOptions.SoftmaxOptions, SoftmaxOptions.createSoftmaxOptions(b, o.beta())};
     }
-    if (options instanceof OperatorOptions.Reducer o) {
+    if (options instanceof OperatorOptions.ReducerParams o) {
       return new int[] {BuiltinOptions.ReducerOptions, ReducerOptions.createReducerOptions(b, o.keepDims())};
     }
     throw new IllegalArgumentException("No builtin options mapping for " + options.getClass().getSimpleName());

@@ -3,6 +3,7 @@ package io.sparkquant.ops.export;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.tflite.TfliteWriter;

@@ -36,7 +36,7 @@ public final class InterpreterBenchmark {
         TfliteRuntime.runtimeVersion(), images, model.operators().size());
     // per-call overhead of each engine, on a model that does almost nothing (one int8 RESHAPE of the image)
     TfliteModel trivial = io.sparkquant.ops.tflite.TfliteTestModels.singleOp(io.sparkquant.ops.tflite.BuiltinOp.RESHAPE,
-            1, new io.sparkquant.ops.tflite.OperatorOptions.Reshape(new int[] {1, 784}))
+            1, new io.sparkquant.ops.tflite.OperatorOptions.ReshapeParams(new int[] {1, 784}))
         .input("x", io.sparkquant.ops.tflite.TensorType.INT8, new int[] {1, 28, 28, 1}, Judge.q(1f / 255, -128))
         .constant(io.sparkquant.ops.tflite.TfliteTensor.constantInt32("s", new int[] {2}, new int[] {1, 784}, null))
         .output("y", io.sparkquant.ops.tflite.TensorType.INT8, new int[] {1, 784}, Judge.q(1f / 255, -128)).build();

@@ -57,7 +57,7 @@ class InterpreterTest {
     float[] images = TestCnn.images(7, 2);
 
     Interpreter interpreter = new Interpreter(cnn);
-    Tensor[] all = interpreter.runAll(new Tensor(TensorType.FLOAT32, new int[] {2, 28, 28, 1}, images));
+    TensorValue[] all = interpreter.runAll(new TensorValue(TensorType.FLOAT32, new int[] {2, 28, 28, 1}, images));
     assertEquals(cnn.tensors().size(), all.length);
     assertArrayEquals(new int[] {2, 28, 28, 16}, all[conv1].shape());
     assertNotNull(all[interpreter.tensorIndex("dense/weights")], "constants are included");
@@ -102,7 +102,7 @@ class InterpreterTest {
         () -> interpreter.run((Object) new byte[785]));
     assertTrue(wrongLength.getMessage().contains("positive multiple of 784, got 785"), wrongLength.getMessage());
     IllegalArgumentException wrongShape = assertThrows(IllegalArgumentException.class,
-        () -> interpreter.run(new Tensor(TensorType.INT8, new int[] {1, 28, 27, 1}, new byte[756])));
+        () -> interpreter.run(new TensorValue(TensorType.INT8, new int[] {1, 28, 27, 1}, new byte[756])));
     assertTrue(wrongShape.getMessage().contains("must have shape [batch, 28, 28, 1]"), wrongShape.getMessage());
     assertThrows(IllegalArgumentException.class, () -> interpreter.run(new Object[0]));
   }

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.flatbuffers.FlatBufferBuilder;
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.TfliteTestModels.Int8FcParams;
 import io.sparkquant.ops.tflite.schema.Buffer;
 import io.sparkquant.ops.tflite.schema.Model;
@@ -37,7 +37,7 @@ class TfliteFlatbufferTest {
     List<TfliteModel> models = new ArrayList<>();
     models.add(TfliteTestModels.floatAdd(new int[] {2, 3}));
     models.add(TfliteTestModels.floatFullyConnected(2, 3, 2, new float[] {1, 2, 3, 4, 5, 6}, new float[] {0.5f, -1},
-        Activation.RELU6));
+        FusedActivation.RELU6));
     models.add(TfliteTestModels.int8FullyConnected(1, 8, 4, fcWeights, new int[] {1, 2, 3, 4},
         new Int8FcParams(0.02f, -3, 0.01f, 0.05f, 5)));
     models.add(TfliteTestModels.int8Conv2D(new int[] {1, 4, 4, 2}, 3, 3, 3, convWeights, new float[] {0.1f, 0.2f, 0.3f},
@@ -96,13 +96,13 @@ class TfliteFlatbufferTest {
     assertEquals(BuiltinOp.CONV_2D, op.op());
     assertEquals("CONV_2D", op.opName());
     assertEquals(3, op.version());
-    assertEquals(new OperatorOptions.Conv2D(Padding.SAME, 1, 1, Activation.NONE, 1, 1), op.options());
+    assertEquals(new OperatorOptions.ConvParams(Padding.SAME, 1, 1, FusedActivation.NONE, 1, 1), op.options());
   }
 
   @Test
   void layoutFollowsTfliteConventions() {
     TfliteModel model = withMetadata(TfliteTestModels.floatFullyConnected(1, 2, 1, new float[] {1, 2}, new float[] {3},
-        Activation.NONE));
+        FusedActivation.NONE));
     byte[] bytes = TfliteWriter.write(model);
     assertEquals("TFL3", new String(bytes, 4, 4, StandardCharsets.US_ASCII));
     Model m = Model.getRootAsModel(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN));
@@ -199,7 +199,7 @@ class TfliteFlatbufferTest {
   @Test
   void wrongVersionAndBufferSizeAndSubgraphCountAreRejected() {
     byte[] bytes = TfliteWriter.write(TfliteTestModels.floatFullyConnected(1, 2, 1, new float[] {1, 2}, null,
-        Activation.NONE));
+        FusedActivation.NONE));
     Model m = Model.getRootAsModel(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN));
     assertTrue(m.subgraphs(0).tensors(1).mutateShape(1, 3)); // w [1,2] -> [1,3]: 12 bytes needed, 8 present
     InvalidModelException size = assertThrows(InvalidModelException.class, () -> TfliteReader.read(bytes));
@@ -318,7 +318,7 @@ class TfliteFlatbufferTest {
     b.addOperator(TfliteOperator.of(BuiltinOp.ADD, 9, new int[] {x, orphan}, new int[] {y}, null));
     List<String> problems = ModelCheck.verify(b.inputs(x).outputs(y).build());
     String all = String.join("\n", problems);
-    assertTrue(all.contains("missing Add options"), all);
+    assertTrue(all.contains("missing AddParams options"), all);
     assertTrue(all.contains("version 9 is above 4"), all);
     assertTrue(all.contains("'orphan' is neither a model input"), all);
     assertTrue(all.contains("scale[0] = 0.0"), all);

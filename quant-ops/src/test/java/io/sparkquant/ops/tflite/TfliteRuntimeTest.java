@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.TfliteTestModels.Int8FcParams;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -50,7 +50,7 @@ class TfliteRuntimeTest {
     float[] w = randomFloats(random, out * in);
     float[] bias = randomFloats(random, out);
     float[] x = randomFloats(random, batch * in);
-    TfliteModel model = TfliteTestModels.floatFullyConnected(batch, in, out, w, bias, Activation.RELU);
+    TfliteModel model = TfliteTestModels.floatFullyConnected(batch, in, out, w, bias, FusedActivation.RELU);
     float[] y = (float[]) TfliteTestModels.runInTflite(model, x)[0];
     assertEquals(batch * out, y.length);
     int positives = 0;
@@ -74,7 +74,7 @@ class TfliteRuntimeTest {
   void floatFullyConnectedWithoutBias() {
     float[] w = {1, 2, 3, 4, 5, 6};
     float[] y = (float[]) TfliteTestModels.runInTflite(
-        TfliteTestModels.floatFullyConnected(1, 3, 2, w, null, Activation.NONE), new float[] {1, -1, 2})[0];
+        TfliteTestModels.floatFullyConnected(1, 3, 2, w, null, FusedActivation.NONE), new float[] {1, -1, 2})[0];
     assertArrayEquals(new float[] {1 - 2 + 6, 4 - 5 + 12}, y, 0f);
   }
 
@@ -159,7 +159,7 @@ class TfliteRuntimeTest {
     int y = b.addTensor(TfliteTensor.activation("y", TensorType.FLOAT32, new int[] {1, 2}, null));
     b.addOperator(TfliteOperator.of(BuiltinOp.DEQUANTIZE, 3, new int[] {w16}, new int[] {w}, null));
     b.addOperator(TfliteOperator.of(BuiltinOp.FULLY_CONNECTED, 1, new int[] {x, w, -1}, new int[] {y},
-        new OperatorOptions.FullyConnected(Activation.NONE, false, false)));
+        new OperatorOptions.FullyConnectedParams(FusedActivation.NONE, false, false)));
     TfliteModel model = b.inputs(x).outputs(y).build();
     assertTrue(ModelCheck.verify(model).isEmpty(), ModelCheck.verify(model).toString());
     float[] out = (float[]) TfliteTestModels.runInTflite(model, new float[] {3, 4})[0];
@@ -171,7 +171,7 @@ class TfliteRuntimeTest {
   @Test
   void resizeBatchChangesInputAndOutputShapes() {
     float[] w = {1, 2, 3, 4, 5, 6};
-    TfliteModel model = TfliteTestModels.floatFullyConnected(1, 3, 2, w, null, Activation.NONE);
+    TfliteModel model = TfliteTestModels.floatFullyConnected(1, 3, 2, w, null, FusedActivation.NONE);
     try (TfliteRuntime rt = TfliteRuntime.create(TfliteWriter.write(model), 1)) {
       assertArrayEquals(new float[] {1, 4}, (float[]) rt.run(new float[] {1, 0, 0})[0], 0f);
       assertArrayEquals(new float[] {3, 6}, (float[]) rt.run(new float[] {0, 0, 1})[0], 0f); // buffers reused
@@ -197,7 +197,7 @@ class TfliteRuntimeTest {
 
   @Test
   void tfliteRejectionCarriesTfliteMessage() {
-    TfliteModel model = TfliteTestModels.singleOp(BuiltinOp.ADD, 99, new OperatorOptions.Add(Activation.NONE))
+    TfliteModel model = TfliteTestModels.singleOp(BuiltinOp.ADD, 99, new OperatorOptions.AddParams(FusedActivation.NONE))
         .input("a", TensorType.FLOAT32, new int[] {2}, null)
         .input("b", TensorType.FLOAT32, new int[] {2}, null)
         .output("c", TensorType.FLOAT32, new int[] {2}, null)
