@@ -3,6 +3,7 @@ package io.sparkquant.jobs;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkquant.ops.interp.BuiltinOpResolver;
 import io.sparkquant.ops.tflite.InvalidModelException;
 import io.sparkquant.ops.tflite.ModelCheck;
 import io.sparkquant.ops.tflite.TfliteReader;
@@ -92,7 +93,7 @@ public final class InspectCommand implements Callable<Integer> {
     } catch (InvalidModelException e) {
       return new Report(file.toString(), file + " is not a valid TFLite model: " + e.getMessage(), null, null, null);
     }
-    TfliteModelSummary summary = TfliteModelSummary.of(model, bytes.length);
+    TfliteModelSummary summary = TfliteModelSummary.of(model, bytes.length, BuiltinOpResolver.INSTANCE);
     // Only structurally sound models go to the native runtime: garbage indices could crash the JVM there.
     if (!ModelCheck.structuralProblems(model).isEmpty()) {
       return new Report(file.toString(), null, summary, false, "not tried: the model has structural problems");

@@ -94,9 +94,9 @@ public final class ModelCheck {
   /**
    * Full check of a model before it is written or run: {@link #structuralProblems} plus dataflow (every
    * activation produced once, before use), options matching each op, quantization parameters valid for the
-   * tensor type, and operator versions TFLite 2.6.2 accepts. Empty when nothing is wrong.
+   * tensor type, and operators, versions and options that {@code ops} registers. Empty when nothing is wrong.
    */
-  public static List<String> verify(TfliteModel model) {
+  public static List<String> verify(TfliteModel model, OpResolver ops) {
     List<String> problems = structuralProblems(model);
     if (!problems.isEmpty()) {
       return problems;
@@ -125,14 +125,17 @@ public final class ModelCheck {
     for (int i = 0; i < model.operators().size(); i++) {
       TfliteOperator op = model.operators().get(i);
       String label = "operator " + i + " (" + op.opName() + ")";
-      if (op.op() == null) {
+      OpResolver.Registration registration = op.op() == null ? null : ops.find(op.op());
+      if (registration == null) {
         problems.add(label + ": not supported by SparkQuant (builtin code " + op.builtinCode() + ")");
       } else {
-        checkOptions(op, label, problems);
-        int max = op.op().maxVersionTflite262();
-        if (op.version() > max) {
-          problems.add(label + ": version " + op.version() + " is above " + max
-              + ", the highest TFLite 2.6.2 accepts");
+        checkOptions(op, registration, label, problems);
+        if (op.version() > registration.maxVersion()) {
+          problems.add(label + ": version " + op.version() + " is above " + registration.maxVersion()
+              + ", the highest registered");
+        } else if (op.version() < registration.minVersion()) {
+          problems.add(label + ": version " + op.version() + " is below " + registration.minVersion()
+              + ", the lowest registered");
         }
       }
       for (int k = 0; k < op.inputs().length; k++) {
@@ -163,23 +166,13 @@ public final class ModelCheck {
     return problems;
   }
 
-  private static void checkOptions(TfliteOperator op, String label, List<String> problems) {
-    Class<? extends OperatorOptions> expected = switch (op.op()) {
-      case CONV_2D -> OperatorOptions.ConvParams.class;
-      case DEPTHWISE_CONV_2D -> OperatorOptions.DepthwiseConvParams.class;
-      case FULLY_CONNECTED -> OperatorOptions.FullyConnectedParams.class;
-      case AVERAGE_POOL_2D, MAX_POOL_2D -> OperatorOptions.PoolParams.class;
-      case ADD -> OperatorOptions.AddParams.class;
-      case RESHAPE -> OperatorOptions.ReshapeParams.class;
-      case SOFTMAX -> OperatorOptions.SoftmaxParams.class;
-      case MEAN -> OperatorOptions.ReducerParams.class;
-      case QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, RELU, RELU6 -> null;
-    };
+  private static void checkOptions(TfliteOperator op, OpResolver.Registration registration, String label,
+      List<String> problems) {
+    Class<? extends OperatorOptions> expected = registration.optionsType();
     OperatorOptions options = op.options();
     if (expected == null && options != null) {
       problems.add(label + ": takes no builtin options, has " + options.getClass().getSimpleName());
-    } else if (expected != null && options == null && op.op() != BuiltinOp.RESHAPE) {
-      // RESHAPE may take its shape from a second input instead.
+    } else if (expected != null && options == null && registration.optionsRequired()) {
       problems.add(label + ": missing " + expected.getSimpleName() + " options");
     } else if (expected != null && options != null && !expected.isInstance(options)) {
       problems.add(label + ": has " + options.getClass().getSimpleName() + " options, expected "

@@ -11,6 +11,7 @@ import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.Node;
 import io.sparkquant.ops.graph.TestModels;
+import io.sparkquant.ops.interp.BuiltinOpResolver;
 import io.sparkquant.ops.interp.FloatIo;
 import io.sparkquant.ops.interp.Interpreter;
 import io.sparkquant.ops.tflite.TensorType;
@@ -67,7 +68,7 @@ class KeepFloatExportTest {
       Set<String> keep = kept(e.graph());
       TfliteModel m = TfliteExporter.export(e.graph(),
           ExportOptions.int8(e.ranges(), ExportOptions.IoType.INT8).withFloatNodes(keep));
-      assertEquals(List.of(), ModelCheck.verify(m), e.graph().name());
+      assertEquals(List.of(), ModelCheck.verify(m, BuiltinOpResolver.INSTANCE), e.graph().name());
       for (Node n : e.graph().nodes()) {
         if (n instanceof Node.Conv2D || n instanceof Node.FullyConnected || n instanceof Node.DepthwiseConv2D) {
           TensorType expected = keep.contains(n.name()) ? TensorType.FLOAT32 : TensorType.INT8;

@@ -11,6 +11,7 @@ import io.sparkquant.ops.graph.Dl4jActivations;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.TestModels;
+import io.sparkquant.ops.interp.BuiltinOpResolver;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.ModelCheck;
 import io.sparkquant.ops.tflite.TfliteReader;
@@ -97,7 +98,7 @@ class TfliteExporterTest {
   void float32ExportAgreesWithDl4j() {
     for (Case c : cases()) {
       TfliteModel m = TfliteExporter.export(c.graph(), ExportOptions.of(ExportMode.FLOAT32));
-      assertEquals(List.of(), ModelCheck.verify(m), c.name());
+      assertEquals(List.of(), ModelCheck.verify(m, BuiltinOpResolver.INSTANCE), c.name());
       byte[] bytes = TfliteWriter.write(m);
       double err = maxError(c, bytes, null);
       LOG.info("{} float32: {} bytes, max |p_tflite - p_dl4j| = {}", c.name(), bytes.length, err);
@@ -125,7 +126,7 @@ class TfliteExporterTest {
           default -> new ExportOptions(ExportMode.INT16X8, null, ranges, null, null);
         };
         TfliteModel m = TfliteExporter.export(c.graph(), o);
-        assertEquals(List.of(), ModelCheck.verify(m), c.name() + " " + e.getKey());
+        assertEquals(List.of(), ModelCheck.verify(m, BuiltinOpResolver.INSTANCE), c.name() + " " + e.getKey());
         byte[] bytes = TfliteWriter.write(m);
         double err = maxError(c, bytes, o.io() == ExportOptions.IoType.INT8 ? m : null);
         LOG.info("{} {}: {} bytes, min runtime {}, max |p - p_dl4j| = {}", c.name(), e.getKey(), bytes.length,

@@ -115,8 +115,9 @@ class InterpreterTest {
     ops.set(1, new TfliteOperator(null, "GATHER", 36, 1, pool.inputs(), pool.outputs(), null));
     TfliteModel unknown = new TfliteModel("x", cnn.tensors(), ops, cnn.inputs(), cnn.outputs(), cnn.metadata());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Interpreter(unknown));
-    assertTrue(e.getMessage().startsWith("operator #1 GATHER"), e.getMessage());
-    assertTrue(e.getMessage().contains("supported: FULLY_CONNECTED"), e.getMessage());
+    assertTrue(e.getMessage().contains("operator 1 (GATHER): not supported"), e.getMessage());
+    assertTrue(e.getMessage().contains("supported: ADD (") && e.getMessage().contains("FULLY_CONNECTED (int8"),
+        e.getMessage());
 
     // a supported op with an unsupported type combination: int8 input, float32 filter
     List<TfliteTensor> tensors = new ArrayList<>(cnn.tensors());
@@ -142,14 +143,29 @@ class InterpreterTest {
     assertThrows(RuntimeException.class, () -> TfliteRuntime.create(TfliteWriter.write(bad), 1));
   }
 
+  /** A standalone RELU or RELU6 (the exporter writes one after a pool) runs, bit-exact with TFLite 2.6.2. */
   @Test
-  void unusedBuiltinRelu6IsReportedByName() {
+  void standaloneReluAndRelu6RunInTheCnn() {
     TfliteModel cnn = TestCnn.build(8, 1, false);
-    List<TfliteOperator> ops = new ArrayList<>(cnn.operators());
-    TfliteOperator pool = ops.get(1);
-    ops.set(1, TfliteOperator.of(BuiltinOp.RELU6, 1, new int[] {pool.inputs()[0]}, pool.outputs(), null));
-    TfliteModel relu = new TfliteModel("x", cnn.tensors(), ops, cnn.inputs(), cnn.outputs(), cnn.metadata());
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Interpreter(relu));
-    assertTrue(e.getMessage().startsWith("operator #1 RELU6"), e.getMessage());
+    for (BuiltinOp act : new BuiltinOp[] {BuiltinOp.RELU, BuiltinOp.RELU6}) {
+      // the first pool becomes the activation: same int8 shape and (shared) quantization, so the model stays valid
+      List<TfliteOperator> ops = new ArrayList<>(cnn.operators());
+      TfliteOperator pool = ops.get(1);
+      TfliteTensor poolIn = cnn.tensor(pool.inputs()[0]);
+      TfliteTensor poolOut = cnn.tensor(pool.outputs()[0]);
+      List<TfliteTensor> tensors = new ArrayList<>(cnn.tensors());
+      tensors.set(pool.outputs()[0], TfliteTensor.activation(poolOut.name(), poolOut.type(), poolIn.shape(),
+          poolOut.quantization()));
+      ops.set(1, TfliteOperator.of(act, 2, new int[] {pool.inputs()[0]}, pool.outputs(), null));
+      ops.subList(2, ops.size()).clear();
+      TfliteModel relu = new TfliteModel("x", tensors, ops, cnn.inputs(), new int[] {pool.outputs()[0]},
+          cnn.metadata());
+      Object[] out = Judge.check("cnn with a standalone " + act, relu, quantizeImages(TestCnn.images(9, 3)));
+      byte[] y = (byte[]) out[0];
+      int zeroPoint = (int) poolOut.quantization().zeroPoint()[0];
+      for (byte v : y) {
+        assertTrue(v >= zeroPoint, act + " output " + v + " below the zero point " + zeroPoint);
+      }
+    }
   }
 }

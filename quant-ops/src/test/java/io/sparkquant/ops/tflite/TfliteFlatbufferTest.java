@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.flatbuffers.FlatBufferBuilder;
+import io.sparkquant.ops.interp.BuiltinOpResolver;
 import io.sparkquant.ops.kernels.FusedActivation;
 import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.TfliteTestModels.Int8FcParams;
@@ -65,7 +66,7 @@ class TfliteFlatbufferTest {
       byte[] first = TfliteWriter.write(model);
       byte[] second = TfliteWriter.write(TfliteReader.read(first));
       assertArrayEquals(first, second, model.description());
-      assertTrue(ModelCheck.verify(model).isEmpty(), model.description() + ": " + ModelCheck.verify(model));
+      assertTrue(ModelCheck.verify(model, BuiltinOpResolver.INSTANCE).isEmpty(), model.description() + ": " + ModelCheck.verify(model, BuiltinOpResolver.INSTANCE));
     }
   }
 
@@ -159,8 +160,8 @@ class TfliteFlatbufferTest {
     assertNull(gelu.op());
     assertEquals("GELU", gelu.opName());
     assertEquals(150, gelu.builtinCode());
-    assertTrue(ModelCheck.verify(back).stream().anyMatch(p -> p.contains("GELU") && p.contains("not supported")),
-        ModelCheck.verify(back).toString());
+    assertTrue(ModelCheck.verify(back, BuiltinOpResolver.INSTANCE).stream().anyMatch(p -> p.contains("GELU") && p.contains("not supported")),
+        ModelCheck.verify(back, BuiltinOpResolver.INSTANCE).toString());
     assertArrayEquals(bytes, TfliteWriter.write(back));
 
     // A code newer than the generated schema keeps a usable name.
@@ -299,7 +300,7 @@ class TfliteFlatbufferTest {
       return false;
     }
     // Whatever parsed must be checkable and, if structurally sound, writable.
-    List<String> problems = ModelCheck.verify(model);
+    List<String> problems = ModelCheck.verify(model, BuiltinOpResolver.INSTANCE);
     if (ModelCheck.structuralProblems(model).isEmpty()) {
       TfliteWriter.write(model);
     } else {
@@ -316,7 +317,7 @@ class TfliteFlatbufferTest {
     int y = b.addTensor(TfliteTensor.activation("y", TensorType.FLOAT32, new int[] {2}, null));
     int orphan = b.addTensor(TfliteTensor.activation("orphan", TensorType.FLOAT32, new int[] {2}, null));
     b.addOperator(TfliteOperator.of(BuiltinOp.ADD, 9, new int[] {x, orphan}, new int[] {y}, null));
-    List<String> problems = ModelCheck.verify(b.inputs(x).outputs(y).build());
+    List<String> problems = ModelCheck.verify(b.inputs(x).outputs(y).build(), BuiltinOpResolver.INSTANCE);
     String all = String.join("\n", problems);
     assertTrue(all.contains("missing AddParams options"), all);
     assertTrue(all.contains("version 9 is above 4"), all);

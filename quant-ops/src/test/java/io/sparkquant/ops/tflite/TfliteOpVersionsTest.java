@@ -1,15 +1,17 @@
 package io.sparkquant.ops.tflite;
 
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparkquant.ops.interp.BuiltinOpResolver;
 import io.sparkquant.ops.kernels.FusedActivation;
 import io.sparkquant.ops.kernels.Padding;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * {@link BuiltinOp#maxVersionTflite262()} is what the real runtime registers: the highest version loads,
- * the next one is refused with TFLite's "Didn't find op" error. Every op runs once in TFLite as a float
+ * The Java interpreter registers every {@link BuiltinOp} with the versions the real TFLite 2.6.2 runtime
+ * registers ({@link BuiltinOpResolver}): the lowest and highest versions load, the next one is refused with TFLite's "Didn't find op" error. Every op runs once in TFLite as a float
  * (or float/int8 for QUANTIZE/DEQUANTIZE) single-op model written by TfliteWriter.
  */
 class TfliteOpVersionsTest {
@@ -17,7 +19,10 @@ class TfliteOpVersionsTest {
   @ParameterizedTest
   @EnumSource(BuiltinOp.class)
   void highestVersionLoadsAndNextIsRefused(BuiltinOp op) {
-    int max = op.maxVersionTflite262();
+    OpResolver.Registration registration = BuiltinOpResolver.INSTANCE.find(op);
+    assertNotNull(registration, op + " is not registered in the interpreter");
+    int max = registration.maxVersion();
+    TfliteRuntime.create(TfliteWriter.write(probe(op, registration.minVersion())), 1).close();
     TfliteRuntime.create(TfliteWriter.write(probe(op, max)), 1).close();
     try (TfliteRuntime rt = TfliteRuntime.create(TfliteWriter.write(probe(op, max + 1)), 1)) {
       throw new AssertionError(op + " version " + (max + 1) + " unexpectedly loads in TFLite 2.6.2");

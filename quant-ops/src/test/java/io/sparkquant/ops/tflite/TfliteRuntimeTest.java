@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparkquant.ops.interp.BuiltinOpResolver;
 import io.sparkquant.ops.kernels.FusedActivation;
 import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.TfliteTestModels.Int8FcParams;
@@ -161,10 +162,10 @@ class TfliteRuntimeTest {
     b.addOperator(TfliteOperator.of(BuiltinOp.FULLY_CONNECTED, 1, new int[] {x, w, -1}, new int[] {y},
         new OperatorOptions.FullyConnectedParams(FusedActivation.NONE, false, false)));
     TfliteModel model = b.inputs(x).outputs(y).build();
-    assertTrue(ModelCheck.verify(model).isEmpty(), ModelCheck.verify(model).toString());
+    assertTrue(ModelCheck.verify(model, BuiltinOpResolver.INSTANCE).isEmpty(), ModelCheck.verify(model, BuiltinOpResolver.INSTANCE).toString());
     float[] out = (float[]) TfliteTestModels.runInTflite(model, new float[] {3, 4})[0];
     assertArrayEquals(new float[] {3 * 1 + 4 * 2, 3 * -1 + 4 * 0.5f}, out, 0f);
-    TfliteModelSummary summary = TfliteModelSummary.of(model, 0);
+    TfliteModelSummary summary = TfliteModelSummary.of(model, 0, BuiltinOpResolver.INSTANCE);
     assertEquals(8L, summary.bytesByKind().get("weights.float16"));
   }
 
