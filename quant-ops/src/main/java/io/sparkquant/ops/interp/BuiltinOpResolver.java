@@ -52,7 +52,7 @@ public final class BuiltinOpResolver implements OpResolver {
     add(BuiltinOp.RELU, 1, 3, null, INT8_INT16_FLOAT32, ReluOp::prepareRelu);
     add(BuiltinOp.RELU6, 1, 3, null, INT8_INT16_FLOAT32, ReluOp::prepareRelu6);
     add(BuiltinOp.QUANTIZE, 1, 2, null, List.of("float32 to int8", "float32 to int16", "int8 to int8",
-        "int8 to int16", "int16 to int8", "int16 to int16"), QuantizeOp::prepare);
+        "int16 to int8", "int16 to int16"), QuantizeOp::prepare);
     add(BuiltinOp.DEQUANTIZE, 1, 4, null, List.of("int8 to float32", "int16 to float32", "float16 to float32"),
         DequantizeOp::prepare);
   }

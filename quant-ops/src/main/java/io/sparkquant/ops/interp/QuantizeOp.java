@@ -14,7 +14,7 @@ import io.sparkquant.ops.numerics.FixedPoint;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteTensor;
 
-/** QUANTIZE (quantize.cc): float32 to int8/int16, int8/int16 to int8/int16, on {@link Quantize}. */
+/** QUANTIZE (quantize.cc): float32 to int8/int16, int8 to int8, int16 to int8/int16, on {@link Quantize}. */
 final class QuantizeOp {
 
   private QuantizeOp() {}
@@ -49,6 +49,10 @@ final class QuantizeOp {
           shapes[outputs[0]] = shapes[inputs[0]];
         }
       };
+    }
+    if (input.type() == TensorType.INT8 && outType == TensorType.INT16) {
+      // quantize.cc Prepare: an int8 input requantizes only to int8 (or uint8) in TFLite 2.6.2
+      throw typeError("(input, output) = (" + types(input, output) + "); an INT8 input requantizes only to INT8");
     }
     if (input.type() == TensorType.INT8 || input.type() == TensorType.INT16) {
       final FixedPoint.QuantizedMultiplier m = Quantize.prepareRequantize(scale(input), outScale);
