@@ -13,5 +13,3 @@
  * </ul>
  */
 package io.sparkquant.ops.export;
-
-import io.sparkquant.ops.calib.ActivationRanges;

@@ -43,10 +43,10 @@ final class ConvOp {
       throw new IllegalArgumentException("TFLite 2.6.2's CONV_2D requires a bias input (conv.cc: has_bias)");
     }
     Object filterData = c.constant(1);
-    Object biasData = c.optionalConstant(2);
+    Object biasData = c.constant(2);
     final String combo = types(input, filter, bias, output);
     if (input.type() == TensorType.INT8 && filter.type() == TensorType.INT8 && output.type() == TensorType.INT8
-        && (bias == null || bias.type() == TensorType.INT32)) {
+        && bias.type() == TensorType.INT32) {
       Conv.QuantizedParams p = Conv.prepare(scale(input), zeroPoint(input), requireQuantization(filter).scale(),
           scale(output), zeroPoint(output), o.fusedActivation(), outDepth, INT8_MIN, INT8_MAX);
       return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
@@ -58,7 +58,7 @@ final class ConvOp {
       };
     }
     if (input.type() == TensorType.INT16 && filter.type() == TensorType.INT8 && output.type() == TensorType.INT16
-        && (bias == null || bias.type() == TensorType.INT64)) {
+        && bias.type() == TensorType.INT64) {
       requireZeroPoint0(input);
       requireZeroPoint0(output);
       Conv.QuantizedParams p = Conv.prepare(scale(input), 0, requireQuantization(filter).scale(), scale(output), 0,
@@ -72,7 +72,7 @@ final class ConvOp {
       };
     }
     if (input.type() == TensorType.FLOAT32 && output.type() == TensorType.FLOAT32
-        && (bias == null || bias.type() == TensorType.FLOAT32)) {
+        && bias.type() == TensorType.FLOAT32) {
       KernelUtil.FloatRange act = KernelUtil.activationRangeFloat(o.fusedActivation());
       if (filter.type() == TensorType.FLOAT32) {
         return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),

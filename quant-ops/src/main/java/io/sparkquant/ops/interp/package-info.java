@@ -5,9 +5,15 @@
  * Interpreter interpreter = new Interpreter(TfliteReader.read(bytes)); // prepares every op once
  * Object[] out = interpreter.run((Object) int8Images);   // flat arrays, batch = length / per-sample size
  * TensorValue[] typed = interpreter.run(TensorValue.ofFloat(new int[] {n, 28, 28, 1}, images));
- * TensorValue[] all = interpreter.runAll(input);              // every tensor by index, for per-layer reports
+ * TensorValue[] all = interpreter.runAll(input);         // every tensor by index, for per-layer reports
  * int conv1 = interpreter.tensorIndex("conv1");
  * }</pre>
+ *
+ * <p>The op table is {@link io.sparkquant.ops.interp.BuiltinOpResolver}, as TFLite's register.cc: one
+ * registration per op (versions, options, type combinations, prepare), each op's prepare/eval glue in its
+ * own class named after the op ({@code ConvOp}, {@code FullyConnectedOp}, {@code ReluOp}, ...) over the
+ * kernel of the same name. The interpreter's supported set, {@link io.sparkquant.ops.tflite.ModelCheck}'s
+ * options and version check and the model summary's versions all read it.
  *
  * <p>One instance is immutable and thread-safe: share it across the tasks of an executor. Which TFLite
  * code path each operator follows (and the two places where TFLite 2.6.2's x86 build differs from its
