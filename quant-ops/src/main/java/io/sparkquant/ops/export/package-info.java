@@ -3,8 +3,9 @@
  *
  * <ul>
  *   <li>{@link io.sparkquant.ops.export.TfliteExporter#export}: {@link io.sparkquant.ops.graph.Graph} +
- *       {@link io.sparkquant.ops.export.ExportOptions} (mode, I/O type, {@link io.sparkquant.ops.calib.ActivationRanges},
- *       provenance) to a {@link io.sparkquant.ops.tflite.TfliteModel}; write it with
+ *       {@link io.sparkquant.ops.export.ExportOptions} (mode, I/O type,
+ *       {@link io.sparkquant.ops.calib.ActivationRanges}, provenance) to a
+ *       {@link io.sparkquant.ops.tflite.TfliteModel}; write it with
  *       {@link io.sparkquant.ops.tflite.TfliteWriter#write}.</li>
  *   <li>{@link io.sparkquant.ops.export.TfliteExporter#tensorsNeedingRanges}: which tensors calibration must
  *       supply ranges for (the others inherit their input's parameters or have fixed ones).</li>

@@ -3,11 +3,13 @@ package io.sparkquant.ops.kernels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparkquant.ops.interp.FloatIo;
 import io.sparkquant.ops.numerics.FixedPoint;
 import io.sparkquant.ops.tflite.BuiltinOp;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteQuantization;
+import io.sparkquant.ops.tflite.TfliteTensor;
 import io.sparkquant.ops.tflite.TfliteTestModels;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * inputs at exact rounding ties ({@code x / scale = k + 0.5} exactly, with a power-of-two scale) and on the
  * floats either side of a tie for scales that are not powers of two, where dividing in float instead of
  * double lands on the other side. Each case also checks that its inputs can tell the alternatives apart.
+ * {@link FloatIo#fromFloats}, which feeds float data to models with int8/int16 inputs, must agree with it.
  */
 class QuantizeTest {
 
@@ -58,14 +61,18 @@ class QuantizeTest {
           .output("y", type, new int[] {x.length}, TfliteQuantization.perTensor(scale, zeroPoint)).build();
       Object expected = TfliteTestModels.runInTflite(model, (Object) x)[0];
       String context = type + " scale " + scale + " zero point " + zeroPoint;
+      Object viaFloatIo = FloatIo.fromFloats(TfliteTensor.activation("y", type, new int[] {x.length},
+          TfliteQuantization.perTensor(scale, zeroPoint)), x);
       if (type == TensorType.INT8) {
         byte[] actual = new byte[x.length];
         Quantize.affineQuantize(x, scale, zeroPoint, qmin, qmax, actual);
         assertArrayEquals((byte[]) expected, actual, context);
+        assertArrayEquals((byte[]) expected, (byte[]) viaFloatIo, context + " (FloatIo)");
       } else {
         short[] actual = new short[x.length];
         Quantize.affineQuantize(x, scale, zeroPoint, qmin, qmax, actual);
         assertArrayEquals((short[]) expected, actual, context);
+        assertArrayEquals((short[]) expected, (short[]) viaFloatIo, context + " (FloatIo)");
       }
     }
     // the inputs separate half-away-from-zero from half-up (negative ties) and double from float division
