@@ -40,8 +40,8 @@ final class FullyConnectedOp {
     if (filter.type() == TensorType.INT8 && filter.quantization() != null && filter.quantization().isPerChannel()) {
       throw new IllegalArgumentException("per-channel FULLY_CONNECTED filters are not accepted by TFLite 2.6.2");
     }
-    abstract class FcNode extends PreparedOp {
-      FcNode() {
+    abstract class FullyConnectedEval extends PreparedOp {
+      FullyConnectedEval() {
         super(c.op);
       }
 
@@ -73,7 +73,7 @@ final class FullyConnectedOp {
         && (bias == null || bias.type() == TensorType.INT32)) {
       FullyConnected.QuantizedParams p = FullyConnected.prepare(scale(input), zeroPoint(input), scale(filter),
           zeroPoint(filter), scale(output), zeroPoint(output), o.fusedActivation(), INT8_MIN, INT8_MAX);
-      return new FcNode() {
+      return new FullyConnectedEval() {
         @Override
         void compute(int batches, Object in, Object out) {
           FullyConnected.evalInt8(p, batches, depth, units, (byte[]) in, (byte[]) filterData, (int[]) biasData,
@@ -87,7 +87,7 @@ final class FullyConnectedOp {
       requireZeroPoint0(output);
       FullyConnected.QuantizedParams p = FullyConnected.prepare(scale(input), 0, scale(filter), zeroPoint(filter),
           scale(output), 0, o.fusedActivation(), INT16_MIN, INT16_MAX);
-      return new FcNode() {
+      return new FullyConnectedEval() {
         @Override
         void compute(int batches, Object in, Object out) {
           FullyConnected.evalInt16(p, batches, depth, units, (short[]) in, (byte[]) filterData, (long[]) biasData,
@@ -99,7 +99,7 @@ final class FullyConnectedOp {
         && (bias == null || bias.type() == TensorType.FLOAT32)) {
       KernelUtil.FloatRange act = KernelUtil.activationRangeFloat(o.fusedActivation());
       if (filter.type() == TensorType.FLOAT32) {
-        return new FcNode() {
+        return new FullyConnectedEval() {
           @Override
           void compute(int batches, Object in, Object out) {
             FullyConnected.evalFloat(act, batches, depth, units, (float[]) in, (float[]) filterData,
@@ -110,7 +110,7 @@ final class FullyConnectedOp {
       if (filter.type() == TensorType.INT8) {
         final float filterScale = scale(filter);
         final boolean asymmetric = o.asymmetricQuantizeInputs();
-        return new FcNode() {
+        return new FullyConnectedEval() {
           @Override
           void compute(int batches, Object in, Object out) {
             FullyConnected.evalHybrid(act, batches, depth, units, (float[]) in, (byte[]) filterData, filterScale,

@@ -247,15 +247,10 @@ public final class Interpreter {
     return sb.append("]").toString();
   }
 
-  /** Little-endian constant bytes to the tensor type's primitive array. */
-  static Object decode(TfliteTensor t) {
+  /** Little-endian constant bytes to the tensor type's primitive array (ModelCheck checked their length). */
+  private static Object decode(TfliteTensor t) {
     ByteBuffer bb = ByteBuffer.wrap(t.data()).order(ByteOrder.LITTLE_ENDIAN);
     int n = t.elementCount();
-    long expectedBytes = (long) n * t.type().elementBytes();
-    if (t.data().length != expectedBytes) {
-      throw new IllegalArgumentException("constant tensor '" + t.name() + "' " + t.type() + " "
-          + Arrays.toString(t.shape()) + " needs " + expectedBytes + " bytes, buffer has " + t.data().length);
-    }
     return switch (t.type()) {
       case FLOAT32 -> {
         float[] a = new float[n];

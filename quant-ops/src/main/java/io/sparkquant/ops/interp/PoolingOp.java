@@ -17,20 +17,36 @@ import io.sparkquant.ops.tflite.OperatorOptions;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteTensor;
 
-/** MAX_POOL_2D and AVERAGE_POOL_2D (pooling.cc): int8, int16, float32, on {@link MaxPool} and {@link AveragePool}. */
+/**
+ * MAX_POOL_2D and AVERAGE_POOL_2D (pooling.cc, which registers both): int8, int16, float32, on {@link MaxPool}
+ * and {@link AveragePool}; they differ only in the kernel.
+ */
 final class PoolingOp {
 
   private PoolingOp() {}
 
+  /** One pool's kernels by type. */
+  private record Kernels(QuantizedKernel<byte[]> int8, QuantizedKernel<short[]> int16, FloatKernel float32) {}
+
+  @FunctionalInterface
+  private interface QuantizedKernel<T> {
+    void eval(ConvGeometry g, int outputActivationMin, int outputActivationMax, T input, T output);
+  }
+
+  @FunctionalInterface
+  private interface FloatKernel {
+    void eval(ConvGeometry g, KernelUtil.FloatRange range, float[] input, float[] output);
+  }
+
   static PreparedOp prepareMax(OpContext c) {
-    return prepare(c, true);
+    return prepare(c, new Kernels(MaxPool::evalInt8, MaxPool::evalInt16, MaxPool::evalFloat));
   }
 
   static PreparedOp prepareAverage(OpContext c) {
-    return prepare(c, false);
+    return prepare(c, new Kernels(AveragePool::evalInt8, AveragePool::evalInt16, AveragePool::evalFloat));
   }
 
-  private static PreparedOp prepare(OpContext c, boolean max) {
+  private static PreparedOp prepare(OpContext c, Kernels kernels) {
     OperatorOptions.PoolParams o = c.options(OperatorOptions.PoolParams.class);
     TfliteTensor input = c.input(0);
     TfliteTensor output = c.output();
@@ -67,27 +83,9 @@ final class PoolingOp {
         Object outData = TensorValue.allocate(type, elements(outShape));
         Object inData = values[inputs[0]];
         switch (type) {
-          case INT8 -> {
-            if (max) {
-              MaxPool.evalInt8(g, range.min(), range.max(), (byte[]) inData, (byte[]) outData);
-            } else {
-              AveragePool.evalInt8(g, range.min(), range.max(), (byte[]) inData, (byte[]) outData);
-            }
-          }
-          case INT16 -> {
-            if (max) {
-              MaxPool.evalInt16(g, range.min(), range.max(), (short[]) inData, (short[]) outData);
-            } else {
-              AveragePool.evalInt16(g, range.min(), range.max(), (short[]) inData, (short[]) outData);
-            }
-          }
-          default -> {
-            if (max) {
-              MaxPool.evalFloat(g, floatRange, (float[]) inData, (float[]) outData);
-            } else {
-              AveragePool.evalFloat(g, floatRange, (float[]) inData, (float[]) outData);
-            }
-          }
+          case INT8 -> kernels.int8().eval(g, range.min(), range.max(), (byte[]) inData, (byte[]) outData);
+          case INT16 -> kernels.int16().eval(g, range.min(), range.max(), (short[]) inData, (short[]) outData);
+          default -> kernels.float32().eval(g, floatRange, (float[]) inData, (float[]) outData);
         }
         values[outputs[0]] = outData;
         shapes[outputs[0]] = outShape;
