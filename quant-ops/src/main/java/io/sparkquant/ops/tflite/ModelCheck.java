@@ -6,8 +6,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The checks a model passes before it is written ({@link #structuralProblems}) or run ({@link #verify}): the
- * writer and the interpreter call the same code.
+ * The checks of a model: {@link #structuralProblems} before {@link TfliteWriter} writes it (and before inspect
+ * hands it to the native runtime), {@link #verify} (structure, dataflow, quantization, and ops, versions and
+ * options as an {@link OpResolver} registers them) before the interpreter prepares it.
  */
 public final class ModelCheck {
 
@@ -92,9 +93,9 @@ public final class ModelCheck {
   }
 
   /**
-   * Full check of a model before it is written or run: {@link #structuralProblems} plus dataflow (every
-   * activation produced once, before use), options matching each op, quantization parameters valid for the
-   * tensor type, and operators, versions and options that {@code ops} registers. Empty when nothing is wrong.
+   * Full check of a model before it is run: {@link #structuralProblems} plus dataflow (every activation
+   * produced once, before use), quantization parameters valid for the tensor type, and operators, versions
+   * and options that {@code ops} registers. Empty when nothing is wrong.
    */
   public static List<String> verify(TfliteModel model, OpResolver ops) {
     List<String> problems = structuralProblems(model);

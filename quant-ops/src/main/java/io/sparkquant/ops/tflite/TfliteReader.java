@@ -46,7 +46,6 @@ public final class TfliteReader {
   /** Highest tensor rank the reader accepts (TFLite kernels use at most 6). */
   private static final int MAX_RANK = 16;
 
-
   /**
    * The schema's name for a builtin code (BuiltinOperator.name), or {@code BUILTIN_<code>} for codes newer
    * than the generated schema, so operators from newer converters keep a usable name.
@@ -54,7 +53,6 @@ public final class TfliteReader {
   public static String builtinName(int code) {
     return code >= 0 && code < BuiltinOperator.names.length ? BuiltinOperator.name(code) : "BUILTIN_" + code;
   }
-
 
   /**
    * Parses a .tflite file. Throws {@link InvalidModelException} for anything that is not a well-formed
@@ -310,7 +308,7 @@ public final class TfliteReader {
         yield new OperatorOptions.ReducerParams(o.keepDims());
       }
       // Other union members (e.g. the empty QuantizeOptions some converters write) carry nothing we use;
-      // verify() reports an op whose required options are missing.
+      // ModelCheck.verify reports an op whose required options are missing.
       default -> null;
     };
   }
