@@ -62,7 +62,7 @@ public final class Interpreter {
       PreparedOp p;
       try {
         // verify() accepted the op, so it is registered
-        p = BuiltinOpResolver.INSTANCE.find(op.op()).prepare().prepare(new OpContext(model, constants, op));
+        p = BuiltinOpResolver.INSTANCE.find(op.op()).prepare().apply(new OpContext(model, constants, op));
       } catch (IllegalArgumentException | UnsupportedOperationException | ArithmeticException e) {
         throw new IllegalArgumentException("operator #" + i + " " + op.opName() + " (inputs "
             + describe(op.inputs()) + ", outputs " + describe(op.outputs()) + "): " + e.getMessage()

@@ -20,6 +20,6 @@ record OpRegistration(BuiltinOp op, int minVersion, int maxVersion, Class<? exte
   /** Prepare (TfLiteRegistration.prepare): checks the operator and computes what eval needs. */
   @FunctionalInterface
   interface Prepare {
-    PreparedOp prepare(OpContext context);
+    PreparedOp apply(OpContext context);
   }
 }
