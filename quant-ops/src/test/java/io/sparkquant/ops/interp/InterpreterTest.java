@@ -129,6 +129,21 @@ class InterpreterTest {
         m.getMessage());
   }
 
+  /** The version check comes from the registrations: one above the registered maximum is refused. */
+  @Test
+  void rejectsAVersionAboveTheRegisteredMaximum() {
+    TfliteModel cnn = TestCnn.build(5, 1, false);
+    List<TfliteOperator> ops = new ArrayList<>(cnn.operators());
+    TfliteOperator pool = ops.get(1);
+    int max = BuiltinOpResolver.INSTANCE.find(pool.op()).maxVersion();
+    ops.set(1, TfliteOperator.of(pool.op(), max + 1, pool.inputs(), pool.outputs(), pool.options()));
+    TfliteModel newer = new TfliteModel("x", cnn.tensors(), ops, cnn.inputs(), cnn.outputs(), cnn.metadata());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Interpreter(newer));
+    assertTrue(e.getMessage().contains("version " + (max + 1) + " is above " + max), e.getMessage());
+    ops.set(1, TfliteOperator.of(pool.op(), max, pool.inputs(), pool.outputs(), pool.options()));
+    new Interpreter(new TfliteModel("x", cnn.tensors(), ops, cnn.inputs(), cnn.outputs(), cnn.metadata()));
+  }
+
   @Test
   void int8SoftmaxOutputMustUseTheFixedParameters() {
     TfliteModel cnn = TestCnn.build(6, 1, false);
