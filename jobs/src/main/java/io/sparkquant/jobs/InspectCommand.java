@@ -3,8 +3,10 @@ package io.sparkquant.jobs;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkquant.ops.interp.BuiltinOpResolver;
 import io.sparkquant.ops.tflite.InvalidModelException;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.ModelCheck;
+import io.sparkquant.ops.tflite.TfliteReader;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteModelSummary;
 import io.sparkquant.ops.tflite.TfliteModelSummary.MetadataInfo;
@@ -87,13 +89,13 @@ public final class InspectCommand implements Callable<Integer> {
     }
     TfliteModel model;
     try {
-      model = TfliteFlatbuffer.read(bytes);
+      model = TfliteReader.read(bytes);
     } catch (InvalidModelException e) {
       return new Report(file.toString(), file + " is not a valid TFLite model: " + e.getMessage(), null, null, null);
     }
-    TfliteModelSummary summary = TfliteModelSummary.of(model, bytes.length);
+    TfliteModelSummary summary = TfliteModelSummary.of(model, bytes.length, BuiltinOpResolver.INSTANCE);
     // Only structurally sound models go to the native runtime: garbage indices could crash the JVM there.
-    if (!TfliteFlatbuffer.structuralProblems(model).isEmpty()) {
+    if (!ModelCheck.structuralProblems(model).isEmpty()) {
       return new Report(file.toString(), null, summary, false, "not tried: the model has structural problems");
     }
     try (TfliteRuntime runtime = TfliteRuntime.create(bytes, 1)) {

@@ -10,7 +10,7 @@ import io.sparkquant.jobs.report.HtmlReport;
 import io.sparkquant.ops.compare.LayerComparison;
 import io.sparkquant.ops.compare.LayerError;
 import io.sparkquant.ops.compare.TensorErrorStats;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteReader;
 import io.sparkquant.ops.tflite.TfliteModel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -151,7 +151,7 @@ public final class LayerReportJob {
 
   private static TfliteModel parse(byte[] bytes, String name) {
     try {
-      return TfliteFlatbuffer.read(bytes);
+      return TfliteReader.read(bytes);
     } catch (RuntimeException e) {
       throw new IllegalArgumentException("Model " + name + " is not a readable .tflite flatbuffer: "
           + e.getMessage(), e);

@@ -11,7 +11,7 @@ import io.sparkquant.ops.calib.CalibrationTable;
 import io.sparkquant.ops.compare.LayerComparison;
 import io.sparkquant.ops.compare.LayerSensitivity;
 import io.sparkquant.ops.compare.TensorErrorStats;
-import io.sparkquant.ops.export.ActivationRanges;
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.export.ExportMode;
 import io.sparkquant.ops.export.ExportOptions;
 import io.sparkquant.ops.export.MinMaxRanges;
@@ -21,7 +21,7 @@ import io.sparkquant.ops.graph.Dl4jActivations;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.UnsupportedModelException;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import io.sparkquant.ops.tflite.TfliteModel;
 import java.io.IOException;
 import java.io.InputStream;
@@ -166,9 +166,9 @@ public final class QuantizeCommand implements Callable<Integer> {
       options = options.withFloatNodes(Set.copyOf(floatLayers));
     }
     TfliteModel tflite = TfliteExporter.export(graph, options);
-    byte[] bytes = TfliteFlatbuffer.write(tflite);
+    byte[] bytes = TfliteWriter.write(tflite);
     byte[] float32Bytes = exportMode == ExportMode.FLOAT32 ? bytes
-        : TfliteFlatbuffer.write(TfliteExporter.export(graph, ExportOptions.of(ExportMode.FLOAT32)));
+        : TfliteWriter.write(TfliteExporter.export(graph, ExportOptions.of(ExportMode.FLOAT32)));
 
     Map<String, Object> extra = new LinkedHashMap<>();
     extra.put("float32SizeBytes", float32Bytes.length);

@@ -2,9 +2,9 @@ package io.sparkquant.jobs;
 
 import io.sparkquant.ops.interp.Interpreter;
 import io.sparkquant.ops.interp.NpyFile;
-import io.sparkquant.ops.interp.Tensor;
+import io.sparkquant.ops.interp.TensorValue;
 import io.sparkquant.ops.tflite.InvalidModelException;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteReader;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteRuntime;
 import io.sparkquant.ops.tflite.TfliteRuntimeException;
@@ -106,8 +106,8 @@ public final class RunCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be >= 1, got " + threads);
     }
     try {
-      Map<String, Tensor> written = run();
-      for (Map.Entry<String, Tensor> e : written.entrySet()) {
+      Map<String, TensorValue> written = run();
+      for (Map.Entry<String, TensorValue> e : written.entrySet()) {
         out.printf("%s: %s %s%n", e.getKey(), e.getValue().type(), Arrays.toString(e.getValue().shape()));
       }
       out.flush();
@@ -120,7 +120,7 @@ public final class RunCommand implements Callable<Integer> {
   }
 
   /** Runs and writes the outputs; returns them by file name. */
-  Map<String, Tensor> run() throws RunFailure {
+  Map<String, TensorValue> run() throws RunFailure {
     try {
       OutputDir.checkWritable(new Configuration(), outputDir, overwrite); // fail before any work
     } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
@@ -134,15 +134,15 @@ public final class RunCommand implements Callable<Integer> {
     }
     TfliteModel m;
     try {
-      m = TfliteFlatbuffer.read(bytes);
+      m = TfliteReader.read(bytes);
     } catch (InvalidModelException e) {
       throw new RunFailure(EXIT_BAD_INPUT, model + " is not a valid TFLite model: " + e.getMessage(), e);
     }
-    Tensor[] in = readInputs(m);
+    TensorValue[] in = readInputs(m);
     long start = System.nanoTime();
-    Tensor[] outs = runtime == Runtime.java ? runJava(m, in) : runTflite(m, bytes, in);
+    TensorValue[] outs = runtime == Runtime.java ? runJava(m, in) : runTflite(m, bytes, in);
     long runMillis = (System.nanoTime() - start) / 1_000_000;
-    Map<String, Tensor> files = new LinkedHashMap<>();
+    Map<String, TensorValue> files = new LinkedHashMap<>();
     Set<String> used = new HashSet<>();
     for (int o = 0; o < outs.length; o++) {
       String name = fileName(m.tensor(m.outputs()[o]).name(), o, used);
@@ -151,7 +151,7 @@ public final class RunCommand implements Callable<Integer> {
     Options options = new Options(model.toString(), inputs.stream().map(Path::toString).toList(), outputDir,
         runtime.name(), threads);
     try (OutputDir dir = OutputDir.create(new Configuration(), outputDir, overwrite)) {
-      for (Map.Entry<String, Tensor> e : files.entrySet()) {
+      for (Map.Entry<String, TensorValue> e : files.entrySet()) {
         dir.writeBytes(e.getKey(), NpyFile.toBytes(e.getValue()));
       }
       Manifest manifest = new Manifest("run", options).duration("run", runMillis);
@@ -167,7 +167,7 @@ public final class RunCommand implements Callable<Integer> {
     return files;
   }
 
-  private Tensor[] readInputs(TfliteModel m) throws RunFailure {
+  private TensorValue[] readInputs(TfliteModel m) throws RunFailure {
     int expected = m.inputs().length;
     if (inputs.size() != expected) {
       List<String> names = new ArrayList<>();
@@ -178,11 +178,11 @@ public final class RunCommand implements Callable<Integer> {
       throw new RunFailure(EXIT_BAD_INPUT, "the model has " + expected + " inputs " + names + ", got "
           + inputs.size() + " --input files", null);
     }
-    Tensor[] in = new Tensor[expected];
+    TensorValue[] in = new TensorValue[expected];
     for (int k = 0; k < expected; k++) {
       Path file = inputs.get(k);
       TfliteTensor t = m.tensor(m.inputs()[k]);
-      Tensor x;
+      TensorValue x;
       try {
         x = NpyFile.read(file);
       } catch (IOException e) {
@@ -220,7 +220,7 @@ public final class RunCommand implements Callable<Integer> {
     }
   }
 
-  private Tensor[] runJava(TfliteModel m, Tensor[] in) throws RunFailure {
+  private TensorValue[] runJava(TfliteModel m, TensorValue[] in) throws RunFailure {
     Interpreter interpreter;
     try {
       interpreter = new Interpreter(m);
@@ -236,22 +236,22 @@ public final class RunCommand implements Callable<Integer> {
     int chunks = Math.min(threads, batch);
     ExecutorService pool = Executors.newFixedThreadPool(chunks);
     try {
-      List<Future<Tensor[]>> parts = new ArrayList<>();
+      List<Future<TensorValue[]>> parts = new ArrayList<>();
       int start = 0;
       for (int c = 0; c < chunks; c++) {
         int end = start + (batch - start) / (chunks - c);
-        Tensor chunk = slice(in[0], start, end);
+        TensorValue chunk = slice(in[0], start, end);
         parts.add(pool.submit(() -> interpreter.run(chunk)));
         start = end;
       }
-      List<Tensor[]> results = new ArrayList<>();
-      for (Future<Tensor[]> f : parts) {
+      List<TensorValue[]> results = new ArrayList<>();
+      for (Future<TensorValue[]> f : parts) {
         results.add(f.get());
       }
-      Tensor[] outs = new Tensor[results.get(0).length];
+      TensorValue[] outs = new TensorValue[results.get(0).length];
       for (int o = 0; o < outs.length; o++) {
-        List<Tensor> pieces = new ArrayList<>();
-        for (Tensor[] r : results) {
+        List<TensorValue> pieces = new ArrayList<>();
+        for (TensorValue[] r : results) {
           pieces.add(r[o]);
         }
         outs[o] = concat(pieces);
@@ -267,34 +267,34 @@ public final class RunCommand implements Callable<Integer> {
     }
   }
 
-  private static Tensor slice(Tensor t, int from, int to) {
+  private static TensorValue slice(TensorValue t, int from, int to) {
     int[] shape = t.shape();
     int per = t.elementCount() / shape[0];
     Object data = java.lang.reflect.Array.newInstance(t.data().getClass().getComponentType(), (to - from) * per);
     System.arraycopy(t.data(), from * per, data, 0, (to - from) * per);
     shape[0] = to - from;
-    return new Tensor(t.type(), shape, data);
+    return new TensorValue(t.type(), shape, data);
   }
 
-  private static Tensor concat(List<Tensor> pieces) {
+  private static TensorValue concat(List<TensorValue> pieces) {
     int rows = 0;
     int total = 0;
-    for (Tensor p : pieces) {
+    for (TensorValue p : pieces) {
       rows += p.shape()[0];
       total += p.elementCount();
     }
     Object data = java.lang.reflect.Array.newInstance(pieces.get(0).data().getClass().getComponentType(), total);
     int pos = 0;
-    for (Tensor p : pieces) {
+    for (TensorValue p : pieces) {
       System.arraycopy(p.data(), 0, data, pos, p.elementCount());
       pos += p.elementCount();
     }
     int[] shape = pieces.get(0).shape();
     shape[0] = rows;
-    return new Tensor(pieces.get(0).type(), shape, data);
+    return new TensorValue(pieces.get(0).type(), shape, data);
   }
 
-  private Tensor[] runTflite(TfliteModel m, byte[] bytes, Tensor[] in) throws RunFailure {
+  private TensorValue[] runTflite(TfliteModel m, byte[] bytes, TensorValue[] in) throws RunFailure {
     try (TfliteRuntime rt = TfliteRuntime.create(bytes, threads)) {
       int batch = in[0].shape()[0];
       if (rt.inputShape(0).length > 0 && rt.inputShape(0)[0] != batch) {
@@ -305,9 +305,9 @@ public final class RunCommand implements Callable<Integer> {
         flat[k] = in[k].data();
       }
       Object[] outs = rt.run(flat);
-      Tensor[] result = new Tensor[outs.length];
+      TensorValue[] result = new TensorValue[outs.length];
       for (int o = 0; o < outs.length; o++) {
-        result[o] = new Tensor(rt.outputType(o), rt.outputShape(o), outs[o]);
+        result[o] = new TensorValue(rt.outputType(o), rt.outputShape(o), outs[o]);
       }
       return result;
     } catch (TfliteRuntimeException | IllegalArgumentException e) {

@@ -13,7 +13,7 @@ import io.sparkquant.ops.calib.CalibrationTable;
 import io.sparkquant.ops.calib.TensorCalibration;
 import io.sparkquant.ops.graph.TestModels;
 import io.sparkquant.ops.tflite.TensorType;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteReader;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteTensor;
 import java.io.IOException;
@@ -126,7 +126,7 @@ class CalibrateCommandTest {
         "--input-shape", "10,10,3", "--out", tflite.toString());
     assertEquals(0, q.code(), q.err());
     CalibrationTable t = CalibrationTable.read(table);
-    TfliteModel m = TfliteFlatbuffer.read(Files.readAllBytes(tflite));
+    TfliteModel m = TfliteReader.read(Files.readAllBytes(tflite));
     int matched = 0;
     for (TfliteTensor tensor : m.tensors()) {
       TensorCalibration cal = t.tensors().get(tensor.name());

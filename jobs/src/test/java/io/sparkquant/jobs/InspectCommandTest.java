@@ -5,8 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteTestModels;
 import java.io.PrintWriter;
@@ -49,7 +50,7 @@ class InspectCommandTest {
         .metadata("sparkquant_provenance", "{\"mode\":\"int8\",\"seed\":7}".getBytes(StandardCharsets.UTF_8))
         .build();
     Path file = dir.resolve("conv.tflite");
-    Files.write(file, TfliteFlatbuffer.write(model));
+    Files.write(file, TfliteWriter.write(model));
     return file;
   }
 
@@ -109,13 +110,13 @@ class InspectCommandTest {
   @Test
   void modelThatTfliteRefusesExitsWithProblems() throws Exception {
     TfliteModel model = TfliteTestModels.singleOp(io.sparkquant.ops.tflite.BuiltinOp.ADD, 7,
-            new io.sparkquant.ops.tflite.OperatorOptions.Add(io.sparkquant.ops.tflite.OperatorOptions.Activation.NONE))
+            new io.sparkquant.ops.tflite.OperatorOptions.AddParams(io.sparkquant.ops.kernels.FusedActivation.NONE))
         .input("a", io.sparkquant.ops.tflite.TensorType.FLOAT32, new int[] {2}, null)
         .input("b", io.sparkquant.ops.tflite.TensorType.FLOAT32, new int[] {2}, null)
         .output("c", io.sparkquant.ops.tflite.TensorType.FLOAT32, new int[] {2}, null)
         .build();
     Path file = dir.resolve("add-v7.tflite");
-    Files.write(file, TfliteFlatbuffer.write(model));
+    Files.write(file, TfliteWriter.write(model));
     Result r = run("inspect", file.toString());
     assertEquals(3, r.exitCode(), r.out());
     assertTrue(r.out().contains("version 7 is above 4"), r.out());

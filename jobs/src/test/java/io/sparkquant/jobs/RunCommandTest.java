@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkquant.ops.interp.NpyFile;
-import io.sparkquant.ops.interp.Tensor;
+import io.sparkquant.ops.interp.TensorValue;
 import io.sparkquant.ops.interp.TestCnn;
 import io.sparkquant.ops.tflite.TensorType;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -40,9 +40,9 @@ class RunCommandTest {
   @BeforeEach
   void writeModelAndInputs() throws Exception {
     model = dir.resolve("cnn.tflite");
-    Files.write(model, TfliteFlatbuffer.write(TestCnn.build(11, 1, true))); // declared batch 1
+    Files.write(model, TfliteWriter.write(TestCnn.build(11, 1, true))); // declared batch 1
     images = dir.resolve("images.npy");
-    NpyFile.write(images, Tensor.ofFloat(new int[] {5, 28, 28, 1}, TestCnn.images(12, 5)));
+    NpyFile.write(images, TensorValue.ofFloat(new int[] {5, 28, 28, 1}, TestCnn.images(12, 5)));
   }
 
   @Test
@@ -58,8 +58,8 @@ class RunCommandTest {
         dir.resolve("java2").toString(), "--threads", "3");
     assertEquals(0, threaded.exitCode(), threaded.err());
 
-    Tensor j = NpyFile.read(dir.resolve("java/probs.npy"));
-    Tensor t = NpyFile.read(dir.resolve("tflite/probs.npy"));
+    TensorValue j = NpyFile.read(dir.resolve("java/probs.npy"));
+    TensorValue t = NpyFile.read(dir.resolve("tflite/probs.npy"));
     assertEquals(TensorType.FLOAT32, j.type());
     assertArrayEquals(new int[] {5, 10}, j.shape());
     assertArrayEquals(t.floats(), j.floats(), "bit-exact int8 model, exact dequantization");
@@ -70,7 +70,7 @@ class RunCommandTest {
   @Test
   void wrongDtypeShapeCountAndCorruptFilesFailWithTheirName() throws Exception {
     Path int16 = dir.resolve("int16.npy");
-    NpyFile.write(int16, Tensor.ofInt16(new int[] {1, 28, 28, 1}, new short[784]));
+    NpyFile.write(int16, TensorValue.ofInt16(new int[] {1, 28, 28, 1}, new short[784]));
     Result dtype = run("run", model.toString(), "--input", int16.toString(), "--output-dir",
         dir.resolve("o1").toString());
     assertEquals(1, dtype.exitCode());
@@ -78,7 +78,7 @@ class RunCommandTest {
         + "INT16"), dtype.err());
 
     Path shape = dir.resolve("shape.npy");
-    NpyFile.write(shape, Tensor.ofFloat(new int[] {2, 28, 28}, new float[2 * 784]));
+    NpyFile.write(shape, TensorValue.ofFloat(new int[] {2, 28, 28}, new float[2 * 784]));
     Result badShape = run("run", model.toString(), "--input", shape.toString(), "--output-dir",
         dir.resolve("o2").toString());
     assertEquals(1, badShape.exitCode());

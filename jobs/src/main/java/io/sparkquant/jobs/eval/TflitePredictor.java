@@ -3,7 +3,7 @@ package io.sparkquant.jobs.eval;
 import io.sparkquant.data.Layout;
 import io.sparkquant.ops.interp.FloatIo;
 import io.sparkquant.ops.interp.Interpreter;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteReader;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteRuntime;
 import io.sparkquant.ops.tflite.TfliteTensor;
@@ -73,7 +73,7 @@ public final class TflitePredictor implements Predictor {
   public static TflitePredictor fromBytes(byte[] modelBytes, String name, TfliteEngine engine) {
     TfliteModel model;
     try {
-      model = TfliteFlatbuffer.read(modelBytes);
+      model = TfliteReader.read(modelBytes);
     } catch (RuntimeException e) {
       throw new IllegalArgumentException("Model " + name + " is not a readable .tflite flatbuffer: "
           + e.getMessage(), e);

@@ -8,7 +8,7 @@ import io.sparkquant.data.InvalidDatasetException;
 import io.sparkquant.data.testing.SharedSpark;
 import io.sparkquant.ops.calib.RangeMethod;
 import io.sparkquant.ops.calib.TensorCalibration;
-import io.sparkquant.ops.export.ActivationRanges;
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.export.MinMaxRanges;
 import io.sparkquant.ops.graph.Dl4jActivations;
 import io.sparkquant.ops.graph.Dl4jImporter;

@@ -2,14 +2,14 @@ package io.sparkquant.jobs.eval;
 
 import io.sparkquant.data.FashionMnist;
 import io.sparkquant.data.IdxFile;
-import io.sparkquant.ops.export.ActivationRanges;
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.export.ExportMode;
 import io.sparkquant.ops.export.ExportOptions;
 import io.sparkquant.ops.export.MinMaxRanges;
 import io.sparkquant.ops.export.TfliteExporter;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -82,7 +82,7 @@ public final class QuantizedModels {
 
   private Path export(String name, ExportOptions options) throws IOException {
     Path p = dir.resolve(name);
-    Files.write(p, TfliteFlatbuffer.write(TfliteExporter.export(graph, options)));
+    Files.write(p, TfliteWriter.write(TfliteExporter.export(graph, options)));
     return p;
   }
 

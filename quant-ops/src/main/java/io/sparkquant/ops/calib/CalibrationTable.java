@@ -3,7 +3,7 @@ package io.sparkquant.ops.calib;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkquant.ops.export.ActivationRanges;
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.numerics.QuantParams;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -2,7 +2,7 @@ package io.sparkquant.ops.compare;
 
 import io.sparkquant.ops.interp.FloatIo;
 import io.sparkquant.ops.interp.Interpreter;
-import io.sparkquant.ops.interp.Tensor;
+import io.sparkquant.ops.interp.TensorValue;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteOperator;
@@ -105,8 +105,8 @@ public final class LayerComparison {
       throw new IllegalArgumentException("statistics for " + stats.tensorCount() + " tensors, comparison has "
           + pairs.size());
     }
-    Tensor[] refAll = reference.runAll(inputTensor(reference, input, batch));
-    Tensor[] qAll = quantized.runAll(inputTensor(quantized, input, batch));
+    TensorValue[] refAll = reference.runAll(inputTensor(reference, input, batch));
+    TensorValue[] qAll = quantized.runAll(inputTensor(quantized, input, batch));
     for (int k = 0; k < pairs.size(); k++) {
       Pair p = pairs.get(k);
       float[] r = FloatIo.toFloats(reference.model().tensor(p.referenceIndex()), refAll[p.referenceIndex()].data());
@@ -142,11 +142,11 @@ public final class LayerComparison {
     return s;
   }
 
-  private static Tensor inputTensor(Interpreter interp, float[] input, int batch) {
+  private static TensorValue inputTensor(Interpreter interp, float[] input, int batch) {
     TfliteTensor t = interp.inputTensor(0);
     int[] shape = t.shape();
     shape[0] = batch;
-    return new Tensor(t.type(), shape, FloatIo.fromFloats(t, input));
+    return new TensorValue(t.type(), shape, FloatIo.fromFloats(t, input));
   }
 
   /** The model input, then every operator output in operator order. */

@@ -1,5 +1,6 @@
 package io.sparkquant.ops.export;
 
+import io.sparkquant.ops.calib.ActivationRanges;
 import java.util.Collections;
 import java.util.Set;
 import java.util.TreeSet;

@@ -1,5 +1,6 @@
 package io.sparkquant.ops.export;
 
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.graph.Dl4jActivations;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.GraphTensor;

@@ -12,11 +12,11 @@ import java.util.Map;
  * int16 ADD gets version 3 (the converter's version for pot_scale_int16 = false, the semantics we need), although
  * the options we can write leave pot_scale_int16 at its default.
  */
-final class OpVersions {
+public final class OpVersions {
 
   private OpVersions() {}
 
-  static int version(BuiltinOp op, TensorType in, TensorType weights, TensorType out, boolean perChannel,
+  public static int version(BuiltinOp op, TensorType in, TensorType weights, TensorType out, boolean perChannel,
       boolean dilated) {
     return switch (op) {
       case CONV_2D -> {

@@ -2,11 +2,13 @@ package io.sparkquant.ops.export;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.graph.ConstTensor;
-import io.sparkquant.ops.graph.FusedActivation;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.GraphTensor;
 import io.sparkquant.ops.graph.Node;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.numerics.FixedPoint;
 import io.sparkquant.ops.numerics.QuantParams;
 import io.sparkquant.ops.tflite.BuiltinOp;
@@ -366,7 +368,7 @@ public final class TfliteExporter {
         int out = addActivation(c.output(), outT.shape());
         ops.add(op(BuiltinOp.CONV_2D, actType, weightType(), actType, c.filter().dim(0) > 1, false,
             new int[] {in, wb[0], wb[1]}, new int[] {out},
-            new OperatorOptions.Conv2D(padding(c.padding()), c.strideW(), c.strideH(), act(c.activation()),
+            new OperatorOptions.ConvParams(c.padding(), c.strideW(), c.strideH(), c.activation(),
                 c.dilationW(), c.dilationH())));
       } else if (n instanceof Node.DepthwiseConv2D d) {
         int[] wb = weightsAndBias(d.name(), d.filter(), d.bias(), 3, d.input());
@@ -375,20 +377,20 @@ public final class TfliteExporter {
         boolean dilated = d.dilationH() != 1 || d.dilationW() != 1;
         ops.add(op(BuiltinOp.DEPTHWISE_CONV_2D, actType, weightType(), actType, d.filter().dim(3) > 1, dilated,
             new int[] {in, wb[0], wb[1]}, new int[] {out},
-            new OperatorOptions.DepthwiseConv2D(padding(d.padding()), d.strideW(), d.strideH(), d.depthMultiplier(),
-                act(d.activation()), d.dilationW(), d.dilationH())));
+            new OperatorOptions.DepthwiseConvParams(d.padding(), d.strideW(), d.strideH(), d.depthMultiplier(),
+                d.activation(), d.dilationW(), d.dilationH())));
       } else if (n instanceof Node.FullyConnected f) {
         int[] wb = weightsAndBias(f.name(), f.weights(), f.bias(), -1, f.input());
         int in = tensorIndex.get(f.input());
         int out = addActivation(f.output(), outT.shape());
         ops.add(op(BuiltinOp.FULLY_CONNECTED, actType, weightType(), actType, new int[] {in, wb[0], wb[1]},
-            new int[] {out}, new OperatorOptions.FullyConnected(act(f.activation()), false, false)));
+            new int[] {out}, new OperatorOptions.FullyConnectedParams(f.activation(), false, false)));
       } else if (n instanceof Node.Pool2D p) {
         int in = tensorIndex.get(p.input());
         int out = addActivation(p.output(), outT.shape());
         ops.add(op(p.kind() == Node.PoolKind.MAX ? BuiltinOp.MAX_POOL_2D : BuiltinOp.AVERAGE_POOL_2D, actType, null,
-            actType, new int[] {in}, new int[] {out}, new OperatorOptions.Pool2D(padding(p.padding()), p.strideW(),
-                p.strideH(), p.filterW(), p.filterH(), OperatorOptions.Activation.NONE)));
+            actType, new int[] {in}, new int[] {out}, new OperatorOptions.PoolParams(p.padding(), p.strideW(),
+                p.strideH(), p.filterW(), p.filterH(), FusedActivation.NONE)));
       } else if (n instanceof Node.GlobalPool g) {
         emitGlobalPool(g, outT);
       } else if (n instanceof Node.Add a) {
@@ -396,19 +398,19 @@ public final class TfliteExporter {
         int r = tensorIndex.get(a.right());
         int out = addActivation(a.output(), outT.shape());
         ops.add(op(BuiltinOp.ADD, actType, null, actType, new int[] {l, r}, new int[] {out},
-            new OperatorOptions.Add(act(a.activation()))));
+            new OperatorOptions.AddParams(a.activation())));
       } else if (n instanceof Node.Reshape r) {
         int in = tensorIndex.get(r.input());
         int[] newShape = batchFree(r.newShape());
         int shape = addInt32Const(r.name() + "/shape", newShape);
         int out = addActivation(r.output(), outT.shape());
         ops.add(op(BuiltinOp.RESHAPE, actType, null, actType, new int[] {in, shape}, new int[] {out},
-            new OperatorOptions.Reshape(newShape)));
+            new OperatorOptions.ReshapeParams(newShape)));
       } else if (n instanceof Node.Softmax s) {
         int in = tensorIndex.get(s.input());
         int out = addActivation(s.output(), outT.shape());
         ops.add(op(BuiltinOp.SOFTMAX, actType, null, actType, new int[] {in}, new int[] {out},
-            new OperatorOptions.Softmax(s.beta())));
+            new OperatorOptions.SoftmaxParams(s.beta())));
       } else if (n instanceof Node.Activation a) {
         BuiltinOp bop = switch (a.kind()) {
           case RELU -> BuiltinOp.RELU;
@@ -464,12 +466,12 @@ public final class TfliteExporter {
         int axes = addInt32Const(g.name() + "/axes", new int[] {1, 2});
         int out = addActivation(g.output(), outT.shape());
         ops.add(op(BuiltinOp.MEAN, actType, null, actType, new int[] {in, axes}, new int[] {out},
-            new OperatorOptions.Reducer(g.keepDims())));
+            new OperatorOptions.ReducerParams(g.keepDims())));
         return;
       }
       int[] pooledShape = {1, 1, 1, inT.dim(3)};
-      OperatorOptions.Pool2D whole = new OperatorOptions.Pool2D(OperatorOptions.Padding.VALID, 1, 1, inT.dim(2),
-          inT.dim(1), OperatorOptions.Activation.NONE);
+      OperatorOptions.PoolParams whole = new OperatorOptions.PoolParams(Padding.VALID, 1, 1, inT.dim(2),
+          inT.dim(1), FusedActivation.NONE);
       if (g.keepDims()) {
         int out = addActivation(g.output(), outT.shape());
         ops.add(op(BuiltinOp.MAX_POOL_2D, actType, null, actType, new int[] {in}, new int[] {out}, whole));
@@ -483,7 +485,7 @@ public final class TfliteExporter {
       int shape = addInt32Const(g.name() + "/shape", newShape);
       int out = addActivation(g.output(), outT.shape());
       ops.add(op(BuiltinOp.RESHAPE, actType, null, actType, new int[] {pooled, shape}, new int[] {out},
-          new OperatorOptions.Reshape(newShape)));
+          new OperatorOptions.ReshapeParams(newShape)));
     }
 
     // ---- metadata ----
@@ -528,18 +530,6 @@ public final class TfliteExporter {
         throw new IllegalStateException("cannot write provenance JSON", e);
       }
     }
-  }
-
-  private static OperatorOptions.Padding padding(io.sparkquant.ops.graph.Padding p) {
-    return p == io.sparkquant.ops.graph.Padding.SAME ? OperatorOptions.Padding.SAME : OperatorOptions.Padding.VALID;
-  }
-
-  private static OperatorOptions.Activation act(FusedActivation a) {
-    return switch (a) {
-      case NONE -> OperatorOptions.Activation.NONE;
-      case RELU -> OperatorOptions.Activation.RELU;
-      case RELU6 -> OperatorOptions.Activation.RELU6;
-    };
   }
 
   /** A RESHAPE target with the batch dimension left to the runtime (-1), as the converter writes flatten. */

@@ -3,9 +3,10 @@
  *
  * <ul>
  *   <li>{@link io.sparkquant.ops.export.TfliteExporter#export}: {@link io.sparkquant.ops.graph.Graph} +
- *       {@link io.sparkquant.ops.export.ExportOptions} (mode, I/O type, {@link io.sparkquant.ops.export.ActivationRanges},
- *       provenance) to a {@link io.sparkquant.ops.tflite.TfliteModel}; write it with
- *       {@link io.sparkquant.ops.tflite.TfliteFlatbuffer#write}.</li>
+ *       {@link io.sparkquant.ops.export.ExportOptions} (mode, I/O type,
+ *       {@link io.sparkquant.ops.calib.ActivationRanges}, provenance) to a
+ *       {@link io.sparkquant.ops.tflite.TfliteModel}; write it with
+ *       {@link io.sparkquant.ops.tflite.TfliteWriter#write}.</li>
  *   <li>{@link io.sparkquant.ops.export.TfliteExporter#tensorsNeedingRanges}: which tensors calibration must
  *       supply ranges for (the others inherit their input's parameters or have fixed ones).</li>
  *   <li>{@link io.sparkquant.ops.export.MinMaxRanges}: in-process min/max ranges over a few batches.</li>

@@ -1,5 +1,7 @@
 package io.sparkquant.ops.graph;
 
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,6 @@
 package io.sparkquant.ops.graph;
 
+import io.sparkquant.ops.kernels.FusedActivation;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

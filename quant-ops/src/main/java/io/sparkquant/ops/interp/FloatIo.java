@@ -18,7 +18,7 @@ public final class FloatIo {
   /**
    * Converts float values into the element array {@code tensor} takes: the array itself for FLOAT32; for
    * INT8/INT16 {@code clamp(roundHalfAwayFromZero(x / scale) + zeroPoint)} with the tensor's per-tensor
-   * parameters, as TFLite's QUANTIZE op (double division for int8, float for int16: kernels/quantize.cc).
+   * parameters, as TFLite's QUANTIZE op ({@link Quantize#affineQuantize}).
    */
   public static Object fromFloats(TfliteTensor tensor, float[] values) {
     return switch (tensor.type()) {
@@ -26,15 +26,13 @@ public final class FloatIo {
       case INT8 -> {
         byte[] q = new byte[values.length];
         TfliteQuantization p = perTensor(tensor);
-        Quantize.affineQuantize(values, p.scale()[0], (int) p.zeroPoint()[0], Byte.MIN_VALUE, Byte.MAX_VALUE, true,
-            q);
+        Quantize.affineQuantize(values, p.scale()[0], (int) p.zeroPoint()[0], Byte.MIN_VALUE, Byte.MAX_VALUE, q);
         yield q;
       }
       case INT16 -> {
         short[] q = new short[values.length];
         TfliteQuantization p = perTensor(tensor);
-        Quantize.affineQuantize(values, p.scale()[0], (int) p.zeroPoint()[0], Short.MIN_VALUE, Short.MAX_VALUE,
-            false, q);
+        Quantize.affineQuantize(values, p.scale()[0], (int) p.zeroPoint()[0], Short.MIN_VALUE, Short.MAX_VALUE, q);
         yield q;
       }
       default -> throw new IllegalArgumentException("tensor '" + tensor.name() + "' is " + tensor.type()

@@ -14,7 +14,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * NumPy {@code .npy} files (format 1.0 written; 1.0-3.0 read) for {@link Tensor}s: little-endian
+ * NumPy {@code .npy} files (format 1.0 written; 1.0-3.0 read) for {@link TensorValue}s: little-endian
  * {@code '<f4'} (FLOAT32), {@code '|i1'} (INT8), {@code '<i2'} (INT16), {@code '<i4'} (INT32), C order.
  */
 public final class NpyFile {
@@ -49,7 +49,7 @@ public final class NpyFile {
   }
 
   /** Reads a .npy file; throws IOException naming the file and what is wrong for corrupt or unsupported files. */
-  public static Tensor read(Path file) throws IOException {
+  public static TensorValue read(Path file) throws IOException {
     byte[] bytes = Files.readAllBytes(file);
     ByteBuffer bb = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
     if (bytes.length < 10) {
@@ -104,14 +104,14 @@ public final class NpyFile {
           + expected + " data bytes, file has " + (bytes.length - dataStart));
     }
     ByteBuffer data = ByteBuffer.wrap(bytes, dataStart, (int) expected).slice().order(ByteOrder.LITTLE_ENDIAN);
-    Object array = Tensor.allocate(type, (int) n);
+    Object array = TensorValue.allocate(type, (int) n);
     switch (type) {
       case FLOAT32 -> data.asFloatBuffer().get((float[]) array);
       case INT8 -> data.get((byte[]) array);
       case INT16 -> data.asShortBuffer().get((short[]) array);
       default -> data.asIntBuffer().get((int[]) array);
     }
-    return new Tensor(type, shape, array);
+    return new TensorValue(type, shape, array);
   }
 
   private static int[] parseShape(String inner, Path file) throws IOException {
@@ -135,7 +135,7 @@ public final class NpyFile {
   }
 
   /** Writes format 1.0 atomically (a temporary file in the same directory, then a rename). */
-  public static void write(Path file, Tensor tensor) throws IOException {
+  public static void write(Path file, TensorValue tensor) throws IOException {
     byte[] bytes = toBytes(tensor);
     Path dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
@@ -149,7 +149,7 @@ public final class NpyFile {
   }
 
   /** The complete .npy (format 1.0) file contents for a tensor. */
-  public static byte[] toBytes(Tensor tensor) {
+  public static byte[] toBytes(TensorValue tensor) {
     String descr = descr(tensor.type());
     int[] shape = tensor.shape();
     StringBuilder sh = new StringBuilder("(");

@@ -1,7 +1,6 @@
 package io.sparkquant.ops.kernels;
 
 import io.sparkquant.ops.numerics.FixedPoint;
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
 import java.util.Arrays;
 
 /**
@@ -19,7 +18,7 @@ public final class Add {
 
   /** leftShift 20 for int8; 15 for the general-scale int16 path. */
   public static QuantizedParams prepare(float input1Scale, int input1ZeroPoint, float input2Scale,
-      int input2ZeroPoint, float outputScale, int outputZeroPoint, Activation activation, int leftShift, int qmin,
+      int input2ZeroPoint, float outputScale, int outputZeroPoint, FusedActivation activation, int leftShift, int qmin,
       int qmax) {
     final double twiceMaxInputScale = 2 * Math.max(input1Scale, input2Scale); // float product, as add.cc
     final double realInput1Multiplier = input1Scale / twiceMaxInputScale;

@@ -1,7 +1,6 @@
 package io.sparkquant.ops.kernels;
 
 import io.sparkquant.ops.numerics.FixedPoint;
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
 
 /**
  * CONV_2D (reference_integer_ops/conv.h ConvPerChannel, reference/conv.h, kernels/conv.cc). Input NHWC,
@@ -20,7 +19,7 @@ public final class Conv {
 
   /** Prepare for int8 (qmin -128, qmax 127) or int16 (16x8: -32768, 32767, zero points 0). */
   public static QuantizedParams prepare(float inputScale, int inputZeroPoint, float[] filterScales, float outputScale,
-      int outputZeroPoint, Activation activation, int outputChannels, int qmin, int qmax) {
+      int outputZeroPoint, FusedActivation activation, int outputChannels, int qmin, int qmax) {
     FixedPoint.QuantizedMultiplier[] qms =
         KernelUtil.perChannelMultipliers(inputScale, filterScales, outputScale, outputChannels);
     KernelUtil.QuantizedRange range =

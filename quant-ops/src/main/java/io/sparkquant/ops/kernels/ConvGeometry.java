@@ -1,10 +1,8 @@
 package io.sparkquant.ops.kernels;
 
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
-
 /**
  * The spatial arithmetic shared by CONV_2D, DEPTHWISE_CONV_2D and the 2-D pools (NHWC): sizes, strides,
- * dilations and the leading padding, computed once at prepare time as TFLite's ComputePaddingHeightWidth.
+ * dilations and the leading padding, computed as TFLite's ComputePaddingHeightWidth ({@link Padding}).
  */
 public record ConvGeometry(int batches, int inputHeight, int inputWidth, int inputDepth, int outputHeight,
     int outputWidth, int outputDepth, int filterHeight, int filterWidth, int strideHeight, int strideWidth,
@@ -25,12 +23,22 @@ public record ConvGeometry(int batches, int inputHeight, int inputWidth, int inp
     }
     int inH = inputShape[1];
     int inW = inputShape[2];
-    int outH = KernelUtil.computeOutSize(padding, inH, filterHeight, strideHeight, dilationHeight);
-    int outW = KernelUtil.computeOutSize(padding, inW, filterWidth, strideWidth, dilationWidth);
-    int padH = KernelUtil.computePadding(strideHeight, dilationHeight, inH, filterHeight, outH);
-    int padW = KernelUtil.computePadding(strideWidth, dilationWidth, inW, filterWidth, outW);
+    int outH = checkedOutputSize(padding, inH, filterHeight, strideHeight, dilationHeight);
+    int outW = checkedOutputSize(padding, inW, filterWidth, strideWidth, dilationWidth);
+    int padH = padding.padBefore(inH, filterHeight, strideHeight, dilationHeight);
+    int padW = padding.padBefore(inW, filterWidth, strideWidth, dilationWidth);
     return new ConvGeometry(inputShape[0], inH, inW, inputShape[3], outH, outW, outputDepth, filterHeight,
         filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, padH, padW);
+  }
+
+  private static int checkedOutputSize(Padding padding, int in, int filter, int stride, int dilation) {
+    int out = padding.outputSize(in, filter, stride, dilation);
+    if (out <= 0) {
+      throw new IllegalArgumentException("padding " + padding + " with input size " + in + ", filter " + filter
+          + ", stride " + stride + ", dilation " + dilation + " gives output size " + out
+          + "; the (dilated) filter must fit in the input for VALID padding");
+    }
+    return out;
   }
 
   public int[] outputShape() {

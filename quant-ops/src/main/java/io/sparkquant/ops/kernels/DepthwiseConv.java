@@ -1,7 +1,6 @@
 package io.sparkquant.ops.kernels;
 
 import io.sparkquant.ops.numerics.FixedPoint;
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
 
 /**
  * DEPTHWISE_CONV_2D (reference_integer_ops/depthwise_conv.h DepthwiseConvPerChannel,
@@ -17,7 +16,7 @@ public final class DepthwiseConv {
       int[] outputShift, int outputActivationMin, int outputActivationMax) {}
 
   public static QuantizedParams prepare(float inputScale, int inputZeroPoint, float[] filterScales, float outputScale,
-      int outputZeroPoint, Activation activation, int outputChannels, int depthMultiplier, int qmin, int qmax) {
+      int outputZeroPoint, FusedActivation activation, int outputChannels, int depthMultiplier, int qmin, int qmax) {
     FixedPoint.QuantizedMultiplier[] qms =
         KernelUtil.perChannelMultipliers(inputScale, filterScales, outputScale, outputChannels);
     KernelUtil.QuantizedRange range =

@@ -1,7 +1,6 @@
 package io.sparkquant.ops.kernels;
 
 import io.sparkquant.ops.numerics.FixedPoint;
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
 
 /**
  * FULLY_CONNECTED (reference_integer_ops/fully_connected.h, reference/fully_connected.h,
@@ -18,7 +17,7 @@ public final class FullyConnected {
       int outputShift, int outputActivationMin, int outputActivationMax) {}
 
   public static QuantizedParams prepare(float inputScale, int inputZeroPoint, float filterScale, int filterZeroPoint,
-      float outputScale, int outputZeroPoint, Activation activation, int qmin, int qmax) {
+      float outputScale, int outputZeroPoint, FusedActivation activation, int qmin, int qmax) {
     FixedPoint.QuantizedMultiplier qm =
         FixedPoint.quantizeMultiplier(KernelUtil.effectiveScale(inputScale, filterScale, outputScale));
     KernelUtil.QuantizedRange range =

@@ -1,11 +1,9 @@
 package io.sparkquant.ops.kernels;
 
 import io.sparkquant.ops.numerics.FixedPoint;
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
 
 /**
- * Shared prepare-time helpers: output sizes and padding (kernels/padding.h), fused activation ranges
+ * Shared prepare-time helpers: fused activation ranges
  * (kernels/kernel_util.cc CalculateActivationRange[Quantized]) and the conv multiplier formula.
  */
 public final class KernelUtil {
@@ -18,33 +16,11 @@ public final class KernelUtil {
   /** A float clamp range for float kernels. */
   public record FloatRange(float min, float max) {}
 
-  /** ComputeOutSize: SAME gives ceil(in / stride), VALID gives ceil((in - effectiveFilter + 1) / stride). */
-  public static int computeOutSize(Padding padding, int imageSize, int filterSize, int stride, int dilation) {
-    int effectiveFilterSize = (filterSize - 1) * dilation + 1;
-    int out = switch (padding) {
-      case SAME -> (imageSize + stride - 1) / stride;
-      case VALID -> (imageSize + stride - effectiveFilterSize) / stride;
-    };
-    if (out <= 0) {
-      throw new IllegalArgumentException("padding " + padding + " with input size " + imageSize
-          + ", filter " + filterSize + ", stride " + stride + ", dilation " + dilation + " gives output size " + out
-          + "; the (dilated) filter must fit in the input for VALID padding");
-    }
-    return out;
-  }
-
-  /** ComputePadding: the leading padding, ((out - 1) * stride + effectiveFilter - in) / 2, at least 0. */
-  public static int computePadding(int stride, int dilation, int inSize, int filterSize, int outSize) {
-    int effectiveFilterSize = (filterSize - 1) * dilation + 1;
-    int padding = ((outSize - 1) * stride + effectiveFilterSize - inSize) / 2;
-    return Math.max(padding, 0);
-  }
-
   /**
    * CalculateActivationRangeQuantized: the fused activation narrows [qmin, qmax] to the quantized images
    * of its bounds, {@code zeroPoint + roundf(f / scale)} computed in float as TFLite does.
    */
-  public static QuantizedRange activationRangeQuantized(Activation activation, float outputScale,
+  public static QuantizedRange activationRangeQuantized(FusedActivation activation, float outputScale,
       int outputZeroPoint, int qmin, int qmax) {
     return switch (activation) {
       case NONE -> new QuantizedRange(qmin, qmax);
@@ -63,7 +39,7 @@ public final class KernelUtil {
   }
 
   /** CalculateActivationRange for float kernels. */
-  public static FloatRange activationRangeFloat(Activation activation) {
+  public static FloatRange activationRangeFloat(FusedActivation activation) {
     return switch (activation) {
       case NONE -> new FloatRange(-Float.MAX_VALUE, Float.MAX_VALUE);
       case RELU -> new FloatRange(0f, Float.MAX_VALUE);

@@ -11,17 +11,16 @@ public final class Quantize {
   private Quantize() {}
 
   /**
-   * Float to integer: {@code clamp(round(x / scale) + zeroPoint)}. TFLite 2.6.2's x86 build takes
-   * optimized_ops::AffineQuantize for int8, whose {@code scale} is a double; the reference kernel
-   * (used for int16) divides by the float scale. QuantizeTest pins which one the runtime uses.
+   * Float to integer: {@code clamp(round(x / scale) + zeroPoint)}, dividing in double as TFLite 2.6.2's
+   * optimized_ops::AffineQuantize does (its {@code scale} is a double), for int8 and int16 outputs alike;
+   * reference_ops divides by the float scale, which rounds differently next to ties. QuantizeTest pins
+   * this against the runtime with inputs at exact ties and one float step either side.
    */
-  public static void affineQuantize(float[] input, float scale, int zeroPoint, int qmin, int qmax,
-      boolean doubleDivision, Object output) {
+  public static void affineQuantize(float[] input, float scale, int zeroPoint, int qmin, int qmax, Object output) {
     final double scaleDouble = scale;
     for (int i = 0; i < input.length; i++) {
       final float val = input[i];
-      final long rounded = doubleDivision ? FixedPoint.roundHalfAwayFromZero(val / scaleDouble)
-          : FixedPoint.roundHalfAwayFromZero(val / scale);
+      final long rounded = FixedPoint.roundHalfAwayFromZero(val / scaleDouble);
       final long unclamped = clampToInt(rounded) + zeroPoint;
       final int clamped = (int) Math.min(Math.max(unclamped, qmin), qmax);
       store(output, i, clamped);

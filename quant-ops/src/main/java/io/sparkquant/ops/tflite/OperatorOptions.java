@@ -1,31 +1,33 @@
 package io.sparkquant.ops.tflite;
 
-/** The builtin options of the operators in {@link BuiltinOp}, mirroring schema.fbs tables. */
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
+
+/**
+ * The builtin options of the operators in {@link BuiltinOp}, mirroring schema.fbs tables; named after
+ * TFLite's parsed forms in builtin_op_data.h ({@code TfLiteConvParams}, ...) so they read apart from the
+ * generated {@code schema.Conv2DOptions} tables, the kernels and the graph nodes.
+ */
 public sealed interface OperatorOptions {
 
-  enum Padding { SAME, VALID }
-
-  /** Schema codes are the ordinals. */
-  enum Activation { NONE, RELU, RELU_N1_TO_1, RELU6, TANH, SIGN_BIT }
-
-  record Conv2D(Padding padding, int strideW, int strideH, Activation fusedActivation, int dilationW, int dilationH)
+  record ConvParams(Padding padding, int strideW, int strideH, FusedActivation fusedActivation, int dilationW, int dilationH)
       implements OperatorOptions {}
 
-  record DepthwiseConv2D(Padding padding, int strideW, int strideH, int depthMultiplier, Activation fusedActivation,
+  record DepthwiseConvParams(Padding padding, int strideW, int strideH, int depthMultiplier, FusedActivation fusedActivation,
       int dilationW, int dilationH) implements OperatorOptions {}
 
-  record FullyConnected(Activation fusedActivation, boolean keepNumDims, boolean asymmetricQuantizeInputs)
+  record FullyConnectedParams(FusedActivation fusedActivation, boolean keepNumDims, boolean asymmetricQuantizeInputs)
       implements OperatorOptions {}
 
-  record Pool2D(Padding padding, int strideW, int strideH, int filterWidth, int filterHeight,
-      Activation fusedActivation) implements OperatorOptions {}
+  record PoolParams(Padding padding, int strideW, int strideH, int filterWidth, int filterHeight,
+      FusedActivation fusedActivation) implements OperatorOptions {}
 
-  record Add(Activation fusedActivation) implements OperatorOptions {}
+  record AddParams(FusedActivation fusedActivation) implements OperatorOptions {}
 
-  record Reshape(int[] newShape) implements OperatorOptions {}
+  record ReshapeParams(int[] newShape) implements OperatorOptions {}
 
-  record Softmax(float beta) implements OperatorOptions {}
+  record SoftmaxParams(float beta) implements OperatorOptions {}
 
   /** MEAN's options (ReducerOptions in the schema). */
-  record Reducer(boolean keepDims) implements OperatorOptions {}
+  record ReducerParams(boolean keepDims) implements OperatorOptions {}
 }

@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * What {@code sparkquant inspect} shows about a .tflite file: operators with versions, tensors with type,
- * shape and quantization, bytes per kind of content, metadata, and the {@link TfliteFlatbuffer#verify}
+ * shape and quantization, bytes per kind of content, metadata, and the {@link ModelCheck#verify}
  * result. A plain immutable value (records) so the CLI can print it as text or JSON.
  *
  * <p>Byte kinds: {@code weights.<type>} are the filter inputs (input 1) of CONV_2D, DEPTHWISE_CONV_2D and
@@ -41,12 +41,14 @@ public record TfliteModelSummary(long fileBytes, String description, List<Operat
   /** One metadata entry: {@code text} is the UTF-8 content when it is printable text, else null. */
   public record MetadataInfo(String name, long bytes, String text) {}
 
-  public static TfliteModelSummary of(TfliteModel model, long fileBytes) {
-    List<OperatorInfo> ops = new ArrayList<>();
+  /** The summary of {@code model}; {@code ops} gives the registered versions and the check's op support. */
+  public static TfliteModelSummary of(TfliteModel model, long fileBytes, OpResolver ops) {
+    List<OperatorInfo> operators = new ArrayList<>();
     Map<Integer, String> role = new LinkedHashMap<>();
     for (int i = 0; i < model.operators().size(); i++) {
       TfliteOperator op = model.operators().get(i);
-      ops.add(new OperatorInfo(i, op.opName(), op.version(), op.op() == null ? 0 : op.op().maxVersionTflite262(),
+      OpResolver.Registration registration = op.op() == null ? null : ops.find(op.op());
+      operators.add(new OperatorInfo(i, op.opName(), op.version(), registration == null ? 0 : registration.maxVersion(),
           op.inputs().clone(), op.outputs().clone(), op.options() == null ? null : op.options().toString()));
       if (op.op() == BuiltinOp.CONV_2D || op.op() == BuiltinOp.DEPTHWISE_CONV_2D
           || op.op() == BuiltinOp.FULLY_CONNECTED) {
@@ -89,9 +91,9 @@ public record TfliteModelSummary(long fileBytes, String description, List<Operat
     }
     bytes.put("metadata", metadataBytes);
     bytes.put("file", fileBytes);
-    return new TfliteModelSummary(fileBytes, model.description(), List.copyOf(ops), List.copyOf(tensors),
+    return new TfliteModelSummary(fileBytes, model.description(), List.copyOf(operators), List.copyOf(tensors),
         java.util.Collections.unmodifiableMap(bytes), minRuntimeVersion, List.copyOf(metadata),
-        List.copyOf(TfliteFlatbuffer.verify(model)));
+        List.copyOf(ModelCheck.verify(model, ops)));
   }
 
   private static TensorInfo tensorInfo(int index, TfliteTensor t, long dataBytes) {

@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import io.sparkquant.ops.interp.Interpreter;
 import io.sparkquant.ops.numerics.QuantParams;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteReader;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteRuntime;
 import org.junit.jupiter.api.Test;
@@ -20,8 +21,8 @@ class ExportedInt8InterpreterTest {
     for (TfliteExporterTest.Case c : TfliteExporterTest.cases()) {
       TfliteModel m = TfliteExporter.export(c.graph(),
           ExportOptions.int8(TfliteExporterTest.ranges(c), ExportOptions.IoType.INT8));
-      byte[] bytes = TfliteFlatbuffer.write(m);
-      Interpreter interpreter = new Interpreter(TfliteFlatbuffer.read(bytes));
+      byte[] bytes = TfliteWriter.write(m);
+      Interpreter interpreter = new Interpreter(TfliteReader.read(bytes));
       try (TfliteRuntime rt = TfliteRuntime.create(bytes, 1)) {
         QuantParams in = new QuantParams(rt.inputScale(0), rt.inputZeroPoint(0));
         for (int s = 0; s < c.inputs().length; s++) {

@@ -3,9 +3,10 @@ package io.sparkquant.ops.export;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import io.sparkquant.ops.tflite.TfliteRuntime;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -69,8 +70,8 @@ class FashionMnistInt8Test {
     }
     ActivationRanges ranges = MinMaxRanges.collect(graph, net, calibration.iterator());
 
-    byte[] float32 = TfliteFlatbuffer.write(TfliteExporter.export(graph, ExportOptions.of(ExportMode.FLOAT32)));
-    byte[] int8 = TfliteFlatbuffer.write(TfliteExporter.export(graph,
+    byte[] float32 = TfliteWriter.write(TfliteExporter.export(graph, ExportOptions.of(ExportMode.FLOAT32)));
+    byte[] int8 = TfliteWriter.write(TfliteExporter.export(graph,
         ExportOptions.int8(ranges, ExportOptions.IoType.FLOAT)));
     double floatAcc = accuracy(float32, testX, testY);
     double int8Acc = accuracy(int8, testX, testY);

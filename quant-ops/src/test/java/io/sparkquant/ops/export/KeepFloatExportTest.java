@@ -5,15 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.graph.Dl4jActivations;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.Node;
 import io.sparkquant.ops.graph.TestModels;
+import io.sparkquant.ops.interp.BuiltinOpResolver;
 import io.sparkquant.ops.interp.FloatIo;
 import io.sparkquant.ops.interp.Interpreter;
 import io.sparkquant.ops.tflite.TensorType;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.ModelCheck;
+import io.sparkquant.ops.tflite.TfliteReader;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteRuntime;
 import io.sparkquant.ops.tflite.TfliteTensor;
@@ -64,7 +68,7 @@ class KeepFloatExportTest {
       Set<String> keep = kept(e.graph());
       TfliteModel m = TfliteExporter.export(e.graph(),
           ExportOptions.int8(e.ranges(), ExportOptions.IoType.INT8).withFloatNodes(keep));
-      assertEquals(List.of(), TfliteFlatbuffer.verify(m), e.graph().name());
+      assertEquals(List.of(), ModelCheck.verify(m, BuiltinOpResolver.INSTANCE), e.graph().name());
       for (Node n : e.graph().nodes()) {
         if (n instanceof Node.Conv2D || n instanceof Node.FullyConnected || n instanceof Node.DepthwiseConv2D) {
           TensorType expected = keep.contains(n.name()) ? TensorType.FLOAT32 : TensorType.INT8;
@@ -76,8 +80,8 @@ class KeepFloatExportTest {
         assertEquals(TensorType.FLOAT32, m.tensor(m.tensorIndex(out + TfliteExporter.FLOAT_SUFFIX)).type());
         assertEquals(TensorType.INT8, m.tensor(m.tensorIndex(out)).type());
       }
-      byte[] bytes = TfliteFlatbuffer.write(m);
-      Interpreter java = new Interpreter(TfliteFlatbuffer.read(bytes));
+      byte[] bytes = TfliteWriter.write(m);
+      Interpreter java = new Interpreter(TfliteReader.read(bytes));
       TfliteTensor in = java.inputTensor(0);
       try (TfliteRuntime rt = TfliteRuntime.create(bytes, 1)) {
         for (int s = 0; s < SAMPLES; s++) {
@@ -91,7 +95,7 @@ class KeepFloatExportTest {
   @Test
   void keptFloatStaysCloseToDl4j() {
     for (Exported e : models()) {
-      byte[] bytes = TfliteFlatbuffer.write(TfliteExporter.export(e.graph(),
+      byte[] bytes = TfliteWriter.write(TfliteExporter.export(e.graph(),
           ExportOptions.int8(e.ranges(), ExportOptions.IoType.FLOAT).withFloatNodes(kept(e.graph()))));
       float[] x = TestModels.randomInput(e.graph(), 1, 777);
       float[] expected = TfliteTestSupport.flat(TestModels.dl4jOutput(e.model(),

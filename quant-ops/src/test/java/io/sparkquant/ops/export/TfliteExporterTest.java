@@ -6,12 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.graph.Dl4jActivations;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.TestModels;
+import io.sparkquant.ops.interp.BuiltinOpResolver;
 import io.sparkquant.ops.tflite.TensorType;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.ModelCheck;
+import io.sparkquant.ops.tflite.TfliteReader;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteRuntime;
 import java.util.ArrayList;
@@ -94,8 +98,8 @@ class TfliteExporterTest {
   void float32ExportAgreesWithDl4j() {
     for (Case c : cases()) {
       TfliteModel m = TfliteExporter.export(c.graph(), ExportOptions.of(ExportMode.FLOAT32));
-      assertEquals(List.of(), TfliteFlatbuffer.verify(m), c.name());
-      byte[] bytes = TfliteFlatbuffer.write(m);
+      assertEquals(List.of(), ModelCheck.verify(m, BuiltinOpResolver.INSTANCE), c.name());
+      byte[] bytes = TfliteWriter.write(m);
       double err = maxError(c, bytes, null);
       LOG.info("{} float32: {} bytes, max |p_tflite - p_dl4j| = {}", c.name(), bytes.length, err);
       assertTrue(err <= FLOAT32_TOLERANCE, c.name() + " float32 error " + err);
@@ -122,8 +126,8 @@ class TfliteExporterTest {
           default -> new ExportOptions(ExportMode.INT16X8, null, ranges, null, null);
         };
         TfliteModel m = TfliteExporter.export(c.graph(), o);
-        assertEquals(List.of(), TfliteFlatbuffer.verify(m), c.name() + " " + e.getKey());
-        byte[] bytes = TfliteFlatbuffer.write(m);
+        assertEquals(List.of(), ModelCheck.verify(m, BuiltinOpResolver.INSTANCE), c.name() + " " + e.getKey());
+        byte[] bytes = TfliteWriter.write(m);
         double err = maxError(c, bytes, o.io() == ExportOptions.IoType.INT8 ? m : null);
         LOG.info("{} {}: {} bytes, min runtime {}, max |p - p_dl4j| = {}", c.name(), e.getKey(), bytes.length,
             TfliteExporter.minRuntimeVersion(m), err);
@@ -140,7 +144,7 @@ class TfliteExporterTest {
     for (Case c : cases()) {
       for (ExportOptions o : List.of(ExportOptions.of(ExportMode.FLOAT32),
           ExportOptions.int8(ranges(c), ExportOptions.IoType.FLOAT))) {
-        try (TfliteRuntime rt = TfliteRuntime.create(TfliteFlatbuffer.write(TfliteExporter.export(c.graph(), o)), 1)) {
+        try (TfliteRuntime rt = TfliteRuntime.create(TfliteWriter.write(TfliteExporter.export(c.graph(), o)), 1)) {
           rt.resizeBatch(SAMPLES);
           float[] x = new float[SAMPLES * c.graph().input().itemSize()];
           for (int s = 0; s < SAMPLES; s++) {
@@ -165,7 +169,7 @@ class TfliteExporterTest {
     Case c = cases().get(0); // cnnChain
     TfliteModel m = TfliteExporter.export(c.graph(), ExportOptions.int8(ranges(c), ExportOptions.IoType.FLOAT)
         .withProvenance("abc123", "0.1.0-test"));
-    TfliteModel back = TfliteFlatbuffer.read(TfliteFlatbuffer.write(m));
+    TfliteModel back = TfliteReader.read(TfliteWriter.write(m));
     assertEquals(TensorType.FLOAT32, back.tensor(back.inputs()[0]).type());
     long int8Weights = back.tensors().stream().filter(t -> t.isConstant() && t.type() == TensorType.INT8).count();
     assertEquals(6, int8Weights, "conv, depthwise x2, pointwise conv, fc x2");

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparkquant.ops.kernels.FusedActivation;
 import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.nn.api.Model;

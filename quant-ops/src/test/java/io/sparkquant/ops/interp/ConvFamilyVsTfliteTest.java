@@ -10,16 +10,14 @@ import static io.sparkquant.ops.interp.Judge.logUniform;
 import static io.sparkquant.ops.interp.Judge.perChannel;
 import static io.sparkquant.ops.interp.Judge.q;
 
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.BuiltinOp;
 import io.sparkquant.ops.tflite.OperatorOptions;
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteTensor;
 import io.sparkquant.ops.tflite.TfliteTestModels;
-import io.sparkquant.ops.kernels.KernelUtil;
-import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -30,7 +28,7 @@ import org.junit.jupiter.api.Test;
  */
 class ConvFamilyVsTfliteTest {
 
-  private static final Activation[] ACTIVATIONS = {Activation.NONE, Activation.RELU, Activation.RELU6};
+  private static final FusedActivation[] ACTIVATIONS = {FusedActivation.NONE, FusedActivation.RELU, FusedActivation.RELU6};
 
   /** A random conv-like geometry whose VALID output is non-empty. */
   private record Geo(int batch, int h, int w, int cin, int kh, int kw, int stride, int dilation, Padding padding) {
@@ -48,11 +46,11 @@ class ConvFamilyVsTfliteTest {
     }
 
     int outH() {
-      return KernelUtil.computeOutSize(padding, h, kh, stride, dilation);
+      return padding.outputSize(h, kh, stride, dilation);
     }
 
     int outW() {
-      return KernelUtil.computeOutSize(padding, w, kw, stride, dilation);
+      return padding.outputSize(w, kw, stride, dilation);
     }
   }
 
@@ -62,7 +60,7 @@ class ConvFamilyVsTfliteTest {
       SplittableRandom rnd = new SplittableRandom(1000 + seed);
       Geo g = Geo.random(rnd);
       int cout = rnd.nextInt(1, 7);
-      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      FusedActivation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
       float inScale = logUniform(rnd, 0.005, 0.1);
       int inZp = rnd.nextInt(-100, 101);
       float[] fScales = new float[seed % 4 == 3 ? 1 : cout]; // every 4th: one per-tensor filter scale
@@ -75,7 +73,7 @@ class ConvFamilyVsTfliteTest {
       int[] inShape = {g.batch, g.h, g.w, g.cin};
       int[] outShape = {g.batch, g.outH(), g.outW(), cout};
       var m = TfliteTestModels.singleOp(BuiltinOp.CONV_2D, 3,
-              new OperatorOptions.Conv2D(g.padding, g.stride, g.stride, act, g.dilation, g.dilation))
+              new OperatorOptions.ConvParams(g.padding, g.stride, g.stride, act, g.dilation, g.dilation))
           .input("x", TensorType.INT8, inShape, q(inScale, inZp))
           .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {cout, g.kh, g.kw, g.cin},
               int8s(rnd, cout * k, -127, 127), perChannel(fScales, 0)));
@@ -95,7 +93,7 @@ class ConvFamilyVsTfliteTest {
       Geo g = Geo.random(rnd);
       int mult = rnd.nextInt(1, 3);
       int cout = g.cin * mult;
-      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      FusedActivation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
       float inScale = logUniform(rnd, 0.005, 0.1);
       int inZp = rnd.nextInt(-100, 101);
       float[] fScales = new float[cout];
@@ -108,7 +106,7 @@ class ConvFamilyVsTfliteTest {
       int[] inShape = {g.batch, g.h, g.w, g.cin};
       int[] outShape = {g.batch, g.outH(), g.outW(), cout};
       TfliteModel model = TfliteTestModels.singleOp(BuiltinOp.DEPTHWISE_CONV_2D, 3,
-              new OperatorOptions.DepthwiseConv2D(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
+              new OperatorOptions.DepthwiseConvParams(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
           .input("x", TensorType.INT8, inShape, q(inScale, inZp))
           .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {1, g.kh, g.kw, cout},
               int8s(rnd, cout * k, -127, 127), perChannel(fScales, 3)))
@@ -127,14 +125,14 @@ class ConvFamilyVsTfliteTest {
       int batch = new int[] {1, 1, 2, 3, 8}[rnd.nextInt(5)];
       int depth = rnd.nextInt(1, 70);
       int units = rnd.nextInt(1, 80);
-      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      FusedActivation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
       float inScale = logUniform(rnd, 0.005, 0.1);
       int inZp = rnd.nextInt(-100, 101);
       float fScale = logUniform(rnd, 0.001, 0.05);
       float outScale = (float) (inScale * fScale * Math.sqrt(depth) * logUniform(rnd, 10, 100));
       int outZp = rnd.nextInt(-50, 51);
       TfliteModel model = TfliteTestModels.singleOp(BuiltinOp.FULLY_CONNECTED, 4,
-              new OperatorOptions.FullyConnected(act, false, false))
+              new OperatorOptions.FullyConnectedParams(act, false, false))
           .input("x", TensorType.INT8, new int[] {batch, depth}, q(inScale, inZp))
           .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {units, depth},
               int8s(rnd, units * depth, -127, 127), q(fScale, 0)))
@@ -152,11 +150,11 @@ class ConvFamilyVsTfliteTest {
       SplittableRandom rnd = new SplittableRandom(4000 + seed);
       Geo g = Geo.random(rnd);
       int cout = rnd.nextInt(1, 7);
-      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      FusedActivation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
       int[] inShape = {g.batch, g.h, g.w, g.cin};
       int k = g.kh * g.kw * g.cin;
       TfliteModel conv = TfliteTestModels.singleOp(BuiltinOp.CONV_2D, 1,
-              new OperatorOptions.Conv2D(g.padding, g.stride, g.stride, act, g.dilation, g.dilation))
+              new OperatorOptions.ConvParams(g.padding, g.stride, g.stride, act, g.dilation, g.dilation))
           .input("x", TensorType.FLOAT32, inShape, null)
           .constant(TfliteTensor.constantFloat32("w", new int[] {cout, g.kh, g.kw, g.cin}, floats(rnd, cout * k, -1, 1)))
           .constant(TfliteTensor.constantFloat32("b", new int[] {cout}, floats(rnd, cout, -1, 1)))
@@ -166,7 +164,7 @@ class ConvFamilyVsTfliteTest {
 
       int mult = rnd.nextInt(1, 3);
       TfliteModel dw = TfliteTestModels.singleOp(BuiltinOp.DEPTHWISE_CONV_2D, 1,
-              new OperatorOptions.DepthwiseConv2D(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
+              new OperatorOptions.DepthwiseConvParams(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
           .input("x", TensorType.FLOAT32, inShape, null)
           .constant(TfliteTensor.constantFloat32("w", new int[] {1, g.kh, g.kw, g.cin * mult},
               floats(rnd, g.kh * g.kw * g.cin * mult, -1, 1)))
@@ -186,13 +184,13 @@ class ConvFamilyVsTfliteTest {
   void hybridFullyConnectedConvAndDepthwiseMatchTheRuntime() {
     for (int seed = 0; seed < 20; seed++) {
       SplittableRandom rnd = new SplittableRandom(5000 + seed);
-      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      FusedActivation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
       int batch = rnd.nextInt(1, 4);
       int depth = rnd.nextInt(1, 60);
       int units = rnd.nextInt(1, 20);
       boolean asymmetric = seed % 2 == 0;
       TfliteModel fc = TfliteTestModels.singleOp(BuiltinOp.FULLY_CONNECTED, asymmetric ? 9 : 3,
-              new OperatorOptions.FullyConnected(act, false, asymmetric))
+              new OperatorOptions.FullyConnectedParams(act, false, asymmetric))
           .input("x", TensorType.FLOAT32, new int[] {batch, depth}, null)
           .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {units, depth},
               int8s(rnd, units * depth, -127, 127), q(logUniform(rnd, 0.001, 0.05), 0)))
@@ -212,7 +210,7 @@ class ConvFamilyVsTfliteTest {
       }
       int[] inShape = {g.batch, g.h, g.w, g.cin};
       TfliteModel conv = TfliteTestModels.singleOp(BuiltinOp.CONV_2D, 2,
-              new OperatorOptions.Conv2D(g.padding, g.stride, g.stride, act, g.dilation, g.dilation))
+              new OperatorOptions.ConvParams(g.padding, g.stride, g.stride, act, g.dilation, g.dilation))
           .input("x", TensorType.FLOAT32, inShape, null)
           .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {cout, g.kh, g.kw, g.cin},
               int8s(rnd, cout * g.kh * g.kw * g.cin, -127, 127), perChannel(fScales, 0)))
@@ -228,7 +226,7 @@ class ConvFamilyVsTfliteTest {
         dScales[c] = logUniform(rnd, 0.001, 0.05);
       }
       TfliteModel dw = TfliteTestModels.singleOp(BuiltinOp.DEPTHWISE_CONV_2D, 6,
-              new OperatorOptions.DepthwiseConv2D(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
+              new OperatorOptions.DepthwiseConvParams(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
           .input("x", TensorType.FLOAT32, inShape, null)
           .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {1, g.kh, g.kw, dcout},
               int8s(rnd, g.kh * g.kw * dcout, -127, 127), perChannel(dScales, 3)))
@@ -245,7 +243,7 @@ class ConvFamilyVsTfliteTest {
       SplittableRandom rnd = new SplittableRandom(6000 + seed);
       Geo g = Geo.random(rnd);
       int cout = rnd.nextInt(1, 7);
-      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      FusedActivation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
       float inScale = logUniform(rnd, 1e-4, 1e-3);
       float[] fScales = new float[cout];
       for (int c = 0; c < cout; c++) {
@@ -256,7 +254,7 @@ class ConvFamilyVsTfliteTest {
       int[] inShape = {g.batch, g.h, g.w, g.cin};
       short[] x = int16s(rnd, Judge.product(inShape), -32768, 32767);
       TfliteModel conv = TfliteTestModels.singleOp(BuiltinOp.CONV_2D, 4,
-              new OperatorOptions.Conv2D(g.padding, g.stride, g.stride, act, g.dilation, g.dilation))
+              new OperatorOptions.ConvParams(g.padding, g.stride, g.stride, act, g.dilation, g.dilation))
           .input("x", TensorType.INT16, inShape, q(inScale, 0))
           .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {cout, g.kh, g.kw, g.cin},
               int8s(rnd, cout * k, -127, 127), perChannel(fScales, 0)))
@@ -272,7 +270,7 @@ class ConvFamilyVsTfliteTest {
         dScales[c] = logUniform(rnd, 0.001, 0.05);
       }
       TfliteModel dw = TfliteTestModels.singleOp(BuiltinOp.DEPTHWISE_CONV_2D, 5,
-              new OperatorOptions.DepthwiseConv2D(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
+              new OperatorOptions.DepthwiseConvParams(g.padding, g.stride, g.stride, mult, act, g.dilation, g.dilation))
           .input("x", TensorType.INT16, inShape, q(inScale, 0))
           .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {1, g.kh, g.kw, dcout},
               int8s(rnd, g.kh * g.kw * dcout, -127, 127), perChannel(dScales, 3)))
@@ -286,7 +284,7 @@ class ConvFamilyVsTfliteTest {
       int units = rnd.nextInt(1, 20);
       float fScale = logUniform(rnd, 0.001, 0.05);
       TfliteModel fc = TfliteTestModels.singleOp(BuiltinOp.FULLY_CONNECTED, 7,
-              new OperatorOptions.FullyConnected(act, false, false))
+              new OperatorOptions.FullyConnectedParams(act, false, false))
           .input("x", TensorType.INT16, new int[] {g.batch, depth}, q(inScale, 0))
           .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {units, depth},
               int8s(rnd, units * depth, -127, 127), q(fScale, 0)))
@@ -311,7 +309,7 @@ class ConvFamilyVsTfliteTest {
       int[] inShape = {2, 3, depth}; // 6 rows of 12
       int[] outShape = keepNumDims ? new int[] {2, 3, units} : new int[] {6, units};
       TfliteModel fc = TfliteTestModels.singleOp(BuiltinOp.FULLY_CONNECTED, 5,
-              new OperatorOptions.FullyConnected(Activation.RELU, keepNumDims, false))
+              new OperatorOptions.FullyConnectedParams(FusedActivation.RELU, keepNumDims, false))
           .input("x", TensorType.INT8, inShape, q(inScale, 5))
           .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {units, depth}, w, q(fScale, 0)))
           .constant(TfliteTensor.constantInt32("b", new int[] {units}, bias,
@@ -319,7 +317,7 @@ class ConvFamilyVsTfliteTest {
           .output("y", TensorType.INT8, outShape, q(0.05f, -10)).build();
       byte[] x = int8s(rnd, 2 * 3 * depth, -128, 127);
       Judge.check("fc keepNumDims " + keepNumDims, fc, x);
-      Tensor y = new Interpreter(fc).run(Tensor.ofInt8(inShape, x))[0];
+      TensorValue y = new Interpreter(fc).run(TensorValue.ofInt8(inShape, x))[0];
       org.junit.jupiter.api.Assertions.assertArrayEquals(outShape, y.shape());
     }
   }

@@ -6,11 +6,10 @@ import static io.sparkquant.ops.interp.Judge.int8s;
 import static io.sparkquant.ops.interp.Judge.logUniform;
 import static io.sparkquant.ops.interp.Judge.q;
 
-import io.sparkquant.ops.kernels.KernelUtil;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.BuiltinOp;
 import io.sparkquant.ops.tflite.OperatorOptions;
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteQuantization;
@@ -25,14 +24,14 @@ import org.junit.jupiter.api.Test;
  */
 class ElementwiseOpsVsTfliteTest {
 
-  private static final Activation[] ACTIVATIONS = {Activation.NONE, Activation.RELU, Activation.RELU6};
+  private static final FusedActivation[] ACTIVATIONS = {FusedActivation.NONE, FusedActivation.RELU, FusedActivation.RELU6};
 
   private static TfliteModel pool(BuiltinOp op, TensorType type, TfliteQuantization qp, int[] inShape, Padding pad,
-      int stride, int fh, int fw, Activation act) {
-    int oh = KernelUtil.computeOutSize(pad, inShape[1], fh, stride, 1);
-    int ow = KernelUtil.computeOutSize(pad, inShape[2], fw, stride, 1);
+      int stride, int fh, int fw, FusedActivation act) {
+    int oh = pad.outputSize(inShape[1], fh, stride, 1);
+    int ow = pad.outputSize(inShape[2], fw, stride, 1);
     return TfliteTestModels.singleOp(op, type == TensorType.INT16 ? 3 : 2,
-            new OperatorOptions.Pool2D(pad, stride, stride, fw, fh, act))
+            new OperatorOptions.PoolParams(pad, stride, stride, fw, fh, act))
         .input("x", type, inShape, qp)
         .output("y", type, new int[] {inShape[0], oh, ow, inShape[3]}, qp).build();
   }
@@ -46,7 +45,7 @@ class ElementwiseOpsVsTfliteTest {
       int stride = rnd.nextInt(1, 3);
       int fh = rnd.nextInt(1, Math.min(4, inShape[1] + 1));
       int fw = rnd.nextInt(1, Math.min(4, inShape[2] + 1));
-      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      FusedActivation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
       BuiltinOp op = seed % 2 == 0 ? BuiltinOp.AVERAGE_POOL_2D : BuiltinOp.MAX_POOL_2D;
       String ctx = op + " seed " + seed + " " + java.util.Arrays.toString(inShape) + " " + pad + " stride " + stride
           + " filter " + fh + "x" + fw + " " + act;
@@ -77,19 +76,19 @@ class ElementwiseOpsVsTfliteTest {
       int[] outShape = keepDims ? new int[] {inShape[0], 1, 1, inShape[3]} : new int[] {inShape[0], inShape[3]};
       String ctx = "mean seed " + seed + " " + java.util.Arrays.toString(inShape) + " keepDims " + keepDims
           + " sameParams " + sameParams;
-      TfliteModel int8 = TfliteTestModels.singleOp(BuiltinOp.MEAN, 2, new OperatorOptions.Reducer(keepDims))
+      TfliteModel int8 = TfliteTestModels.singleOp(BuiltinOp.MEAN, 2, new OperatorOptions.ReducerParams(keepDims))
           .input("x", TensorType.INT8, inShape, inQ)
           .constant(TfliteTensor.constantInt32("axes", new int[] {2}, axes, null))
           .output("y", TensorType.INT8, outShape, outQ).build();
       Judge.check(ctx + " int8", int8, int8s(rnd, Judge.product(inShape), -128, 127));
       float in16Scale = logUniform(rnd, 1e-4, 1e-3);
-      TfliteModel int16 = TfliteTestModels.singleOp(BuiltinOp.MEAN, 3, new OperatorOptions.Reducer(keepDims))
+      TfliteModel int16 = TfliteTestModels.singleOp(BuiltinOp.MEAN, 3, new OperatorOptions.ReducerParams(keepDims))
           .input("x", TensorType.INT16, inShape, q(in16Scale, 0))
           .constant(TfliteTensor.constantInt32("axes", new int[] {2}, axes, null))
           .output("y", TensorType.INT16, outShape, q(sameParams ? in16Scale : in16Scale * Judge.uniform(rnd, 0.3, 1.5),
               0)).build();
       Judge.check(ctx + " int16", int16, int16s(rnd, Judge.product(inShape), -32768, 32767));
-      TfliteModel fl = TfliteTestModels.singleOp(BuiltinOp.MEAN, 1, new OperatorOptions.Reducer(keepDims))
+      TfliteModel fl = TfliteTestModels.singleOp(BuiltinOp.MEAN, 1, new OperatorOptions.ReducerParams(keepDims))
           .input("x", TensorType.FLOAT32, inShape, null)
           .constant(TfliteTensor.constantInt32("axes", new int[] {2}, axes, null))
           .output("y", TensorType.FLOAT32, outShape, null).build();
@@ -103,23 +102,23 @@ class ElementwiseOpsVsTfliteTest {
       SplittableRandom rnd = new SplittableRandom(9000 + seed);
       int[] shape = {rnd.nextInt(1, 4), rnd.nextInt(1, 6), rnd.nextInt(1, 6), rnd.nextInt(1, 8)};
       int[] shape2 = seed % 3 == 2 ? new int[] {1, 1, 1, shape[3]} : shape;
-      Activation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
+      FusedActivation act = ACTIVATIONS[rnd.nextInt(ACTIVATIONS.length)];
       String ctx = "add seed " + seed + " " + java.util.Arrays.toString(shape) + " + "
           + java.util.Arrays.toString(shape2) + " " + act;
-      TfliteModel int8 = TfliteTestModels.singleOp(BuiltinOp.ADD, 2, new OperatorOptions.Add(act))
+      TfliteModel int8 = TfliteTestModels.singleOp(BuiltinOp.ADD, 2, new OperatorOptions.AddParams(act))
           .input("a", TensorType.INT8, shape, q(logUniform(rnd, 0.005, 0.1), rnd.nextInt(-100, 101)))
           .input("b", TensorType.INT8, shape2, q(logUniform(rnd, 0.005, 0.1), rnd.nextInt(-100, 101)))
           .output("y", TensorType.INT8, shape, q(logUniform(rnd, 0.01, 0.2), rnd.nextInt(-100, 101))).build();
       Judge.check(ctx + " int8", int8, int8s(rnd, Judge.product(shape), -128, 127),
           int8s(rnd, Judge.product(shape2), -128, 127));
       // int16: general (non power-of-two) scales, zero points 0
-      TfliteModel int16 = TfliteTestModels.singleOp(BuiltinOp.ADD, 3, new OperatorOptions.Add(act))
+      TfliteModel int16 = TfliteTestModels.singleOp(BuiltinOp.ADD, 3, new OperatorOptions.AddParams(act))
           .input("a", TensorType.INT16, shape, q(logUniform(rnd, 1e-4, 1e-3) * 1.1f, 0))
           .input("b", TensorType.INT16, shape2, q(logUniform(rnd, 1e-4, 1e-3) * 1.1f, 0))
           .output("y", TensorType.INT16, shape, q(logUniform(rnd, 2e-4, 2e-3) * 1.1f, 0)).build();
       Judge.check(ctx + " int16", int16, int16s(rnd, Judge.product(shape), -32768, 32767),
           int16s(rnd, Judge.product(shape2), -32768, 32767));
-      TfliteModel fl = TfliteTestModels.singleOp(BuiltinOp.ADD, 1, new OperatorOptions.Add(act))
+      TfliteModel fl = TfliteTestModels.singleOp(BuiltinOp.ADD, 1, new OperatorOptions.AddParams(act))
           .input("a", TensorType.FLOAT32, shape, null)
           .input("b", TensorType.FLOAT32, shape2, null)
           .output("y", TensorType.FLOAT32, shape, null).build();
@@ -140,7 +139,7 @@ class ElementwiseOpsVsTfliteTest {
       float beta = seed % 3 == 0 ? 1f : Judge.uniform(rnd, 0.3, 2.0);
       byte[] x = int8s(rnd, batch * depth, -128, 127);
       String ctx = "seed " + seed + " " + batch + "x" + depth + " scale " + inScale + " zp " + inZp;
-      TfliteModel softmax = TfliteTestModels.singleOp(BuiltinOp.SOFTMAX, 2, new OperatorOptions.Softmax(beta))
+      TfliteModel softmax = TfliteTestModels.singleOp(BuiltinOp.SOFTMAX, 2, new OperatorOptions.SoftmaxParams(beta))
           .input("x", TensorType.INT8, shape, q(inScale, inZp))
           .output("y", TensorType.INT8, shape, q(1f / 256, -128)).build();
       Judge.check("softmax int8 beta " + beta + " " + ctx, softmax, x);
@@ -154,7 +153,7 @@ class ElementwiseOpsVsTfliteTest {
       Judge.check("tanh int8 " + ctx, tanh, x);
 
       float in16Scale = logUniform(rnd, 1e-4, 1e-2);
-      TfliteModel softmax16 = TfliteTestModels.singleOp(BuiltinOp.SOFTMAX, 3, new OperatorOptions.Softmax(beta))
+      TfliteModel softmax16 = TfliteTestModels.singleOp(BuiltinOp.SOFTMAX, 3, new OperatorOptions.SoftmaxParams(beta))
           .input("x", TensorType.INT16, shape, q(in16Scale, 0))
           .output("y", TensorType.INT16, shape, q(1f / 32768, 0)).build();
       Judge.check("softmax int16 beta " + beta + " scale " + in16Scale, softmax16,
@@ -162,7 +161,7 @@ class ElementwiseOpsVsTfliteTest {
 
       float[] xf = floats(rnd, batch * depth, -6, 6);
       Judge.check("softmax float " + ctx, TfliteTestModels.singleOp(BuiltinOp.SOFTMAX, 1,
-              new OperatorOptions.Softmax(beta)).input("x", TensorType.FLOAT32, shape, null)
+              new OperatorOptions.SoftmaxParams(beta)).input("x", TensorType.FLOAT32, shape, null)
           .output("y", TensorType.FLOAT32, shape, null).build(), xf);
       Judge.check("logistic float " + ctx, TfliteTestModels.singleOp(BuiltinOp.LOGISTIC, 1, null)
           .input("x", TensorType.FLOAT32, shape, null).output("y", TensorType.FLOAT32, shape, null).build(), xf);
@@ -237,7 +236,7 @@ class ElementwiseOpsVsTfliteTest {
     b.addOperator(io.sparkquant.ops.tflite.TfliteOperator.of(BuiltinOp.DEQUANTIZE, 3, new int[] {w16}, new int[] {w},
         null));
     b.addOperator(io.sparkquant.ops.tflite.TfliteOperator.of(BuiltinOp.FULLY_CONNECTED, 1, new int[] {x, w, bias},
-        new int[] {y}, new OperatorOptions.FullyConnected(Activation.NONE, false, false)));
+        new int[] {y}, new OperatorOptions.FullyConnectedParams(FusedActivation.NONE, false, false)));
     TfliteModel model = b.inputs(x).outputs(y).build();
     Judge.check("float16 weights", model, floats(rnd, 3 * depth, -2, 2));
   }
@@ -246,7 +245,7 @@ class ElementwiseOpsVsTfliteTest {
   void reshapeCopiesWithTheResolvedShape() {
     SplittableRandom rnd = new SplittableRandom(13000);
     int[] in = {2, 4, 3, 5};
-    TfliteModel model = TfliteTestModels.singleOp(BuiltinOp.RESHAPE, 1, new OperatorOptions.Reshape(new int[] {-1, 60}))
+    TfliteModel model = TfliteTestModels.singleOp(BuiltinOp.RESHAPE, 1, new OperatorOptions.ReshapeParams(new int[] {-1, 60}))
         .input("x", TensorType.INT8, in, q(0.1f, 3))
         .constant(TfliteTensor.constantInt32("shape", new int[] {2}, new int[] {-1, 60}, null))
         .output("y", TensorType.INT8, new int[] {2, 60}, q(0.1f, 3)).build();

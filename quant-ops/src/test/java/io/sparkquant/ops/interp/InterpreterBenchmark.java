@@ -1,6 +1,7 @@
 package io.sparkquant.ops.interp;
 
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteReader;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteRuntime;
 import java.util.Arrays;
@@ -24,22 +25,22 @@ public final class InterpreterBenchmark {
   public static void main(String[] args) {
     int images = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     TfliteModel model = TestCnn.build(42, 1, false);
-    byte[] bytes = TfliteFlatbuffer.write(model);
+    byte[] bytes = TfliteWriter.write(model);
     float[] x = TestCnn.images(43, images);
     byte[] q = new byte[x.length];
     for (int i = 0; i < x.length; i++) {
       q[i] = (byte) (Math.round(x[i] * 255) - 128);
     }
-    Interpreter interpreter = new Interpreter(TfliteFlatbuffer.read(bytes));
+    Interpreter interpreter = new Interpreter(TfliteReader.read(bytes));
     System.out.printf("TFLite runtime %s, %d images of 28x28x1, 1 thread, int8 CNN (%d operators)%n",
         TfliteRuntime.runtimeVersion(), images, model.operators().size());
     // per-call overhead of each engine, on a model that does almost nothing (one int8 RESHAPE of the image)
     TfliteModel trivial = io.sparkquant.ops.tflite.TfliteTestModels.singleOp(io.sparkquant.ops.tflite.BuiltinOp.RESHAPE,
-            1, new io.sparkquant.ops.tflite.OperatorOptions.Reshape(new int[] {1, 784}))
+            1, new io.sparkquant.ops.tflite.OperatorOptions.ReshapeParams(new int[] {1, 784}))
         .input("x", io.sparkquant.ops.tflite.TensorType.INT8, new int[] {1, 28, 28, 1}, Judge.q(1f / 255, -128))
         .constant(io.sparkquant.ops.tflite.TfliteTensor.constantInt32("s", new int[] {2}, new int[] {1, 784}, null))
         .output("y", io.sparkquant.ops.tflite.TensorType.INT8, new int[] {1, 784}, Judge.q(1f / 255, -128)).build();
-    byte[] trivialBytes = TfliteFlatbuffer.write(trivial);
+    byte[] trivialBytes = TfliteWriter.write(trivial);
     Interpreter trivialJava = new Interpreter(trivial);
     double[] javaCall = null;
     double[] tfliteCall = null;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkquant.ops.tflite.BuiltinOp;
 import io.sparkquant.ops.tflite.TensorType;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteOperator;
 import io.sparkquant.ops.tflite.TfliteQuantization;
@@ -57,7 +57,7 @@ class InterpreterTest {
     float[] images = TestCnn.images(7, 2);
 
     Interpreter interpreter = new Interpreter(cnn);
-    Tensor[] all = interpreter.runAll(new Tensor(TensorType.FLOAT32, new int[] {2, 28, 28, 1}, images));
+    TensorValue[] all = interpreter.runAll(new TensorValue(TensorType.FLOAT32, new int[] {2, 28, 28, 1}, images));
     assertEquals(cnn.tensors().size(), all.length);
     assertArrayEquals(new int[] {2, 28, 28, 16}, all[conv1].shape());
     assertNotNull(all[interpreter.tensorIndex("dense/weights")], "constants are included");
@@ -102,7 +102,7 @@ class InterpreterTest {
         () -> interpreter.run((Object) new byte[785]));
     assertTrue(wrongLength.getMessage().contains("positive multiple of 784, got 785"), wrongLength.getMessage());
     IllegalArgumentException wrongShape = assertThrows(IllegalArgumentException.class,
-        () -> interpreter.run(new Tensor(TensorType.INT8, new int[] {1, 28, 27, 1}, new byte[756])));
+        () -> interpreter.run(new TensorValue(TensorType.INT8, new int[] {1, 28, 27, 1}, new byte[756])));
     assertTrue(wrongShape.getMessage().contains("must have shape [batch, 28, 28, 1]"), wrongShape.getMessage());
     assertThrows(IllegalArgumentException.class, () -> interpreter.run(new Object[0]));
   }
@@ -115,8 +115,9 @@ class InterpreterTest {
     ops.set(1, new TfliteOperator(null, "GATHER", 36, 1, pool.inputs(), pool.outputs(), null));
     TfliteModel unknown = new TfliteModel("x", cnn.tensors(), ops, cnn.inputs(), cnn.outputs(), cnn.metadata());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Interpreter(unknown));
-    assertTrue(e.getMessage().startsWith("operator #1 GATHER"), e.getMessage());
-    assertTrue(e.getMessage().contains("supported: FULLY_CONNECTED"), e.getMessage());
+    assertTrue(e.getMessage().contains("operator 1 (GATHER): not supported"), e.getMessage());
+    assertTrue(e.getMessage().contains("supported: ADD (") && e.getMessage().contains("FULLY_CONNECTED (int8"),
+        e.getMessage());
 
     // a supported op with an unsupported type combination: int8 input, float32 filter
     List<TfliteTensor> tensors = new ArrayList<>(cnn.tensors());
@@ -126,6 +127,21 @@ class InterpreterTest {
     IllegalArgumentException m = assertThrows(IllegalArgumentException.class, () -> new Interpreter(mixed));
     assertTrue(m.getMessage().contains("operator #0 CONV_2D") && m.getMessage().contains("(INT8, FLOAT32, INT32, INT8)"),
         m.getMessage());
+  }
+
+  /** The version check comes from the registrations: one above the registered maximum is refused. */
+  @Test
+  void rejectsAVersionAboveTheRegisteredMaximum() {
+    TfliteModel cnn = TestCnn.build(5, 1, false);
+    List<TfliteOperator> ops = new ArrayList<>(cnn.operators());
+    TfliteOperator pool = ops.get(1);
+    int max = BuiltinOpResolver.INSTANCE.find(pool.op()).maxVersion();
+    ops.set(1, TfliteOperator.of(pool.op(), max + 1, pool.inputs(), pool.outputs(), pool.options()));
+    TfliteModel newer = new TfliteModel("x", cnn.tensors(), ops, cnn.inputs(), cnn.outputs(), cnn.metadata());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Interpreter(newer));
+    assertTrue(e.getMessage().contains("version " + (max + 1) + " is above " + max), e.getMessage());
+    ops.set(1, TfliteOperator.of(pool.op(), max, pool.inputs(), pool.outputs(), pool.options()));
+    new Interpreter(new TfliteModel("x", cnn.tensors(), ops, cnn.inputs(), cnn.outputs(), cnn.metadata()));
   }
 
   @Test
@@ -139,17 +155,32 @@ class InterpreterTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Interpreter(bad));
     assertTrue(e.getMessage().contains("SOFTMAX") && e.getMessage().contains("1/256"), e.getMessage());
     // and TFLite refuses it too
-    assertThrows(RuntimeException.class, () -> TfliteRuntime.create(TfliteFlatbuffer.write(bad), 1));
+    assertThrows(RuntimeException.class, () -> TfliteRuntime.create(TfliteWriter.write(bad), 1));
   }
 
+  /** A standalone RELU or RELU6 (the exporter writes one after a pool) runs, bit-exact with TFLite 2.6.2. */
   @Test
-  void unusedBuiltinRelu6IsReportedByName() {
+  void standaloneReluAndRelu6RunInTheCnn() {
     TfliteModel cnn = TestCnn.build(8, 1, false);
-    List<TfliteOperator> ops = new ArrayList<>(cnn.operators());
-    TfliteOperator pool = ops.get(1);
-    ops.set(1, TfliteOperator.of(BuiltinOp.RELU6, 1, new int[] {pool.inputs()[0]}, pool.outputs(), null));
-    TfliteModel relu = new TfliteModel("x", cnn.tensors(), ops, cnn.inputs(), cnn.outputs(), cnn.metadata());
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Interpreter(relu));
-    assertTrue(e.getMessage().startsWith("operator #1 RELU6"), e.getMessage());
+    for (BuiltinOp act : new BuiltinOp[] {BuiltinOp.RELU, BuiltinOp.RELU6}) {
+      // the first pool becomes the activation: same int8 shape and (shared) quantization, so the model stays valid
+      List<TfliteOperator> ops = new ArrayList<>(cnn.operators());
+      TfliteOperator pool = ops.get(1);
+      TfliteTensor poolIn = cnn.tensor(pool.inputs()[0]);
+      TfliteTensor poolOut = cnn.tensor(pool.outputs()[0]);
+      List<TfliteTensor> tensors = new ArrayList<>(cnn.tensors());
+      tensors.set(pool.outputs()[0], TfliteTensor.activation(poolOut.name(), poolOut.type(), poolIn.shape(),
+          poolOut.quantization()));
+      ops.set(1, TfliteOperator.of(act, 2, new int[] {pool.inputs()[0]}, pool.outputs(), null));
+      ops.subList(2, ops.size()).clear();
+      TfliteModel relu = new TfliteModel("x", tensors, ops, cnn.inputs(), new int[] {pool.outputs()[0]},
+          cnn.metadata());
+      Object[] out = Judge.check("cnn with a standalone " + act, relu, quantizeImages(TestCnn.images(9, 3)));
+      byte[] y = (byte[]) out[0];
+      int zeroPoint = (int) poolOut.quantization().zeroPoint()[0];
+      for (byte v : y) {
+        assertTrue(v >= zeroPoint, act + " output " + v + " below the zero point " + zeroPoint);
+      }
+    }
   }
 }

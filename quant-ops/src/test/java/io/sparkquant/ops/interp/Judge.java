@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.sparkquant.ops.tflite.TensorType;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteReader;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteQuantization;
 import io.sparkquant.ops.tflite.TfliteRuntime;
@@ -29,7 +30,7 @@ public final class Judge {
   private Judge() {}
 
   public static Object[] tflite(TfliteModel model, int batch, Object... inputs) {
-    try (TfliteRuntime runtime = TfliteRuntime.create(TfliteFlatbuffer.write(model), 1)) {
+    try (TfliteRuntime runtime = TfliteRuntime.create(TfliteWriter.write(model), 1)) {
       if (batch != runtime.inputShape(0)[0]) {
         runtime.resizeBatch(batch);
       }
@@ -44,7 +45,7 @@ public final class Judge {
 
   public static Object[] checkWithin(String context, TfliteModel model, float floatTolerance, Object... inputs) {
     // the model goes through the flatbuffer writer and reader, as models from files do
-    TfliteModel read = TfliteFlatbuffer.read(TfliteFlatbuffer.write(model));
+    TfliteModel read = TfliteReader.read(TfliteWriter.write(model));
     Interpreter interpreter = new Interpreter(read);
     Object[] ours = interpreter.run(inputs);
     int perSample = 1;

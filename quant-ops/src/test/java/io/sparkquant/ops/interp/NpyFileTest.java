@@ -22,17 +22,17 @@ class NpyFileTest {
 
   @Test
   void roundTripsEverySupportedDtype() throws IOException {
-    Tensor[] tensors = {
-        Tensor.ofFloat(new int[] {2, 3}, new float[] {1.5f, -2f, 0f, Float.MIN_VALUE, 1e30f, -0f}),
-        Tensor.ofInt8(new int[] {4}, new byte[] {-128, -1, 0, 127}),
-        Tensor.ofInt16(new int[] {1, 2, 2}, new short[] {-32768, 1, -1, 32767}),
-        Tensor.ofInt32(new int[] {}, new int[] {Integer.MIN_VALUE}),
+    TensorValue[] tensors = {
+        TensorValue.ofFloat(new int[] {2, 3}, new float[] {1.5f, -2f, 0f, Float.MIN_VALUE, 1e30f, -0f}),
+        TensorValue.ofInt8(new int[] {4}, new byte[] {-128, -1, 0, 127}),
+        TensorValue.ofInt16(new int[] {1, 2, 2}, new short[] {-32768, 1, -1, 32767}),
+        TensorValue.ofInt32(new int[] {}, new int[] {Integer.MIN_VALUE}),
     };
-    for (Tensor t : tensors) {
+    for (TensorValue t : tensors) {
       Path f = dir.resolve(t.type() + ".npy");
       NpyFile.write(f, t);
       assertEquals(0, (Files.size(f) - t.elementCount() * t.type().elementBytes()) % 64, "64-byte aligned data");
-      Tensor back = NpyFile.read(f);
+      TensorValue back = NpyFile.read(f);
       assertEquals(t.type(), back.type());
       assertArrayEquals(t.shape(), back.shape());
       assertTrue(Arrays.deepEquals(new Object[] {t.data()}, new Object[] {back.data()}));
@@ -49,7 +49,7 @@ class NpyFileTest {
     bb.put(header.getBytes(StandardCharsets.US_ASCII)).putShort((short) 7).putShort((short) -8).putShort((short) 9);
     Path f = dir.resolve("np.npy");
     Files.write(f, bb.array());
-    Tensor t = NpyFile.read(f);
+    TensorValue t = NpyFile.read(f);
     assertEquals(TensorType.INT16, t.type());
     assertArrayEquals(new int[] {3}, t.shape());
     assertArrayEquals(new short[] {7, -8, 9}, t.int16s());
@@ -58,7 +58,7 @@ class NpyFileTest {
   @Test
   void rejectsCorruptAndUnsupportedFilesNamingTheFile() throws IOException {
     Path good = dir.resolve("good.npy");
-    NpyFile.write(good, Tensor.ofFloat(new int[] {2, 2}, new float[4]));
+    NpyFile.write(good, TensorValue.ofFloat(new int[] {2, 2}, new float[4]));
     byte[] bytes = Files.readAllBytes(good);
 
     Path truncated = dir.resolve("truncated.npy");

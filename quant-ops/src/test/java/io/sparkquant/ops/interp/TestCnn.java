@@ -1,9 +1,9 @@
 package io.sparkquant.ops.interp;
 
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.BuiltinOp;
 import io.sparkquant.ops.tflite.OperatorOptions;
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteOperator;
@@ -37,17 +37,17 @@ public final class TestCnn {
     TfliteQuantization p1Q = c1Q;
     int p1 = b.addTensor(TfliteTensor.activation("pool1", TensorType.INT8, new int[] {batch, 14, 14, 16}, p1Q));
     b.addOperator(TfliteOperator.of(BuiltinOp.MAX_POOL_2D, 2, new int[] {c1}, new int[] {p1},
-        new OperatorOptions.Pool2D(Padding.VALID, 2, 2, 2, 2, Activation.NONE)));
+        new OperatorOptions.PoolParams(Padding.VALID, 2, 2, 2, 2, FusedActivation.NONE)));
     TfliteQuantization c2Q = TfliteQuantization.perTensor(0.05f, -128);
     int c2 = conv(b, rnd, "conv2", p1, p1Q.scale()[0], new int[] {batch, 14, 14, 32}, 16, 32, c2Q);
     int p2 = b.addTensor(TfliteTensor.activation("pool2", TensorType.INT8, new int[] {batch, 7, 7, 32}, c2Q));
     b.addOperator(TfliteOperator.of(BuiltinOp.MAX_POOL_2D, 2, new int[] {c2}, new int[] {p2},
-        new OperatorOptions.Pool2D(Padding.VALID, 2, 2, 2, 2, Activation.NONE)));
+        new OperatorOptions.PoolParams(Padding.VALID, 2, 2, 2, 2, FusedActivation.NONE)));
     int shape = b.addTensor(TfliteTensor.constantInt32("flatten_shape", new int[] {2}, new int[] {-1, 7 * 7 * 32},
         null));
     int flat = b.addTensor(TfliteTensor.activation("flatten", TensorType.INT8, new int[] {batch, 7 * 7 * 32}, c2Q));
     b.addOperator(TfliteOperator.of(BuiltinOp.RESHAPE, 1, new int[] {p2, shape}, new int[] {flat},
-        new OperatorOptions.Reshape(new int[] {-1, 7 * 7 * 32})));
+        new OperatorOptions.ReshapeParams(new int[] {-1, 7 * 7 * 32})));
     int depth = 7 * 7 * 32;
     float wScale = 0.004f;
     int w = b.addTensor(TfliteTensor.constantBytes("dense/weights", TensorType.INT8, new int[] {10, depth},
@@ -57,11 +57,11 @@ public final class TestCnn {
     int logits = b.addTensor(TfliteTensor.activation("logits", TensorType.INT8, new int[] {batch, 10},
         TfliteQuantization.perTensor(0.25f, 0)));
     b.addOperator(TfliteOperator.of(BuiltinOp.FULLY_CONNECTED, 4, new int[] {flat, w, bias}, new int[] {logits},
-        new OperatorOptions.FullyConnected(Activation.NONE, false, false)));
+        new OperatorOptions.FullyConnectedParams(FusedActivation.NONE, false, false)));
     int probs8 = b.addTensor(TfliteTensor.activation("probs_int8", TensorType.INT8, new int[] {batch, 10},
         TfliteQuantization.perTensor(1f / 256, -128)));
     b.addOperator(TfliteOperator.of(BuiltinOp.SOFTMAX, 2, new int[] {logits}, new int[] {probs8},
-        new OperatorOptions.Softmax(1f)));
+        new OperatorOptions.SoftmaxParams(1f)));
     int output = probs8;
     if (floatIo) {
       output = b.addTensor(TfliteTensor.activation("probs", TensorType.FLOAT32, new int[] {batch, 10}, null));
@@ -82,7 +82,7 @@ public final class TestCnn {
         Judge.int32s(rnd, cout, -500, 500), Judge.biasQuantization(inScale, scales)));
     int out = b.addTensor(TfliteTensor.activation(name, TensorType.INT8, outShape, outQ));
     b.addOperator(TfliteOperator.of(BuiltinOp.CONV_2D, 3, new int[] {input, w, bias}, new int[] {out},
-        new OperatorOptions.Conv2D(Padding.SAME, 1, 1, Activation.RELU, 1, 1)));
+        new OperatorOptions.ConvParams(Padding.SAME, 1, 1, FusedActivation.RELU, 1, 1)));
     return out;
   }
 

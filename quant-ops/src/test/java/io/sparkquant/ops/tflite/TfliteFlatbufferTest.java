@@ -7,8 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.flatbuffers.FlatBufferBuilder;
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
+import io.sparkquant.ops.interp.BuiltinOpResolver;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.TfliteTestModels.Int8FcParams;
 import io.sparkquant.ops.tflite.schema.Buffer;
 import io.sparkquant.ops.tflite.schema.Model;
@@ -37,7 +38,7 @@ class TfliteFlatbufferTest {
     List<TfliteModel> models = new ArrayList<>();
     models.add(TfliteTestModels.floatAdd(new int[] {2, 3}));
     models.add(TfliteTestModels.floatFullyConnected(2, 3, 2, new float[] {1, 2, 3, 4, 5, 6}, new float[] {0.5f, -1},
-        Activation.RELU6));
+        FusedActivation.RELU6));
     models.add(TfliteTestModels.int8FullyConnected(1, 8, 4, fcWeights, new int[] {1, 2, 3, 4},
         new Int8FcParams(0.02f, -3, 0.01f, 0.05f, 5)));
     models.add(TfliteTestModels.int8Conv2D(new int[] {1, 4, 4, 2}, 3, 3, 3, convWeights, new float[] {0.1f, 0.2f, 0.3f},
@@ -62,17 +63,17 @@ class TfliteFlatbufferTest {
   @Test
   void writeReadWriteIsByteIdentical() {
     for (TfliteModel model : sampleModels()) {
-      byte[] first = TfliteFlatbuffer.write(model);
-      byte[] second = TfliteFlatbuffer.write(TfliteFlatbuffer.read(first));
+      byte[] first = TfliteWriter.write(model);
+      byte[] second = TfliteWriter.write(TfliteReader.read(first));
       assertArrayEquals(first, second, model.description());
-      assertTrue(TfliteFlatbuffer.verify(model).isEmpty(), model.description() + ": " + TfliteFlatbuffer.verify(model));
+      assertTrue(ModelCheck.verify(model, BuiltinOpResolver.INSTANCE).isEmpty(), model.description() + ": " + ModelCheck.verify(model, BuiltinOpResolver.INSTANCE));
     }
   }
 
   @Test
   void readReturnsWhatWasWritten() {
     TfliteModel model = sampleModels().get(3); // int8 conv, per-channel
-    TfliteModel back = TfliteFlatbuffer.read(TfliteFlatbuffer.write(model));
+    TfliteModel back = TfliteReader.read(TfliteWriter.write(model));
     assertEquals(model.description(), back.description());
     assertArrayEquals(model.inputs(), back.inputs());
     assertArrayEquals(model.outputs(), back.outputs());
@@ -96,14 +97,14 @@ class TfliteFlatbufferTest {
     assertEquals(BuiltinOp.CONV_2D, op.op());
     assertEquals("CONV_2D", op.opName());
     assertEquals(3, op.version());
-    assertEquals(new OperatorOptions.Conv2D(Padding.SAME, 1, 1, Activation.NONE, 1, 1), op.options());
+    assertEquals(new OperatorOptions.ConvParams(Padding.SAME, 1, 1, FusedActivation.NONE, 1, 1), op.options());
   }
 
   @Test
   void layoutFollowsTfliteConventions() {
     TfliteModel model = withMetadata(TfliteTestModels.floatFullyConnected(1, 2, 1, new float[] {1, 2}, new float[] {3},
-        Activation.NONE));
-    byte[] bytes = TfliteFlatbuffer.write(model);
+        FusedActivation.NONE));
+    byte[] bytes = TfliteWriter.write(model);
     assertEquals("TFL3", new String(bytes, 4, 4, StandardCharsets.US_ASCII));
     Model m = Model.getRootAsModel(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN));
     assertEquals(3, m.version());
@@ -122,7 +123,7 @@ class TfliteFlatbufferTest {
     assertEquals("min_runtime_version", m.metadata(0).name());
     assertEquals(3, m.metadata(0).buffer());
     assertEquals("with metadata", m.description());
-    TfliteModel back = TfliteFlatbuffer.read(bytes);
+    TfliteModel back = TfliteReader.read(bytes);
     assertEquals(List.of("min_runtime_version", "sparkquant_provenance"), List.copyOf(back.metadata().keySet()));
     assertArrayEquals(model.metadata().get("sparkquant_provenance"), back.metadata().get("sparkquant_provenance"));
   }
@@ -141,7 +142,7 @@ class TfliteFlatbufferTest {
     // An op outside BuiltinOp, code above 127 (GELU = 150): only the int32 field can hold it.
     b.addOperator(new TfliteOperator(null, "GELU", 150, 1, new int[] {u}, new int[] {v}, null));
     TfliteModel model = b.inputs(x).outputs(v).build();
-    byte[] bytes = TfliteFlatbuffer.write(model);
+    byte[] bytes = TfliteWriter.write(model);
     Model m = Model.getRootAsModel(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN));
     assertEquals(3, m.operatorCodesLength());
     OperatorCode relu1 = m.operatorCodes(0);
@@ -154,62 +155,62 @@ class TfliteFlatbufferTest {
     assertEquals(0, m.subgraphs(0).operators(1).opcodeIndex());
     assertEquals(2, m.subgraphs(0).operators(3).opcodeIndex());
 
-    TfliteModel back = TfliteFlatbuffer.read(bytes);
+    TfliteModel back = TfliteReader.read(bytes);
     TfliteOperator gelu = back.operators().get(3);
     assertNull(gelu.op());
     assertEquals("GELU", gelu.opName());
     assertEquals(150, gelu.builtinCode());
-    assertTrue(TfliteFlatbuffer.verify(back).stream().anyMatch(p -> p.contains("GELU") && p.contains("not supported")),
-        TfliteFlatbuffer.verify(back).toString());
-    assertArrayEquals(bytes, TfliteFlatbuffer.write(back));
+    assertTrue(ModelCheck.verify(back, BuiltinOpResolver.INSTANCE).stream().anyMatch(p -> p.contains("GELU") && p.contains("not supported")),
+        ModelCheck.verify(back, BuiltinOpResolver.INSTANCE).toString());
+    assertArrayEquals(bytes, TfliteWriter.write(back));
 
     // A code newer than the generated schema keeps a usable name.
     assertTrue(m.operatorCodes(2).mutateBuiltinCode(300));
-    assertEquals("BUILTIN_300", TfliteFlatbuffer.read(bytes).operators().get(3).opName());
+    assertEquals("BUILTIN_300", TfliteReader.read(bytes).operators().get(3).opName());
   }
 
   @Test
   void readsOldFilesThatOnlySetTheDeprecatedByte() {
-    byte[] bytes = TfliteFlatbuffer.write(TfliteOpVersionsTest.probe(BuiltinOp.RELU, 1));
+    byte[] bytes = TfliteWriter.write(TfliteOpVersionsTest.probe(BuiltinOp.RELU, 1));
     Model m = Model.getRootAsModel(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN));
     // TFLite reads max(builtin_code, deprecated_builtin_code): a byte of 25 (SOFTMAX) beats 19 (RELU).
     assertTrue(m.operatorCodes(0).mutateDeprecatedBuiltinCode((byte) 25));
-    assertEquals("SOFTMAX", TfliteFlatbuffer.read(bytes).operators().get(0).opName());
+    assertEquals("SOFTMAX", TfliteReader.read(bytes).operators().get(0).opName());
   }
 
   @Test
   void wrongIdentifierIsRejected() {
-    byte[] bytes = TfliteFlatbuffer.write(TfliteTestModels.floatAdd(new int[] {2}));
+    byte[] bytes = TfliteWriter.write(TfliteTestModels.floatAdd(new int[] {2}));
     bytes[7] = '2';
-    InvalidModelException e = assertThrows(InvalidModelException.class, () -> TfliteFlatbuffer.read(bytes));
+    InvalidModelException e = assertThrows(InvalidModelException.class, () -> TfliteReader.read(bytes));
     assertTrue(e.getMessage().contains("TFL2") && e.getMessage().contains("TFL3"), e.getMessage());
-    assertThrows(InvalidModelException.class, () -> TfliteFlatbuffer.read(new byte[0]));
-    assertThrows(InvalidModelException.class, () -> TfliteFlatbuffer.read("PK\3\4 not a model".getBytes()));
+    assertThrows(InvalidModelException.class, () -> TfliteReader.read(new byte[0]));
+    assertThrows(InvalidModelException.class, () -> TfliteReader.read("PK\3\4 not a model".getBytes()));
   }
 
   @Test
   void outOfRangeTensorIndexNamesTheOperator() {
-    byte[] bytes = TfliteFlatbuffer.write(TfliteTestModels.floatAdd(new int[] {2}));
+    byte[] bytes = TfliteWriter.write(TfliteTestModels.floatAdd(new int[] {2}));
     Model m = Model.getRootAsModel(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN));
     assertTrue(m.subgraphs(0).operators(0).mutateInputs(1, 42));
-    InvalidModelException e = assertThrows(InvalidModelException.class, () -> TfliteFlatbuffer.read(bytes));
+    InvalidModelException e = assertThrows(InvalidModelException.class, () -> TfliteReader.read(bytes));
     assertTrue(e.getMessage().contains("operator 0 (ADD) input 1") && e.getMessage().contains("42"), e.getMessage());
   }
 
   @Test
   void wrongVersionAndBufferSizeAndSubgraphCountAreRejected() {
-    byte[] bytes = TfliteFlatbuffer.write(TfliteTestModels.floatFullyConnected(1, 2, 1, new float[] {1, 2}, null,
-        Activation.NONE));
+    byte[] bytes = TfliteWriter.write(TfliteTestModels.floatFullyConnected(1, 2, 1, new float[] {1, 2}, null,
+        FusedActivation.NONE));
     Model m = Model.getRootAsModel(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN));
     assertTrue(m.subgraphs(0).tensors(1).mutateShape(1, 3)); // w [1,2] -> [1,3]: 12 bytes needed, 8 present
-    InvalidModelException size = assertThrows(InvalidModelException.class, () -> TfliteFlatbuffer.read(bytes));
+    InvalidModelException size = assertThrows(InvalidModelException.class, () -> TfliteReader.read(bytes));
     assertTrue(size.getMessage().contains("tensor 1 'w'") && size.getMessage().contains("12"), size.getMessage());
     assertTrue(m.mutateVersion(2));
-    InvalidModelException version = assertThrows(InvalidModelException.class, () -> TfliteFlatbuffer.read(bytes));
+    InvalidModelException version = assertThrows(InvalidModelException.class, () -> TfliteReader.read(bytes));
     assertTrue(version.getMessage().contains("version 2"), version.getMessage());
 
     InvalidModelException two = assertThrows(InvalidModelException.class,
-        () -> TfliteFlatbuffer.read(twoSubgraphs()));
+        () -> TfliteReader.read(twoSubgraphs()));
     assertTrue(two.getMessage().contains("2 subgraphs"), two.getMessage());
   }
 
@@ -238,14 +239,14 @@ class TfliteFlatbufferTest {
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void everyTruncationIsAnInvalidModelOrLosesNothing() {
     for (TfliteModel model : List.of(sampleModels().get(2), sampleModels().get(4))) {
-      byte[] bytes = TfliteFlatbuffer.write(model);
+      byte[] bytes = TfliteWriter.write(model);
       int rejected = 0;
       for (int length = 0; length < bytes.length; length++) {
         byte[] cut = Arrays.copyOf(bytes, length);
         try {
-          TfliteModel back = TfliteFlatbuffer.read(cut);
+          TfliteModel back = TfliteReader.read(cut);
           assertTrue(bytes.length - length < 16, "only padding can be cut, cut " + (bytes.length - length));
-          assertArrayEquals(bytes, TfliteFlatbuffer.write(back), "truncated at " + length);
+          assertArrayEquals(bytes, TfliteWriter.write(back), "truncated at " + length);
         } catch (InvalidModelException e) {
           rejected++;
         }
@@ -274,7 +275,7 @@ class TfliteFlatbufferTest {
     }
     List<TfliteModel> samples = sampleModels();
     for (int i = 0; i < 4000; i++) {
-      byte[] bytes = TfliteFlatbuffer.write(samples.get(i % samples.size()));
+      byte[] bytes = TfliteWriter.write(samples.get(i % samples.size()));
       int flips = 1 + random.nextInt(4);
       for (int f = 0; f < flips; f++) {
         int pos = random.nextInt(bytes.length);
@@ -293,15 +294,15 @@ class TfliteFlatbufferTest {
   private static boolean readSafely(byte[] bytes) {
     TfliteModel model;
     try {
-      model = TfliteFlatbuffer.read(bytes);
+      model = TfliteReader.read(bytes);
     } catch (InvalidModelException e) {
       assertTrue(e.getMessage() != null && !e.getMessage().isBlank());
       return false;
     }
     // Whatever parsed must be checkable and, if structurally sound, writable.
-    List<String> problems = TfliteFlatbuffer.verify(model);
-    if (TfliteFlatbuffer.structuralProblems(model).isEmpty()) {
-      TfliteFlatbuffer.write(model);
+    List<String> problems = ModelCheck.verify(model, BuiltinOpResolver.INSTANCE);
+    if (ModelCheck.structuralProblems(model).isEmpty()) {
+      TfliteWriter.write(model);
     } else {
       assertTrue(!problems.isEmpty());
     }
@@ -316,15 +317,15 @@ class TfliteFlatbufferTest {
     int y = b.addTensor(TfliteTensor.activation("y", TensorType.FLOAT32, new int[] {2}, null));
     int orphan = b.addTensor(TfliteTensor.activation("orphan", TensorType.FLOAT32, new int[] {2}, null));
     b.addOperator(TfliteOperator.of(BuiltinOp.ADD, 9, new int[] {x, orphan}, new int[] {y}, null));
-    List<String> problems = TfliteFlatbuffer.verify(b.inputs(x).outputs(y).build());
+    List<String> problems = ModelCheck.verify(b.inputs(x).outputs(y).build(), BuiltinOpResolver.INSTANCE);
     String all = String.join("\n", problems);
-    assertTrue(all.contains("missing Add options"), all);
+    assertTrue(all.contains("missing AddParams options"), all);
     assertTrue(all.contains("version 9 is above 4"), all);
     assertTrue(all.contains("'orphan' is neither a model input"), all);
     assertTrue(all.contains("scale[0] = 0.0"), all);
     assertTrue(all.contains("zero point[0] = 200"), all);
 
     TfliteModel badIndex = TfliteModel.builder().inputs(0).outputs(5).build();
-    assertThrows(IllegalArgumentException.class, () -> TfliteFlatbuffer.write(badIndex));
+    assertThrows(IllegalArgumentException.class, () -> TfliteWriter.write(badIndex));
   }
 }

@@ -1,25 +1,30 @@
 package io.sparkquant.ops.tflite;
 
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
+import io.sparkquant.ops.interp.BuiltinOpResolver;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * {@link BuiltinOp#maxVersionTflite262()} is what the real runtime registers: the highest version loads,
- * the next one is refused with TFLite's "Didn't find op" error. Every op runs once in TFLite as a float
- * (or float/int8 for QUANTIZE/DEQUANTIZE) single-op model written by TfliteFlatbuffer.
+ * The Java interpreter registers every {@link BuiltinOp} with the versions the real TFLite 2.6.2 runtime
+ * registers ({@link BuiltinOpResolver}): the lowest and highest versions load, the next one is refused with TFLite's "Didn't find op" error. Every op runs once in TFLite as a float
+ * (or float/int8 for QUANTIZE/DEQUANTIZE) single-op model written by TfliteWriter.
  */
 class TfliteOpVersionsTest {
 
   @ParameterizedTest
   @EnumSource(BuiltinOp.class)
   void highestVersionLoadsAndNextIsRefused(BuiltinOp op) {
-    int max = op.maxVersionTflite262();
-    TfliteRuntime.create(TfliteFlatbuffer.write(probe(op, max)), 1).close();
-    try (TfliteRuntime rt = TfliteRuntime.create(TfliteFlatbuffer.write(probe(op, max + 1)), 1)) {
+    OpResolver.Registration registration = BuiltinOpResolver.INSTANCE.find(op);
+    assertNotNull(registration, op + " is not registered in the interpreter");
+    int max = registration.maxVersion();
+    TfliteRuntime.create(TfliteWriter.write(probe(op, registration.minVersion())), 1).close();
+    TfliteRuntime.create(TfliteWriter.write(probe(op, max)), 1).close();
+    try (TfliteRuntime rt = TfliteRuntime.create(TfliteWriter.write(probe(op, max + 1)), 1)) {
       throw new AssertionError(op + " version " + (max + 1) + " unexpectedly loads in TFLite 2.6.2");
     } catch (TfliteRuntimeException e) {
       assertTrue(e.getMessage().contains("Didn't find op"), e.getMessage());
@@ -32,19 +37,19 @@ class TfliteOpVersionsTest {
     int[] vec = {1, 2};
     int[] img = {1, 2, 2, 1};
     return switch (op) {
-      case ADD -> TfliteTestModels.singleOp(op, version, new OperatorOptions.Add(Activation.NONE))
+      case ADD -> TfliteTestModels.singleOp(op, version, new OperatorOptions.AddParams(FusedActivation.NONE))
           .input("a", f, vec, null).input("b", f, vec, null).output("y", f, vec, null).build();
       case AVERAGE_POOL_2D, MAX_POOL_2D -> TfliteTestModels.singleOp(op, version,
-              new OperatorOptions.Pool2D(Padding.VALID, 1, 1, 2, 2, Activation.NONE))
+              new OperatorOptions.PoolParams(Padding.VALID, 1, 1, 2, 2, FusedActivation.NONE))
           .input("x", f, img, null).output("y", f, new int[] {1, 1, 1, 1}, null).build();
       case CONV_2D -> TfliteTestModels.singleOp(op, version,
-              new OperatorOptions.Conv2D(Padding.VALID, 1, 1, Activation.NONE, 1, 1))
+              new OperatorOptions.ConvParams(Padding.VALID, 1, 1, FusedActivation.NONE, 1, 1))
           .input("x", f, img, null)
           .constant(TfliteTensor.constantFloat32("w", new int[] {1, 1, 1, 1}, new float[] {2}))
           .constant(TfliteTensor.constantFloat32("b", new int[] {1}, new float[] {0}))
           .output("y", f, img, null).build();
       case DEPTHWISE_CONV_2D -> TfliteTestModels.singleOp(op, version,
-              new OperatorOptions.DepthwiseConv2D(Padding.VALID, 1, 1, 1, Activation.NONE, 1, 1))
+              new OperatorOptions.DepthwiseConvParams(Padding.VALID, 1, 1, 1, FusedActivation.NONE, 1, 1))
           .input("x", f, img, null)
           .constant(TfliteTensor.constantFloat32("w", new int[] {1, 1, 1, 1}, new float[] {2}))
           .constant(TfliteTensor.constantFloat32("b", new int[] {1}, new float[] {0}))
@@ -56,18 +61,18 @@ class TfliteOpVersionsTest {
           .input("x", f, vec, null)
           .output("y", TensorType.INT8, vec, TfliteQuantization.perTensor(0.5f, 1)).build();
       case FULLY_CONNECTED -> TfliteTestModels.singleOp(op, version,
-              new OperatorOptions.FullyConnected(Activation.NONE, false, false))
+              new OperatorOptions.FullyConnectedParams(FusedActivation.NONE, false, false))
           .input("x", f, vec, null)
           .constant(TfliteTensor.constantFloat32("w", new int[] {1, 2}, new float[] {1, 2}))
           .omitted()
           .output("y", f, new int[] {1, 1}, null).build();
       case LOGISTIC, RELU, RELU6, TANH -> TfliteTestModels.singleOp(op, version, null)
           .input("x", f, vec, null).output("y", f, vec, null).build();
-      case RESHAPE -> TfliteTestModels.singleOp(op, version, new OperatorOptions.Reshape(new int[] {2, 1}))
+      case RESHAPE -> TfliteTestModels.singleOp(op, version, new OperatorOptions.ReshapeParams(new int[] {2, 1}))
           .input("x", f, vec, null).output("y", f, new int[] {2, 1}, null).build();
-      case SOFTMAX -> TfliteTestModels.singleOp(op, version, new OperatorOptions.Softmax(1f))
+      case SOFTMAX -> TfliteTestModels.singleOp(op, version, new OperatorOptions.SoftmaxParams(1f))
           .input("x", f, vec, null).output("y", f, vec, null).build();
-      case MEAN -> TfliteTestModels.singleOp(op, version, new OperatorOptions.Reducer(true))
+      case MEAN -> TfliteTestModels.singleOp(op, version, new OperatorOptions.ReducerParams(true))
           .input("x", f, img, null)
           .constant(TfliteTensor.constantInt32("axis", new int[] {2}, new int[] {1, 2}, null))
           .output("y", f, new int[] {1, 1, 1, 1}, null).build();

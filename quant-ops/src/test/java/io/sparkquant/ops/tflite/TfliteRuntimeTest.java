@@ -5,13 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
+import io.sparkquant.ops.interp.BuiltinOpResolver;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.TfliteTestModels.Int8FcParams;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** Models written by TfliteFlatbuffer load and compute the right thing in the real TFLite 2.6.2 runtime. */
+/** Models written by TfliteWriter load and compute the right thing in the real TFLite 2.6.2 runtime. */
 class TfliteRuntimeTest {
 
   /** Float kernels may reorder the sums; relative to the magnitude of the terms. */
@@ -50,7 +51,7 @@ class TfliteRuntimeTest {
     float[] w = randomFloats(random, out * in);
     float[] bias = randomFloats(random, out);
     float[] x = randomFloats(random, batch * in);
-    TfliteModel model = TfliteTestModels.floatFullyConnected(batch, in, out, w, bias, Activation.RELU);
+    TfliteModel model = TfliteTestModels.floatFullyConnected(batch, in, out, w, bias, FusedActivation.RELU);
     float[] y = (float[]) TfliteTestModels.runInTflite(model, x)[0];
     assertEquals(batch * out, y.length);
     int positives = 0;
@@ -74,7 +75,7 @@ class TfliteRuntimeTest {
   void floatFullyConnectedWithoutBias() {
     float[] w = {1, 2, 3, 4, 5, 6};
     float[] y = (float[]) TfliteTestModels.runInTflite(
-        TfliteTestModels.floatFullyConnected(1, 3, 2, w, null, Activation.NONE), new float[] {1, -1, 2})[0];
+        TfliteTestModels.floatFullyConnected(1, 3, 2, w, null, FusedActivation.NONE), new float[] {1, -1, 2})[0];
     assertArrayEquals(new float[] {1 - 2 + 6, 4 - 5 + 12}, y, 0f);
   }
 
@@ -91,7 +92,7 @@ class TfliteRuntimeTest {
     Int8FcParams p = new Int8FcParams(0.02f, -3, 0.01f, 0.05f, 5);
     TfliteModel model = TfliteTestModels.int8FullyConnected(2, in, out, w, bias, p);
     float[] x = randomFloats(random, 2 * in);
-    try (TfliteRuntime rt = TfliteRuntime.create(TfliteFlatbuffer.write(model), 1)) {
+    try (TfliteRuntime rt = TfliteRuntime.create(TfliteWriter.write(model), 1)) {
       assertEquals(TensorType.FLOAT32, rt.inputType(0));
       assertArrayEquals(new int[] {2, in}, rt.inputShape(0));
       assertArrayEquals(new int[] {2, out}, rt.outputShape(0));
@@ -132,7 +133,7 @@ class TfliteRuntimeTest {
     int[] bias = {10, -20, 30};
     TfliteModel model = TfliteTestModels.int8Conv2D(inShape, oc, 3, 3, w, scales, bias, 0.1f, 2, 0.5f, -1,
         Padding.VALID);
-    try (TfliteRuntime rt = TfliteRuntime.create(TfliteFlatbuffer.write(model), 2)) {
+    try (TfliteRuntime rt = TfliteRuntime.create(TfliteWriter.write(model), 2)) {
       assertEquals(TensorType.INT8, rt.inputType(0));
       assertEquals(0.1f, rt.inputScale(0));
       assertEquals(2, rt.inputZeroPoint(0));
@@ -159,20 +160,20 @@ class TfliteRuntimeTest {
     int y = b.addTensor(TfliteTensor.activation("y", TensorType.FLOAT32, new int[] {1, 2}, null));
     b.addOperator(TfliteOperator.of(BuiltinOp.DEQUANTIZE, 3, new int[] {w16}, new int[] {w}, null));
     b.addOperator(TfliteOperator.of(BuiltinOp.FULLY_CONNECTED, 1, new int[] {x, w, -1}, new int[] {y},
-        new OperatorOptions.FullyConnected(Activation.NONE, false, false)));
+        new OperatorOptions.FullyConnectedParams(FusedActivation.NONE, false, false)));
     TfliteModel model = b.inputs(x).outputs(y).build();
-    assertTrue(TfliteFlatbuffer.verify(model).isEmpty(), TfliteFlatbuffer.verify(model).toString());
+    assertTrue(ModelCheck.verify(model, BuiltinOpResolver.INSTANCE).isEmpty(), ModelCheck.verify(model, BuiltinOpResolver.INSTANCE).toString());
     float[] out = (float[]) TfliteTestModels.runInTflite(model, new float[] {3, 4})[0];
     assertArrayEquals(new float[] {3 * 1 + 4 * 2, 3 * -1 + 4 * 0.5f}, out, 0f);
-    TfliteModelSummary summary = TfliteModelSummary.of(model, 0);
+    TfliteModelSummary summary = TfliteModelSummary.of(model, 0, BuiltinOpResolver.INSTANCE);
     assertEquals(8L, summary.bytesByKind().get("weights.float16"));
   }
 
   @Test
   void resizeBatchChangesInputAndOutputShapes() {
     float[] w = {1, 2, 3, 4, 5, 6};
-    TfliteModel model = TfliteTestModels.floatFullyConnected(1, 3, 2, w, null, Activation.NONE);
-    try (TfliteRuntime rt = TfliteRuntime.create(TfliteFlatbuffer.write(model), 1)) {
+    TfliteModel model = TfliteTestModels.floatFullyConnected(1, 3, 2, w, null, FusedActivation.NONE);
+    try (TfliteRuntime rt = TfliteRuntime.create(TfliteWriter.write(model), 1)) {
       assertArrayEquals(new float[] {1, 4}, (float[]) rt.run(new float[] {1, 0, 0})[0], 0f);
       assertArrayEquals(new float[] {3, 6}, (float[]) rt.run(new float[] {0, 0, 1})[0], 0f); // buffers reused
       rt.resizeBatch(2);
@@ -187,7 +188,7 @@ class TfliteRuntimeTest {
 
   @Test
   void wrongInputArrayIsRejectedWithShape() {
-    try (TfliteRuntime rt = TfliteRuntime.create(TfliteFlatbuffer.write(TfliteTestModels.floatAdd(new int[] {4})), 1)) {
+    try (TfliteRuntime rt = TfliteRuntime.create(TfliteWriter.write(TfliteTestModels.floatAdd(new int[] {4})), 1)) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> rt.run(new float[3], new float[4]));
       assertTrue(e.getMessage().contains("[4]"), e.getMessage());
@@ -197,13 +198,13 @@ class TfliteRuntimeTest {
 
   @Test
   void tfliteRejectionCarriesTfliteMessage() {
-    TfliteModel model = TfliteTestModels.singleOp(BuiltinOp.ADD, 99, new OperatorOptions.Add(Activation.NONE))
+    TfliteModel model = TfliteTestModels.singleOp(BuiltinOp.ADD, 99, new OperatorOptions.AddParams(FusedActivation.NONE))
         .input("a", TensorType.FLOAT32, new int[] {2}, null)
         .input("b", TensorType.FLOAT32, new int[] {2}, null)
         .output("c", TensorType.FLOAT32, new int[] {2}, null)
         .build();
     TfliteRuntimeException e = assertThrows(TfliteRuntimeException.class,
-        () -> TfliteRuntime.create(TfliteFlatbuffer.write(model), 1));
+        () -> TfliteRuntime.create(TfliteWriter.write(model), 1));
     assertTrue(e.getMessage().contains("ADD") && e.getMessage().contains("99"), e.getMessage());
   }
 

@@ -1,7 +1,7 @@
 package io.sparkquant.ops.tflite;
 
-import io.sparkquant.ops.tflite.OperatorOptions.Activation;
-import io.sparkquant.ops.tflite.OperatorOptions.Padding;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,7 +18,7 @@ public final class TfliteTestModels {
 
   /** Writes the model, loads it into TFLite 2.6.2 with one thread, runs once, closes. */
   public static Object[] runInTflite(TfliteModel model, Object... inputs) {
-    try (TfliteRuntime runtime = TfliteRuntime.create(TfliteFlatbuffer.write(model), 1)) {
+    try (TfliteRuntime runtime = TfliteRuntime.create(TfliteWriter.write(model), 1)) {
       return runtime.run(inputs);
     }
   }
@@ -84,7 +84,7 @@ public final class TfliteTestModels {
 
   /** out = a + b, float32, both inputs of {@code shape}. */
   public static TfliteModel floatAdd(int[] shape) {
-    return singleOp(BuiltinOp.ADD, 1, new OperatorOptions.Add(Activation.NONE))
+    return singleOp(BuiltinOp.ADD, 1, new OperatorOptions.AddParams(FusedActivation.NONE))
         .input("a", TensorType.FLOAT32, shape, null)
         .input("b", TensorType.FLOAT32, shape, null)
         .output("sum", TensorType.FLOAT32, shape, null)
@@ -96,8 +96,8 @@ public final class TfliteTestModels {
    * (TFLite's FULLY_CONNECTED layout); {@code bias} may be null (omitted input).
    */
   public static TfliteModel floatFullyConnected(int batch, int inputs, int outputs, float[] weights, float[] bias,
-      Activation activation) {
-    SingleOp m = singleOp(BuiltinOp.FULLY_CONNECTED, 1, new OperatorOptions.FullyConnected(activation, false, false))
+      FusedActivation activation) {
+    SingleOp m = singleOp(BuiltinOp.FULLY_CONNECTED, 1, new OperatorOptions.FullyConnectedParams(activation, false, false))
         .input("x", TensorType.FLOAT32, new int[] {batch, inputs}, null)
         .constant(TfliteTensor.constantFloat32("w", new int[] {outputs, inputs}, weights));
     if (bias == null) {
@@ -131,7 +131,7 @@ public final class TfliteTestModels {
     int y = b.addTensor(TfliteTensor.activation("y", TensorType.FLOAT32, new int[] {batch, outputs}, null));
     b.addOperator(TfliteOperator.of(BuiltinOp.QUANTIZE, 1, new int[] {x}, new int[] {xq}, null));
     b.addOperator(TfliteOperator.of(BuiltinOp.FULLY_CONNECTED, 4, new int[] {xq, w, bias32}, new int[] {yq},
-        new OperatorOptions.FullyConnected(Activation.NONE, false, false)));
+        new OperatorOptions.FullyConnectedParams(FusedActivation.NONE, false, false)));
     b.addOperator(TfliteOperator.of(BuiltinOp.DEQUANTIZE, 2, new int[] {yq}, new int[] {y}, null));
     return b.inputs(x).outputs(y).build();
   }
@@ -154,7 +154,7 @@ public final class TfliteTestModels {
       biasScales[o] = inputScale * weightScales[o];
     }
     return singleOp(BuiltinOp.CONV_2D, 3,
-        new OperatorOptions.Conv2D(padding, 1, 1, Activation.NONE, 1, 1))
+        new OperatorOptions.ConvParams(padding, 1, 1, FusedActivation.NONE, 1, 1))
         .input("x", TensorType.INT8, inputShape, TfliteQuantization.perTensor(inputScale, inputZeroPoint))
         .constant(TfliteTensor.constantBytes("w", TensorType.INT8, new int[] {outChannels, kh, kw, c}, weights,
             new TfliteQuantization(weightScales.clone(), new long[outChannels], 0)))

@@ -1,4 +1,4 @@
-package io.sparkquant.ops.export;
+package io.sparkquant.ops.calib;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -10,9 +10,9 @@ import java.util.Arrays;
  * except that a RESHAPE passes its input array through: an output computed by RESHAPE directly from a model
  * input is that input's array. Do not mutate an input while a run uses it.
  */
-public record Tensor(TensorType type, int[] shape, Object data) {
+public record TensorValue(TensorType type, int[] shape, Object data) {
 
-  public Tensor {
+  public TensorValue {
     shape = shape.clone();
     long n = 1;
     for (int d : shape) {
@@ -33,20 +33,20 @@ public record Tensor(TensorType type, int[] shape, Object data) {
     }
   }
 
-  public static Tensor ofFloat(int[] shape, float[] data) {
-    return new Tensor(TensorType.FLOAT32, shape, data);
+  public static TensorValue ofFloat(int[] shape, float[] data) {
+    return new TensorValue(TensorType.FLOAT32, shape, data);
   }
 
-  public static Tensor ofInt8(int[] shape, byte[] data) {
-    return new Tensor(TensorType.INT8, shape, data);
+  public static TensorValue ofInt8(int[] shape, byte[] data) {
+    return new TensorValue(TensorType.INT8, shape, data);
   }
 
-  public static Tensor ofInt16(int[] shape, short[] data) {
-    return new Tensor(TensorType.INT16, shape, data);
+  public static TensorValue ofInt16(int[] shape, short[] data) {
+    return new TensorValue(TensorType.INT16, shape, data);
   }
 
-  public static Tensor ofInt32(int[] shape, int[] data) {
-    return new Tensor(TensorType.INT32, shape, data);
+  public static TensorValue ofInt32(int[] shape, int[] data) {
+    return new TensorValue(TensorType.INT32, shape, data);
   }
 
   @Override

@@ -1,0 +1,104 @@
+package io.sparkquant.ops.interp;
+
+import static io.sparkquant.ops.interp.OpContext.INT16_MAX;
+import static io.sparkquant.ops.interp.OpContext.INT16_MIN;
+import static io.sparkquant.ops.interp.OpContext.INT8_MAX;
+import static io.sparkquant.ops.interp.OpContext.INT8_MIN;
+import static io.sparkquant.ops.interp.OpContext.requireQuantization;
+import static io.sparkquant.ops.interp.OpContext.requireZeroPoint0;
+import static io.sparkquant.ops.interp.OpContext.scale;
+import static io.sparkquant.ops.interp.OpContext.typeError;
+import static io.sparkquant.ops.interp.OpContext.types;
+import static io.sparkquant.ops.interp.OpContext.zeroPoint;
+
+import io.sparkquant.ops.kernels.ConvGeometry;
+import io.sparkquant.ops.kernels.DepthwiseConv;
+import io.sparkquant.ops.kernels.KernelUtil;
+import io.sparkquant.ops.tflite.OperatorOptions;
+import io.sparkquant.ops.tflite.TensorType;
+import io.sparkquant.ops.tflite.TfliteTensor;
+import java.util.Arrays;
+
+/** DEPTHWISE_CONV_2D (depthwise_conv.cc): int8 per-channel, int16x8, float32 and hybrid, on {@link DepthwiseConv}. */
+final class DepthwiseConvOp {
+
+  private DepthwiseConvOp() {}
+
+  static PreparedOp prepare(OpContext c) {
+    OperatorOptions.DepthwiseConvParams o = c.options(OperatorOptions.DepthwiseConvParams.class);
+    TfliteTensor input = c.input(0);
+    TfliteTensor filter = c.input(1);
+    TfliteTensor bias = c.optionalInput(2);
+    TfliteTensor output = c.output();
+    int[] fs = filter.shape();
+    if (fs.length != 4 || fs[0] != 1) {
+      throw new IllegalArgumentException("filter must be 4-D [1, H, W, C], got " + Arrays.toString(fs));
+    }
+    final int outDepth = fs[3];
+    if (input.shape().length != 4 || outDepth % input.shape()[3] != 0) {
+      throw new IllegalArgumentException("input " + Arrays.toString(input.shape())
+          + " must be NHWC with a channel count dividing the filter's " + outDepth);
+    }
+    final int depthMultiplier = outDepth / input.shape()[3];
+    if (o.depthMultiplier() != 0 && o.depthMultiplier() != depthMultiplier) {
+      throw new IllegalArgumentException("depth multiplier option " + o.depthMultiplier()
+          + " disagrees with filter channels / input channels = " + depthMultiplier);
+    }
+    Object filterData = c.constant(1);
+    Object biasData = c.optionalConstant(2);
+    final String combo = types(input, filter, bias, output);
+    if (input.type() == TensorType.INT8 && filter.type() == TensorType.INT8 && output.type() == TensorType.INT8
+        && (bias == null || bias.type() == TensorType.INT32)) {
+      DepthwiseConv.QuantizedParams p = DepthwiseConv.prepare(scale(input), zeroPoint(input),
+          requireQuantization(filter).scale(), scale(output), zeroPoint(output), o.fusedActivation(), outDepth,
+          depthMultiplier, INT8_MIN, INT8_MAX);
+      return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+          o.dilationH(), o.dilationW()) {
+        @Override
+        void compute(ConvGeometry g, Object in, Object out) {
+          DepthwiseConv.evalInt8(p, g, (byte[]) in, (byte[]) filterData, (int[]) biasData, (byte[]) out);
+        }
+      };
+    }
+    if (input.type() == TensorType.INT16 && filter.type() == TensorType.INT8 && output.type() == TensorType.INT16
+        && (bias == null || bias.type() == TensorType.INT64)) {
+      requireZeroPoint0(input);
+      requireZeroPoint0(output);
+      DepthwiseConv.QuantizedParams p = DepthwiseConv.prepare(scale(input), 0, requireQuantization(filter).scale(),
+          scale(output), 0, o.fusedActivation(), outDepth, depthMultiplier, INT16_MIN, INT16_MAX);
+      return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+          o.dilationH(), o.dilationW()) {
+        @Override
+        void compute(ConvGeometry g, Object in, Object out) {
+          DepthwiseConv.evalInt16(p, g, (short[]) in, (byte[]) filterData, (long[]) biasData, (short[]) out);
+        }
+      };
+    }
+    if (input.type() == TensorType.FLOAT32 && output.type() == TensorType.FLOAT32
+        && (bias == null || bias.type() == TensorType.FLOAT32)) {
+      KernelUtil.FloatRange act = KernelUtil.activationRangeFloat(o.fusedActivation());
+      if (filter.type() == TensorType.FLOAT32) {
+        return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+          o.dilationH(), o.dilationW()) {
+          @Override
+          void compute(ConvGeometry g, Object in, Object out) {
+            DepthwiseConv.evalFloat(act, depthMultiplier, g, (float[]) in, (float[]) filterData,
+                (float[]) biasData, (float[]) out);
+          }
+        };
+      }
+      if (filter.type() == TensorType.INT8) {
+        final float[] filterScales = requireQuantization(filter).scale();
+        return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+          o.dilationH(), o.dilationW()) {
+          @Override
+          void compute(ConvGeometry g, Object in, Object out) {
+            DepthwiseConv.evalHybrid(act, depthMultiplier, g, (float[]) in, (byte[]) filterData, filterScales,
+                (float[]) biasData, (float[]) out);
+          }
+        };
+      }
+    }
+    throw typeError("(input, filter, bias, output) = (" + combo + ")");
+  }
+}
