@@ -2,7 +2,8 @@ package io.sparkquant.ops.export;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.calib.ActivationRanges;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -43,7 +44,7 @@ class GoldenExportsTest {
             .withFloatNodes(KeepFloatExportTest.kept(c.graph())));
       }
       for (var m : modes.entrySet()) {
-        actual.put(c.name() + " " + m.getKey(), sha256(TfliteFlatbuffer.write(TfliteExporter.export(c.graph(),
+        actual.put(c.name() + " " + m.getKey(), sha256(TfliteWriter.write(TfliteExporter.export(c.graph(),
             m.getValue()))));
       }
     }
