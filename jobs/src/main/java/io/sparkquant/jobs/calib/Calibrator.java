@@ -27,6 +27,7 @@ import java.util.Map;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FilterFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -228,6 +229,35 @@ public final class Calibrator {
     }
   }
 
+  /**
+   * The rows {@link #fitRun} observes for this sampling and seed (all columns kept, in the input's order), for
+   * driver-side work that must see the same rows as the calibration.
+   */
+  public Dataset<Row> sample(Dataset<Row> rows) {
+    DataType idType = columnType(rows.schema(), idCol);
+    if (!ColumnTypes.isIntegral(idType)) {
+      throw wrongType(idCol, idType, ColumnTypes.ID_ACCEPTED);
+    }
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());
+    Dataset<Row> ids = rows.select(col(idCol).cast(DataTypes.LongType).as(idCol));
+    Sample chosen;
+    try {
+      chosen = SparkFailures.unwrap(() -> chooseSample(jsc, ids.queryExecution().toRdd().toJavaRDD()));
+    } finally {
+      jsc.sc().setJobDescription(null);
+    }
+    final long s = seed;
+    final String id = idCol;
+    return rows.filter((FilterFunction<Row>) r -> {
+      Object v = r.getAs(id);
+      if (v == null) {
+        throw InvalidDatasetException.atRow(SOURCE, "id", "a row", "a non-null long (ids choose the sample)", "null");
+      }
+      long value = ((Number) v).longValue();
+      return chosen.keep(SampleKeys.key(s, value), value);
+    });
+  }
+
   /** @param rows the features (array&lt;float&gt;) and id (long) columns, in this order */
   private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int featureLength) {
     long t0 = System.nanoTime();
@@ -290,7 +320,10 @@ public final class Calibrator {
           layoutsBc.destroy();
         }
       }
-      CalibrationTable table = CalibrationTable.compute(method, pass1.tensors(), histograms);
+      // The table records the input shape the model was calibrated with, so exporting needs nothing else.
+      int[] graphInput = graph.input().shape();
+      CalibrationTable table = CalibrationTable.compute(method, pass1.tensors(), histograms)
+          .withInputShape(Arrays.copyOfRange(graphInput, 1, graphInput.length));
       return new Run(table, sample.rows(), buckets, shufflePartitions, samplingMillis, minMaxMillis,
           histogramMillis);
     } finally {
