@@ -1,6 +1,7 @@
 package io.sparkquant.jobs;
 
 import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.jobs.calib.Calibrator;
 import io.sparkquant.ops.export.ExportMode;
 import io.sparkquant.ops.export.ExportOptions;
 import io.sparkquant.ops.graph.Dl4jImporter;
@@ -55,11 +56,12 @@ public final class QuantizeCommand implements Callable<Integer> {
       + "activation ranges for int8/int16x8, instead of --calibration-data. Default: none.")
   String calibrationTable;
 
-  @Option(names = "--batch-size", defaultValue = "100",
-      description = "Batch size for the calibration forward passes. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--batch-size", defaultValue = "" + Calibrator.DEFAULT_BATCH_SIZE,
+      description = "Average rows per model call of the calibration, as `calibrate --batch-size` (the float "
+          + "activations, hence the ranges' last bits, depend on the batches). Default: ${DEFAULT-VALUE}.")
   int batchSize;
 
-  @Option(names = "--seed", defaultValue = "42",
+  @Option(names = "--seed", defaultValue = "0",
       description = "Seed of the calibration sample (a hash of the row id), as `calibrate --seed`. "
           + "Default: ${DEFAULT-VALUE}.")
   long seed;

@@ -87,7 +87,7 @@ public final class QuantizeJob {
 
     /** Export options only: float32, float16 and dynamic need no calibration. */
     public static Options of(String model, String out, ExportMode mode) {
-      return new Options(model, out, mode, null, null, null, 0, null, null, 1000, 42, 100);
+      return new Options(model, out, mode, null, null, null, 0, null, null, 1000, 0, Calibrator.DEFAULT_BATCH_SIZE);
     }
 
     public Options withCalibrationTable(String table) {

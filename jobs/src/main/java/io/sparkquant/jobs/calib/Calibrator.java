@@ -103,7 +103,10 @@ public final class Calibrator {
     }
   }
 
-  /** The model input's shape, HWC (e.g. 28,28,1) or [F]; null (default) lets the importer infer it. */
+  /**
+   * The model input's shape, HWC (e.g. 28,28,1) or [F]; null (default) takes the shape the model records
+   * ({@link io.sparkquant.ops.graph.ModelMetadata}), else lets the importer infer it.
+   */
   public Calibrator setInputShape(int[] shape) {
     this.inputShape = shape == null ? null : shape.clone();
     return this;
@@ -219,11 +222,13 @@ public final class Calibrator {
     Dataset<Row> normalized = rows.select(
         ColumnTypes.featuresAsFloatArray(featuresCol, featuresType).as(featuresCol),
         col(idCol).cast(DataTypes.LongType).as(idCol));
-    Graph graph = importOnDriver();
+    // A model SparkQuant trained records its input shape; an explicit one wins.
+    int[] shape = inputShape != null ? inputShape : Dl4jImporter.recordedInputShape(modelBytes);
+    Graph graph = importOnDriver(shape);
     int featureLength = graph.input().itemSize();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());
     try {
-      return SparkFailures.unwrap(() -> run(jsc, normalized, graph, featureLength));
+      return SparkFailures.unwrap(() -> run(jsc, normalized, graph, shape, featureLength));
     } finally {
       jsc.sc().setJobDescription(null);
     }
@@ -259,7 +264,7 @@ public final class Calibrator {
   }
 
   /** @param rows the features (array&lt;float&gt;) and id (long) columns, in this order */
-  private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int featureLength) {
+  private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int[] shape, int featureLength) {
     long t0 = System.nanoTime();
     JavaRDD<InternalRow> input = rows.queryExecution().toRdd().toJavaRDD();
     Sample sample = chooseSample(jsc, rows.select(idCol).queryExecution().toRdd().toJavaRDD());
@@ -288,7 +293,6 @@ public final class Calibrator {
 
     String sha = ExecutorCache.sha256(modelBytes);
     Broadcast<byte[]> model = jsc.broadcast(modelBytes);
-    int[] shape = inputShape;
     try {
       long t1 = System.nanoTime();
       jsc.setJobDescription("calibrate: pass 1 (min/max)");
@@ -372,12 +376,12 @@ public final class Calibrator {
     }
   }
 
-  private Graph importOnDriver() {
+  private Graph importOnDriver(int[] shape) {
     try {
       Path tmp = Files.createTempFile("sparkquant-model", ".zip");
       try {
         Files.write(tmp, modelBytes);
-        return Dl4jImporter.importModel(Dl4jImporter.load(tmp), inputShape);
+        return Dl4jImporter.importModel(Dl4jImporter.load(tmp), shape);
       } finally {
         Files.deleteIfExists(tmp);
       }
