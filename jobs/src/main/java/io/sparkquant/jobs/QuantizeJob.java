@@ -36,8 +36,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The quantize job: read the DL4J model, take activation ranges from a calibration table (in memory or a file) or
- * calibrate on a dataset with the distributed {@link Calibrator} (min/max), export with {@link Quantizer}, and write
- * the .tflite and its model card ({@code <out>.json}) atomically. Every file goes through Hadoop's FileSystem.
+ * calibrate on a dataset with the distributed {@link Calibrator} (min/max unless told otherwise), export with
+ * {@link Quantizer}, and write the .tflite and its model card ({@code <out>.json}) atomically. Every file goes
+ * through Hadoop's FileSystem.
  *
  * <p>The input shape comes from, in order: the options, the shape recorded in the model ({@link ModelMetadata}),
  * the calibration dataset, the calibration table; a model that needs one and has none anywhere is rejected with
@@ -58,13 +59,14 @@ public final class QuantizeJob {
    *     {@code calibrationData})
    * @param calibrationTable a table file to read the ranges from; with an in-memory table, only where it was
    *     written (for the card), or null
-   * @param calibrationData a Parquet tensor dataset to calibrate on (min/max), or null
+   * @param calibrationData a Parquet tensor dataset to calibrate on, or null
+   * @param calibrationMethod range method of that calibration ({@link RangeMethod#parse}); null = minmax
    * @param calibrationRows rows of {@code calibrationData} to calibrate on (the smallest seeded id hashes)
    * @param seed seed of the calibration sample
    */
   public record Options(String model, String out, ExportMode mode, ExportOptions.IoType io, int[] inputShape,
-      Set<String> floatLayers, int keepFloat, String calibrationTable, String calibrationData, int calibrationRows,
-      long seed, int batchSize) {
+      Set<String> floatLayers, int keepFloat, String calibrationTable, String calibrationData,
+      String calibrationMethod, int calibrationRows, long seed, int batchSize) {
 
     public Options {
       if (model == null || out == null || mode == null) {
@@ -73,6 +75,8 @@ public final class QuantizeJob {
       io = io == null ? ExportOptions.IoType.FLOAT : io;
       inputShape = inputShape == null ? null : inputShape.clone();
       floatLayers = floatLayers == null ? Set.of() : Set.copyOf(floatLayers);
+      calibrationMethod = calibrationMethod == null ? RangeMethod.minMax().name() : calibrationMethod;
+      RangeMethod.parse(calibrationMethod, null);
       if (calibrationTable != null && calibrationData != null) {
         throw new IllegalArgumentException("give either a calibration table or calibration data, not both");
       }
@@ -87,12 +91,13 @@ public final class QuantizeJob {
 
     /** Export options only: float32, float16 and dynamic need no calibration. */
     public static Options of(String model, String out, ExportMode mode) {
-      return new Options(model, out, mode, null, null, null, 0, null, null, 1000, 0, Calibrator.DEFAULT_BATCH_SIZE);
+      return new Options(model, out, mode, null, null, null, 0, null, null, null, 1000, 0,
+          Calibrator.DEFAULT_BATCH_SIZE);
     }
 
     public Options withCalibrationTable(String table) {
       return new Options(model, out, mode, io, inputShape, floatLayers, keepFloat, table, calibrationData,
-          calibrationRows, seed, batchSize);
+          calibrationMethod, calibrationRows, seed, batchSize);
     }
   }
 
@@ -166,7 +171,7 @@ public final class QuantizeJob {
       Calibrator calibrator = new Calibrator()
           .setModel(modelBytes)
           .setInputShape(shape)
-          .setMethod(RangeMethod.minMax())
+          .setMethod(RangeMethod.parse(o.calibrationMethod(), null))
           .setSampleRows(o.calibrationRows())
           .setSeed(o.seed())
           .setBatchSize(o.batchSize());
@@ -189,6 +194,7 @@ public final class QuantizeJob {
     provenance.put("sourceModel", qualified(conf, o.model()));
     provenance.put("calibrationData", o.calibrationData());
     provenance.put("calibrationRows", calibration == null ? null : o.calibrationRows());
+    provenance.put("calibrationMethod", table == null ? null : table.method().name());
     provenance.put("calibrationTable", o.calibrationTable() == null ? null : qualified(conf, o.calibrationTable()));
     provenance.put("inputShape", Arrays.copyOfRange(graph.input().shape(), 1, graph.input().shape().length));
     List<String> classNames = recorded != null && !recorded.classNames().isEmpty() ? recorded.classNames()
