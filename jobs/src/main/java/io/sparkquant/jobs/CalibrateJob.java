@@ -131,7 +131,7 @@ public final class CalibrateJob {
   }
 
   /** Writes every file under a hidden temporary name, then renames them in order. */
-  private static void writeAtomically(Configuration conf, Map<String, byte[]> files, boolean overwrite) {
+  static void writeAtomically(Configuration conf, Map<String, byte[]> files, boolean overwrite) {
     Map<Path, Path> renames = new LinkedHashMap<>();
     try {
       for (Map.Entry<String, byte[]> f : files.entrySet()) {

@@ -2,6 +2,7 @@ package io.sparkquant.ops.graph;
 
 import io.sparkquant.ops.kernels.FusedActivation;
 import io.sparkquant.ops.kernels.Padding;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
+import java.util.zip.ZipInputStream;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -98,6 +100,33 @@ public final class Dl4jImporter {
     }
     return graph ? ModelSerializer.restoreComputationGraph(zip.toFile())
         : ModelSerializer.restoreMultiLayerNetwork(zip.toFile());
+  }
+
+  /** {@link #load(Path)} for a zip held in memory (e.g. read through a Hadoop file system). */
+  public static Model load(byte[] zip) throws IOException {
+    String json = null;
+    try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
+      for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
+        if (e.getName().equals("configuration.json")) {
+          json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+          break;
+        }
+      }
+    }
+    if (json == null) {
+      throw new IOException("Not a DL4J ModelSerializer zip (no configuration.json)");
+    }
+    boolean graph = json.contains("\"vertices\"") && json.contains("\"networkInputs\"");
+    return graph ? ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(zip), true)
+        : ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(zip), true);
+  }
+
+  /**
+   * The input shape (HWC or [F]) SparkQuant recorded in the zip when it trained the model ({@link ModelMetadata}),
+   * or null for a model that carries none; pass it to {@link #importModel} when no shape is given explicitly.
+   */
+  public static int[] recordedInputShape(byte[] zip) {
+    return ModelMetadata.read(zip).map(ModelMetadata::inputShape).orElse(null);
   }
 
   public static Graph importNetwork(MultiLayerNetwork net) {
