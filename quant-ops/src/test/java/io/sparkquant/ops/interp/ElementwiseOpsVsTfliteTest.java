@@ -5,9 +5,12 @@ import static io.sparkquant.ops.interp.Judge.int16s;
 import static io.sparkquant.ops.interp.Judge.int8s;
 import static io.sparkquant.ops.interp.Judge.logUniform;
 import static io.sparkquant.ops.interp.Judge.q;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkquant.ops.kernels.FusedActivation;
 import io.sparkquant.ops.kernels.Padding;
+import io.sparkquant.ops.numerics.FixedPoint;
 import io.sparkquant.ops.tflite.BuiltinOp;
 import io.sparkquant.ops.tflite.OperatorOptions;
 import io.sparkquant.ops.tflite.TensorType;
@@ -15,6 +18,7 @@ import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteQuantization;
 import io.sparkquant.ops.tflite.TfliteTensor;
 import io.sparkquant.ops.tflite.TfliteTestModels;
+import java.math.BigDecimal;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -170,40 +174,104 @@ class ElementwiseOpsVsTfliteTest {
     }
   }
 
+  /**
+   * Float QUANTIZE to int8 and int16 next to and at rounding ties, and int8 requantization. Each scale is used twice:
+   * as drawn, where {@code (float) ((k + 1/2) * scale)} is only near a tie and the floats either side of it are
+   * where float and double division round differently; and rounded to a 7-bit significand
+   * ({@link Judge#shortSignificand}), where it is a float whose quotient in the runtime's double division is exactly
+   * {@code k + 1/2}: at negative ties rounding half away from zero (TFLite) and half up ({@code Math.round}) differ.
+   */
   @Test
   void quantizeIsBitExactIncludingRoundingTies() {
+    TieCount int8Ties = new TieCount();
+    TieCount int16Ties = new TieCount();
+    int n = 400;
+    int[] shape = {1, n};
     for (int seed = 0; seed < 20; seed++) {
       SplittableRandom rnd = new SplittableRandom(11000 + seed);
-      float scale = logUniform(rnd, 0.001, 0.2);
+      float drawnScale = logUniform(rnd, 0.001, 0.2);
       int zp = rnd.nextInt(-100, 101);
-      int n = 400;
-      float[] x = new float[n];
-      for (int i = 0; i < n; i++) {
-        // values at and next to k + 1/2 quantization steps, where float and double division can differ
-        float tie = (float) ((rnd.nextInt(-140, 140) + 0.5) * scale);
-        x[i] = switch (i % 4) {
-          case 0 -> tie;
-          case 1 -> Math.nextUp(tie);
-          case 2 -> Math.nextDown(tie);
-          default -> Judge.uniform(rnd, -150 * scale, 150 * scale);
-        };
+      for (float scale : new float[] {drawnScale, Judge.shortSignificand(drawnScale)}) {
+        float[] x = tiesAndNeighbours(rnd, scale, 140, n);
+        int8Ties.count(x, scale, zp, -128, 127);
+        Judge.check("quantize float->int8 seed " + seed + " scale " + scale, TfliteTestModels
+            .singleOp(BuiltinOp.QUANTIZE, 1, null).input("x", TensorType.FLOAT32, shape, null)
+            .output("y", TensorType.INT8, shape, q(scale, zp)).build(), x);
       }
-      int[] shape = {1, n};
-      Judge.check("quantize float->int8 seed " + seed + " scale " + scale, TfliteTestModels
-          .singleOp(BuiltinOp.QUANTIZE, 1, null).input("x", TensorType.FLOAT32, shape, null)
-          .output("y", TensorType.INT8, shape, q(scale, zp)).build(), x);
-      float scale16 = scale / 200;
-      float[] x16 = new float[n];
-      for (int i = 0; i < n; i++) {
-        x16[i] = x[i] / 200;
+      for (float scale : new float[] {drawnScale / 200, Judge.shortSignificand(drawnScale / 200)}) {
+        float[] x = tiesAndNeighbours(rnd, scale, 33000, n); // a few beyond +-32768 saturate
+        int16Ties.count(x, scale, 0, -32768, 32767);
+        Judge.check("quantize float->int16 seed " + seed + " scale " + scale, TfliteTestModels
+            .singleOp(BuiltinOp.QUANTIZE, 1, null).input("x", TensorType.FLOAT32, shape, null)
+            .output("y", TensorType.INT16, shape, q(scale, 0)).build(), x);
       }
-      Judge.check("quantize float->int16 seed " + seed, TfliteTestModels
-          .singleOp(BuiltinOp.QUANTIZE, 1, null).input("x", TensorType.FLOAT32, shape, null)
-          .output("y", TensorType.INT16, shape, q(scale16, 0)).build(), x16);
       Judge.check("requantize int8->int8 seed " + seed, TfliteTestModels
-          .singleOp(BuiltinOp.QUANTIZE, 2, null).input("x", TensorType.INT8, shape, q(scale, zp))
-          .output("y", TensorType.INT8, shape, q(scale * Judge.uniform(rnd, 0.5, 2), rnd.nextInt(-100, 101))).build(),
-          int8s(rnd, n, -128, 127));
+          .singleOp(BuiltinOp.QUANTIZE, 2, null).input("x", TensorType.INT8, shape, q(drawnScale, zp))
+          .output("y", TensorType.INT8, shape, q(drawnScale * Judge.uniform(rnd, 0.5, 2), rnd.nextInt(-100, 101)))
+          .build(), int8s(rnd, n, -128, 127));
+    }
+    // with a short significand every fourth input is an exact tie, most inside the output range, where rounding shows
+    int8Ties.assertAtLeast("int8", 20 * n / 4, 600, 600);
+    int16Ties.assertAtLeast("int16", 20 * n / 4, 800, 800);
+  }
+
+  /**
+   * n inputs cycling through: {@code (float) ((k + 1/2) * scale)} with k in [-kMax, kMax) (an exact tie when the
+   * scale has a short significand), the float just above it, the float just below it, and a uniform value.
+   */
+  private static float[] tiesAndNeighbours(SplittableRandom rnd, float scale, int kMax, int n) {
+    float[] x = new float[n];
+    float tie = 0f;
+    for (int i = 0; i < n; i++) {
+      if (i % 4 == 0) {
+        tie = (float) ((rnd.nextInt(-kMax, kMax) + 0.5) * scale);
+      }
+      x[i] = switch (i % 4) {
+        case 0 -> tie;
+        case 1 -> Math.nextUp(tie);
+        case 2 -> Math.nextDown(tie);
+        default -> Judge.uniform(rnd, -kMax * (double) scale, kMax * (double) scale);
+      };
+    }
+    return x;
+  }
+
+  /** Inputs that are exact ties of {@code x / scale}, found with exact arithmetic, not by how they were built. */
+  private static final class TieCount {
+    private static final BigDecimal TWO = BigDecimal.valueOf(2);
+    int ties;
+    /** Ties whose two candidate results both lie inside [qmin, qmax], so the rounding direction is visible. */
+    int positiveInRange;
+    int negativeInRange;
+    /** Inputs that QUANTIZE would round differently if it divided by the float scale in float. */
+    int floatDivisionDiffers;
+
+    void count(float[] x, float scale, int zeroPoint, int qmin, int qmax) {
+      BigDecimal exactScale = new BigDecimal(scale);
+      for (float v : x) {
+        double quotient = v / (double) scale; // what the runtime rounds
+        floatDivisionDiffers += FixedPoint.roundHalfAwayFromZero(quotient) != FixedPoint.roundHalfAwayFromZero(
+            v / scale) ? 1 : 0;
+        BigDecimal[] twiceQuotient = new BigDecimal(v).multiply(TWO).divideAndRemainder(exactScale);
+        if (twiceQuotient[1].signum() != 0 || !twiceQuotient[0].toBigIntegerExact().testBit(0)) {
+          continue; // 2x / scale is not an odd integer: not a tie
+        }
+        long twice = twiceQuotient[0].longValueExact();
+        assertEquals(twice / 2.0, quotient, "the double division must see the tie " + v + " / " + scale);
+        ties++;
+        long below = Math.floorDiv(twice, 2) + zeroPoint;
+        if (below >= qmin && below + 1 <= qmax) {
+          positiveInRange += twice > 0 ? 1 : 0;
+          negativeInRange += twice < 0 ? 1 : 0;
+        }
+      }
+    }
+
+    void assertAtLeast(String type, int minTies, int minPositive, int minNegative) {
+      String counts = type + ": " + ties + " exact ties, " + positiveInRange + " positive and " + negativeInRange
+          + " negative inside the range, " + floatDivisionDiffers + " inputs where float division rounds differently";
+      assertTrue(ties >= minTies && positiveInRange >= minPositive && negativeInRange >= minNegative
+          && floatDivisionDiffers > 0, counts);
     }
   }
 

@@ -137,6 +137,16 @@ public final class Judge {
     return (float) Math.exp(Math.log(lo) + (Math.log(hi) - Math.log(lo)) * rnd.nextDouble());
   }
 
+  /**
+   * {@code scale} rounded to a 7-bit significand, so that {@code (k + 1/2) * scale} (at most 17 + 7 significant
+   * bits for |k| < 2^16) is a float: that {@code x} divided by the scale is exactly {@code k + 1/2}, a rounding tie
+   * for QUANTIZE whether it divides in float or in double.
+   */
+  public static float shortSignificand(float scale) {
+    int exponent = Math.getExponent(scale);
+    return Math.scalb((float) Math.rint(Math.scalb(scale, 6 - exponent)), exponent - 6);
+  }
+
   public static TfliteQuantization q(float scale, int zeroPoint) {
     return TfliteQuantization.perTensor(scale, zeroPoint);
   }
