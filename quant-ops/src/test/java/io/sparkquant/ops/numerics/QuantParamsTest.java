@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparkquant.ops.interp.Judge;
 import io.sparkquant.ops.tflite.BuiltinOp;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteModel;
@@ -32,7 +33,7 @@ class QuantParamsTest {
       float min = (float) -rnd.nextDouble(0.1, 5);
       float max = (float) rnd.nextDouble(0.1, 5);
       QuantParams chosen = int16 ? QuantParams.int16Activation(min, max) : QuantParams.int8Activation(min, max);
-      QuantParams p = new QuantParams(shortSignificand(chosen.scale()), chosen.zeroPoint());
+      QuantParams p = new QuantParams(Judge.shortSignificand(chosen.scale()), chosen.zeroPoint());
       int qmin = int16 ? -32768 : -128;
       int qmax = int16 ? 32767 : 127;
       float[] x = new float[300];
@@ -64,12 +65,6 @@ class QuantParamsTest {
     }
     assertEquals(8 * 100, exactTies, "every third value is an exact tie in quantize's double division");
     assertTrue(negativeTies >= 300, "negative ties, where rounding half up would differ: " + negativeTies);
-  }
-
-  /** {@code scale} rounded to a 7-bit significand. */
-  private static float shortSignificand(float scale) {
-    int exponent = Math.getExponent(scale);
-    return Math.scalb((float) Math.rint(Math.scalb(scale, 6 - exponent)), exponent - 6);
   }
 
   @Test
