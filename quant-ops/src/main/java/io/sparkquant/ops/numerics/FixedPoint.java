@@ -11,9 +11,23 @@ public final class FixedPoint {
   /** A real multiplier as a Q0.31 {@code quantizedMultiplier} and a power-of-two {@code shift}. */
   public record QuantizedMultiplier(int quantizedMultiplier, int shift) {}
 
-  /** Round half away from zero, as TFLite's tools and std::round do ({@code Math.round} rounds ties up). */
+  /** Doubles at or above 2^52 in magnitude are integers; below it the fractional part of |x| is exact. */
+  private static final double TWO_POW_52 = 0x1p52;
+
+  /**
+   * Round half away from zero, as TFLite's tools and std::round (TfLiteRound) do ({@code Math.round} rounds ties
+   * up). Compares the fractional part of |x| with 1/2 rather than taking floor(x + 0.5), whose sum can round up
+   * to the next integer: 0.49999999999999994 + 0.5 is 1.0 in double, and (2^52 + 1) + 0.5 is 2^52 + 2. NaN gives
+   * 0; beyond the long range, infinities included, the result saturates, as the (long) cast does.
+   */
   public static long roundHalfAwayFromZero(double x) {
-    return (long) (x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5));
+    double magnitude = Math.abs(x);
+    if (!(magnitude < TWO_POW_52)) { // already an integer, or NaN or infinite: the cast decides
+      return (long) x;
+    }
+    double whole = Math.floor(magnitude);
+    double rounded = magnitude - whole >= 0.5 ? whole + 1 : whole;
+    return (long) (x < 0 ? -rounded : rounded);
   }
 
   /**

@@ -160,6 +160,66 @@ class FixedPointTest {
         FixedPoint.multiplyByQuantizedMultiplier(1L << 20, Integer.MAX_VALUE, 0));
   }
 
+  /** std::round's result: the exact value rounded to nearest, ties away from zero. */
+  private static long roundExact(double x) {
+    return new BigDecimal(x).setScale(0, RoundingMode.HALF_UP).longValueExact();
+  }
+
+  @Test
+  void roundHalfAwayFromZeroIsExactNextToTies() {
+    double belowHalf = Math.nextDown(0.5); // 0.49999999999999994: floor(x + 0.5) gives 1
+    assertEquals(0, FixedPoint.roundHalfAwayFromZero(belowHalf));
+    assertEquals(0, FixedPoint.roundHalfAwayFromZero(-belowHalf));
+    assertEquals(1, FixedPoint.roundHalfAwayFromZero(0.5));
+    assertEquals(-1, FixedPoint.roundHalfAwayFromZero(-0.5));
+    assertEquals(0, FixedPoint.roundHalfAwayFromZero(-0.0));
+    assertEquals(0, FixedPoint.roundHalfAwayFromZero(Double.MIN_VALUE));
+    assertEquals(0, FixedPoint.roundHalfAwayFromZero(-Double.MIN_VALUE));
+    // each tie, the doubles either side of it, from small to where the last fractional bit is 1/2
+    for (long k : new long[] {0, 1, 2, 3, 1000, 123456789, (1L << 51) - 1, (1L << 52) - 1}) {
+      double tie = k + 0.5;
+      for (double x : new double[] {tie, Math.nextDown(tie), Math.nextUp(tie)}) {
+        assertEquals(roundExact(x), FixedPoint.roundHalfAwayFromZero(x), "x = " + x);
+        assertEquals(roundExact(-x), FixedPoint.roundHalfAwayFromZero(-x), "x = " + -x);
+      }
+    }
+    // at 2^52 and above every double is an integer: unchanged, odd ones included (floor(x + 0.5) adds one)
+    for (long k : new long[] {1L << 52, (1L << 52) + 1, (1L << 53) - 1, (1L << 53) + 2, (1L << 62) + (1L << 10)}) {
+      assertEquals(k, FixedPoint.roundHalfAwayFromZero((double) k));
+      assertEquals(-k, FixedPoint.roundHalfAwayFromZero((double) -k));
+    }
+    // outside the long range the result saturates; NaN gives 0, as the (long) cast does
+    assertEquals(Long.MAX_VALUE, FixedPoint.roundHalfAwayFromZero(0x1p63));
+    assertEquals(Long.MIN_VALUE, FixedPoint.roundHalfAwayFromZero(-0x1p63));
+    assertEquals(Long.MAX_VALUE, FixedPoint.roundHalfAwayFromZero(Double.MAX_VALUE));
+    assertEquals(Long.MAX_VALUE, FixedPoint.roundHalfAwayFromZero(Double.POSITIVE_INFINITY));
+    assertEquals(Long.MIN_VALUE, FixedPoint.roundHalfAwayFromZero(Double.NEGATIVE_INFINITY));
+    assertEquals(0, FixedPoint.roundHalfAwayFromZero(Double.NaN));
+  }
+
+  @Test
+  void roundHalfAwayFromZeroMatchesExactRounding() {
+    SplittableRandom rnd = new SplittableRandom(SEED + 6);
+    int ties = 0;
+    for (int i = 0; i < 200000; i++) {
+      long k = rnd.nextLong(1L << rnd.nextInt(0, 53)); // k + 1/2 is exact: ties from 1/2 to 2^52 - 1/2
+      double x = switch (i % 4) {
+        case 0 -> Math.scalb(rnd.nextDouble(), rnd.nextInt(-60, 63)); // every magnitude below 2^63
+        case 1 -> k + 0.5;
+        case 2 -> Math.nextDown(k + 0.5);
+        default -> Math.nextUp(k + 0.5);
+      };
+      x = rnd.nextBoolean() ? x : -x;
+      ties += x - Math.floor(x) == 0.5 ? 1 : 0;
+      assertEquals(roundExact(x), FixedPoint.roundHalfAwayFromZero(x), "x = " + x);
+      float f = (float) x;
+      if (Math.abs(f) < 0x1p31f) {
+        assertEquals(roundExact(f), FixedPoint.roundHalfAwayFromZero(f), "float x = " + f);
+      }
+    }
+    assertTrue(ties >= 40000, "exact ties: " + ties);
+  }
+
   @Test
   void roundHalfAwayFromZeroDiffersFromMathRound() {
     assertEquals(-3, FixedPoint.roundHalfAwayFromZero(-2.5));
