@@ -3,18 +3,20 @@ package io.sparkquant.ops.qat;
 import java.util.ArrayList;
 import java.util.List;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.activations.impl.ActivationIdentity;
 
 /**
- * The fake-quant hooks of a DL4J network: the network-input quantizer, switching simulation on and off, finding the
- * hooks to set their ranges, and the BatchNormalization check.
+ * The fake-quant hooks of a DL4J network: switching simulation on and off, finding the hooks to set their ranges,
+ * and the BatchNormalization check.
  *
  * <p>The hooks live in the layer configurations, which the network's layers share (one object per layer, also the
  * one {@code toJson} and ModelSerializer write): a range set here is what the next forward pass uses and what a
@@ -23,15 +25,6 @@ import org.nd4j.linalg.activations.impl.ActivationIdentity;
 public final class FakeQuant {
 
   private FakeQuant() {}
-
-  /**
-   * An identity ActivationLayer that fake-quantizes the network input over {@code [min, max]}: the exporter quantizes
-   * the input tensor too (QUANTIZE with float I/O, or the int8 input itself). Place it first.
-   */
-  public static ActivationLayer inputLayer(String name, float min, float max) {
-    return new ActivationLayer.Builder().name(name)
-        .activation(FakeQuantActivation.output(new ActivationIdentity(), min, max)).build();
-  }
 
   /** Every layer configuration of a MultiLayerNetwork or ComputationGraph, in layer order. */
   public static List<Layer> layerConfs(Model model) {
@@ -67,9 +60,30 @@ public final class FakeQuant {
     return conf instanceof BaseLayer b && b.getWeightNoise() instanceof FakeQuantWeights w ? w : null;
   }
 
+  /** The input fake-quantizers (preprocessors) of a MultiLayerNetwork or ComputationGraph. */
+  public static List<FakeQuantInputPreProcessor> inputQuantizers(Model model) {
+    List<InputPreProcessor> pre = new ArrayList<>();
+    if (model instanceof MultiLayerNetwork mln) {
+      pre.addAll(mln.getLayerWiseConfigurations().getInputPreProcessors().values());
+    } else if (model instanceof ComputationGraph cg) {
+      for (GraphVertex v : cg.getConfiguration().getVertices().values()) {
+        if (v instanceof LayerVertex lv) {
+          pre.add(lv.getPreProcessor());
+        }
+      }
+    }
+    List<FakeQuantInputPreProcessor> out = new ArrayList<>();
+    for (InputPreProcessor p : pre) {
+      if (p instanceof FakeQuantInputPreProcessor f) {
+        out.add(f);
+      }
+    }
+    return out;
+  }
+
   /**
-   * Turns every fake-quant hook of the model on or off; off, the network computes exactly what the same layers
-   * without hooks compute.
+   * Turns every fake-quant hook of the model on or off (input, activations, weights); off, the network computes
+   * exactly what the same layers without hooks compute.
    *
    * @return the number of hooks switched
    */
@@ -86,6 +100,10 @@ public final class FakeQuant {
         w.setEnabled(enabled);
         n++;
       }
+    }
+    for (FakeQuantInputPreProcessor p : inputQuantizers(model)) {
+      p.setEnabled(enabled);
+      n++;
     }
     return n;
   }

@@ -150,21 +150,19 @@ public final class FakeQuantActivation extends BaseActivationFunction {
     }
     QuantParams pIn = inputParams();
     QuantParams pOut = outputParams();
+    // DL4J lets an activation overwrite its input in backprop (the built-in ones write the gradient into it).
     INDArray inMask = null;
-    INDArray z = in;
     if (pIn != null) {
       inMask = passMask(in, pIn);
-      z = in.dup();
-      fakeQuantizeInPlace(z, pIn);
+      fakeQuantizeInPlace(in, pIn);
     }
     INDArray eps = epsilon;
     if (pOut != null) {
       // d fq(y) / dy = 1 inside the representable range, 0 outside; y is the float activation output.
-      INDArray y = activation.getActivation(z.dup(), true);
+      INDArray y = activation.getActivation(in.dup(), true);
       eps = epsilon.mul(passMask(y, pOut));
     }
-    // The wrapped activation overwrites its input with the gradient, as DL4J's activations do.
-    INDArray dz = activation.backprop(z == in ? in : z, eps).getFirst();
+    INDArray dz = activation.backprop(in, eps).getFirst();
     if (inMask != null) {
       dz.muli(inMask);
     }

@@ -161,7 +161,7 @@ class FakeQuantWeightsTest {
     }
     plain.getLayer(2).setParam("pW", fakeQuantized(hooked, 2, "pW", hook));
     INDArray x = Nd4j.rand(DataType.FLOAT, 3, 8 * 8 * 3);
-    assertEquals(plain.output(x, false), hooked.output(x, false));
+    FakeQuantNetworkTest.assertBitEqual(plain.output(x, false), hooked.output(x, false), "forward");
     assertNotEquals(convNetOutputWithoutHooks(hooked, x), hooked.output(x, false));
   }
 
