@@ -165,6 +165,43 @@ class FakeQuantWeightsTest {
     assertNotEquals(convNetOutputWithoutHooks(hooked, x), hooked.output(x, false));
   }
 
+  /**
+   * Straight-through estimator: the gradient the hooked network applies to its float W is the gradient of the loss
+   * at the quantized W, i.e. exactly the gradient of a hook-free network holding dequantize(quantize(W)).
+   */
+  @Test
+  void gradientIsTheGradientAtTheFakeQuantizedWeights() {
+    MultiLayerNetwork hooked = convNet(new FakeQuantWeights());
+    MultiLayerNetwork plain = convNet(null);
+    plain.setParams(hooked.params().dup());
+    FakeQuantWeights hook = new FakeQuantWeights();
+    for (int l : new int[] {0, 1, 2, 4, 5}) {
+      plain.getLayer(l).setParam("W", fakeQuantized(hooked, l, "W", hook));
+    }
+    plain.getLayer(2).setParam("pW", fakeQuantized(hooked, 2, "pW", hook));
+    Nd4j.getRandom().setSeed(SEED);
+    INDArray x = Nd4j.rand(DataType.FLOAT, 4, 8 * 8 * 3);
+    INDArray y = Nd4j.zeros(DataType.FLOAT, 4, 3);
+    for (int r = 0; r < 4; r++) {
+      y.putScalar(r, r % 3, 1f);
+    }
+    for (MultiLayerNetwork n : new MultiLayerNetwork[] {hooked, plain}) {
+      n.setInput(x);
+      n.setLabels(y);
+      n.computeGradientAndScore();
+    }
+    FakeQuantNetworkTest.assertBitEqual(plain.gradient().gradient(), hooked.gradient().gradient(), "gradient");
+    INDArray w = hooked.getLayer(0).getParam("W").dup();
+    hooked.fit(new org.nd4j.linalg.dataset.DataSet(x, y));
+    float[] before = floats(w);
+    float[] after = floats(hooked.getLayer(0).getParam("W"));
+    int moved = 0;
+    for (int i = 0; i < before.length; i++) {
+      moved += before[i] != after[i] ? 1 : 0;
+    }
+    assertTrue(moved > before.length / 2, "the update lands on the float W: " + moved + " of " + before.length);
+  }
+
   private static INDArray convNetOutputWithoutHooks(MultiLayerNetwork hooked, INDArray x) {
     MultiLayerNetwork plain = convNet(null);
     plain.setParams(hooked.params().dup());
