@@ -82,6 +82,19 @@ public final class FakeQuant {
   }
 
   /**
+   * Sets the range of every input fake-quantizer of the model (a ComputationGraph may have one per input consumer).
+   *
+   * @return the number of quantizers set
+   */
+  public static int setInputRange(Model model, float min, float max) {
+    List<FakeQuantInputPreProcessor> qs = inputQuantizers(model);
+    for (FakeQuantInputPreProcessor q : qs) {
+      q.setRange(min, max);
+    }
+    return qs.size();
+  }
+
+  /**
    * Turns every fake-quant hook of the model on or off (input, activations, weights); off, the network computes
    * exactly what the same layers without hooks compute.
    *

@@ -1,11 +1,17 @@
 package io.sparkquant.ops.qat;
 
 import io.sparkquant.ops.numerics.QuantParams;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.deeplearning4j.nn.api.MaskState;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
@@ -53,6 +59,37 @@ public final class FakeQuantInputPreProcessor implements InputPreProcessor {
     FakeQuantInputPreProcessor p = new FakeQuantInputPreProcessor(min, max, existing);
     conf.getInputPreProcessors().put(0, p);
     return p;
+  }
+
+  /**
+   * Fake-quantizes the input of a built ComputationGraph configuration with one input: wraps the preprocessor of every
+   * layer vertex that reads the input (all share one range; {@link FakeQuant#setInputRange} sets them together).
+   *
+   * @throws IllegalArgumentException if a vertex that is not a layer reads the input (it has no preprocessor)
+   */
+  public static List<FakeQuantInputPreProcessor> install(ComputationGraphConfiguration conf, float min, float max) {
+    if (conf.getNetworkInputs().size() != 1) {
+      throw new IllegalArgumentException("expected one network input, got " + conf.getNetworkInputs());
+    }
+    String input = conf.getNetworkInputs().get(0);
+    List<FakeQuantInputPreProcessor> installed = new ArrayList<>();
+    for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
+      if (!e.getValue().contains(input)) {
+        continue;
+      }
+      GraphVertex v = conf.getVertices().get(e.getKey());
+      if (!(v instanceof LayerVertex lv)) {
+        throw new IllegalArgumentException("vertex '" + e.getKey() + "' (" + v.getClass().getSimpleName()
+            + ") reads the network input '" + input + "' directly; only layer vertices can fake-quantize it");
+      }
+      if (lv.getPreProcessor() instanceof FakeQuantInputPreProcessor) {
+        throw new IllegalArgumentException("vertex '" + e.getKey() + "' already has an input fake-quantizer");
+      }
+      FakeQuantInputPreProcessor p = new FakeQuantInputPreProcessor(min, max, lv.getPreProcessor());
+      lv.setPreProcessor(p);
+      installed.add(p);
+    }
+    return installed;
   }
 
   public void setRange(float min, float max) {

@@ -10,9 +10,9 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.weightnoise.IWeightNoise;
 import org.deeplearning4j.nn.params.SeparableConvolutionParamInitializer;
-import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -82,9 +82,11 @@ public final class FakeQuantWeights implements IWeightNoise {
       return param;
     }
     float[] fake = fakeQuantize(conf, paramKey, param, perTensor);
-    INDArray out = workspaceMgr.createUninitialized(ArrayType.INPUT, param.dataType(), param.shape(), 'c');
-    out.assign(Nd4j.createFromArray(fake).reshape('c', param.shape()));
-    return out;
+    // Detached, not in the INPUT workspace as DropConnect does: ComputationGraph inference asks for the weights
+    // while that workspace is closed, and DL4J keeps the array of a training pass until its backprop.
+    try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+      return Nd4j.createFromArray(fake).reshape('c', param.shape()).castTo(param.dataType());
+    }
   }
 
   /**

@@ -23,7 +23,11 @@
  *       too; a preprocessor on layer 0 (wrapping the layer's own), because an ActivationLayer first would overwrite
  *       the caller's input array in inference and fail DL4J's workspace checks.</li>
  * </ul>
- * {@link io.sparkquant.ops.qat.FakeQuant} finds the hooks of a network (to set ranges from a calibration table and
+ * An op without an activation function of its own whose output the exporter quantizes with its own range (a
+ * residual ADD, global average pooling as MEAN) gets an identity ActivationLayer with a FakeQuantActivation after
+ * it (FakeQuantGraphTest). Max pooling, reshape and flatten need nothing: they keep their input's grid.
+ *
+ * <p>{@link io.sparkquant.ops.qat.FakeQuant} finds the hooks of a network (to set ranges from a calibration table and
  * refresh them between epochs; the layers share their configuration objects, so a new range is used at once and
  * saved with the model) and switches them all on or off; off, the network computes what the same network built
  * from DL4J's own layers computes (bit for bit, except DL4J's fused softmax + cross-entropy gradient: see
