@@ -25,7 +25,9 @@
  * </ul>
  * An op without an activation function of its own whose output the exporter quantizes with its own range (a
  * residual ADD, global average pooling as MEAN) gets an identity ActivationLayer with a FakeQuantActivation after
- * it (FakeQuantGraphTest). Max pooling, reshape and flatten need nothing: they keep their input's grid.
+ * it (FakeQuantGraphTest). Max pooling, reshape and flatten need nothing: their output stays on their input's grid.
+ * Average pooling keeps its input's parameters but its int8 average is rounded to that grid: follow it with an
+ * identity fake-quant over its input's range.
  *
  * <p>{@link io.sparkquant.ops.qat.FakeQuant} finds the hooks of a network (to set ranges from a calibration table and
  * refresh them between epochs; the layers share their configuration objects, so a new range is used at once and

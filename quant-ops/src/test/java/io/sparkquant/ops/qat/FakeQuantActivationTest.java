@@ -5,7 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.sparkquant.ops.export.ActivationRanges;
+import io.sparkquant.ops.export.ExportOptions;
+import io.sparkquant.ops.export.MinMaxRanges;
+import io.sparkquant.ops.export.TfliteExporter;
+import io.sparkquant.ops.graph.Dl4jImporter;
+import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.numerics.QuantParams;
+import io.sparkquant.ops.tflite.TfliteFlatbuffer;
+import io.sparkquant.ops.tflite.TfliteModel;
+import io.sparkquant.ops.tflite.TfliteTensor;
+import java.util.List;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -20,6 +30,7 @@ import org.nd4j.linalg.activations.impl.ActivationReLU6;
 import org.nd4j.linalg.activations.impl.ActivationSigmoid;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.activations.impl.ActivationTanH;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
@@ -95,6 +106,38 @@ class FakeQuantActivationTest {
     float[] tanh = FakeQuantActivation.fixedOutputRange(new ActivationTanH());
     assertEquals(new QuantParams(1f / 128f, 0), QuantParams.int8Activation(tanh[0], tanh[1]));
     assertThrows(IllegalArgumentException.class, () -> FakeQuantActivation.fixedOutputRange(new ActivationReLU()));
+  }
+
+  /**
+   * The parameters the fake-quantizers use are the ones TfliteExporter writes on the activation tensors: the input,
+   * a conv output after its fused relu, the logits, and the softmax output's fixed (1/256, -128).
+   */
+  @Test
+  void parametersEqualTheExportedActivationTensors() {
+    MultiLayerNetwork net = FakeQuantWeightsTest.convNet(null);
+    Graph graph = Dl4jImporter.importNetwork(net);
+    Nd4j.getRandom().setSeed(3);
+    INDArray batch = Nd4j.rand(DataType.FLOAT, 6, 8 * 8 * 3).subi(0.5);
+    ActivationRanges ranges = MinMaxRanges.collect(graph, net, List.of(batch).iterator());
+    TfliteModel model = TfliteFlatbuffer.read(TfliteFlatbuffer.write(
+        TfliteExporter.export(graph, ExportOptions.int8(ranges, ExportOptions.IoType.FLOAT))));
+    float[] in = ranges.get("input").orElseThrow();
+    assertExported(model, "input", new FakeQuantInputPreProcessor(in[0], in[1], null).params());
+    float[] conv = ranges.get("conv1").orElseThrow();
+    assertExported(model, "conv1", FakeQuantActivation.output(new ActivationReLU(), conv[0], conv[1]).outputParams());
+    FakeQuantActivation out = new FakeQuantActivation(new ActivationSoftmax());
+    float[] logits = ranges.get("out").orElseThrow();
+    out.setInputRange(logits[0], logits[1]);
+    float[] fixed = FakeQuantActivation.fixedOutputRange(new ActivationSoftmax());
+    out.setOutputRange(fixed[0], fixed[1]);
+    assertExported(model, "out", out.inputParams());
+    assertExported(model, "out_softmax", out.outputParams());
+  }
+
+  private static void assertExported(TfliteModel model, String tensor, QuantParams p) {
+    TfliteTensor t = model.tensor(model.tensorIndex(tensor));
+    assertArrayEquals(new float[] {p.scale()}, t.quantization().scale(), tensor);
+    assertArrayEquals(new long[] {p.zeroPoint()}, t.quantization().zeroPoint(), tensor);
   }
 
   @Test

@@ -23,7 +23,9 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.CnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
@@ -206,6 +208,20 @@ class FakeQuantWeightsTest {
     MultiLayerNetwork plain = convNet(null);
     plain.setParams(hooked.params().dup());
     return plain.output(x, false);
+  }
+
+  @Test
+  void aLayerTheExporterDoesNotQuantizeThisWayIsNamed() {
+    MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(SEED).list()
+        .layer(new Deconvolution2D.Builder(2, 2).name("deconv").nOut(2).weightNoise(new FakeQuantWeights()).build())
+        .layer(new CnnLossLayer.Builder(LossFunctions.LossFunction.MSE).activation(Activation.IDENTITY).build())
+        .setInputType(InputType.convolutional(4, 4, 1))
+        .build();
+    MultiLayerNetwork net = new MultiLayerNetwork(conf);
+    net.init();
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> net.output(Nd4j.rand(DataType.FLOAT, 1, 1, 4, 4)));
+    assertTrue(e.getMessage().contains("'deconv' (Deconvolution2D)"), e.getMessage());
   }
 
   @Test
