@@ -189,7 +189,8 @@ public final class FakeQuantActivation extends BaseActivationFunction {
     return Nd4j.createFromArray(v).reshape('c', a.shape()).castTo(a.dataType());
   }
 
-  private static float[] floats(INDArray a) {
+  /** A copy of {@code a}'s values as float32, row-major. */
+  static float[] floats(INDArray a) {
     return a.dup('c').castTo(DataType.FLOAT).reshape(a.length()).toFloatVector();
   }
 

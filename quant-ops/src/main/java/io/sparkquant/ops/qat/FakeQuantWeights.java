@@ -1,5 +1,7 @@
 package io.sparkquant.ops.qat;
 
+import static io.sparkquant.ops.qat.FakeQuantActivation.floats;
+
 import io.sparkquant.ops.graph.ConstTensor;
 import io.sparkquant.ops.numerics.QuantParams;
 import org.deeplearning4j.nn.api.Layer;
@@ -11,7 +13,6 @@ import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.weightnoise.IWeightNoise;
 import org.deeplearning4j.nn.params.SeparableConvolutionParamInitializer;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -29,8 +30,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * <ul>
  *   <li>ConvolutionLayer {@code W [out, in, kH, kW]}, SeparableConvolution2D pointwise {@code pW [out, in*m, 1, 1]}:
  *       channel = dimension 0;</li>
- *   <li>DepthwiseConvolution2D {@code W [kH, kW, in, m]}: channel = {@code c * m + j} from the last two dimensions;</li>
- *   <li>SeparableConvolution2D depthwise {@code W [m, in, kH, kW]}: channel = {@code c * m + j} from dimensions 1, 0;</li>
+ *   <li>DepthwiseConvolution2D {@code W [kH, kW, in, m]}: channel = {@code c * m + j} from the last two
+ *       dimensions;</li>
+ *   <li>SeparableConvolution2D depthwise {@code W [m, in, kH, kW]}: channel = {@code c * m + j} from dimensions
+ *       1, 0;</li>
  *   <li>DenseLayer / OutputLayer {@code W [in, out]}: per tensor always, because the exporter writes
  *       FULLY_CONNECTED with per-tensor weights.</li>
  * </ul>
@@ -160,10 +163,6 @@ public final class FakeQuantWeights implements IWeightNoise {
 
   private static ConstTensor channelsFirst(INDArray param, long channels) {
     return new ConstTensor(new int[] {(int) channels, (int) (param.length() / channels)}, floats(param));
-  }
-
-  private static float[] floats(INDArray a) {
-    return a.dup('c').castTo(DataType.FLOAT).reshape(a.length()).toFloatVector();
   }
 
   @Override

@@ -77,7 +77,8 @@ class FakeQuantNetworkTest {
   static MultiLayerConfiguration convConf(boolean hooks, boolean hookedOutput) {
     NeuralNetConfiguration.ListBuilder b = new NeuralNetConfiguration.Builder().seed(SEED).updater(new Adam(0.01))
         .list();
-    MultiLayerConfiguration conf = b.layer(new ConvolutionLayer.Builder(3, 3).name("conv").nOut(4).convolutionMode(ConvolutionMode.Same)
+    MultiLayerConfiguration conf = b
+        .layer(new ConvolutionLayer.Builder(3, 3).name("conv").nOut(4).convolutionMode(ConvolutionMode.Same)
             .activation(act(hooks, new ActivationReLU(), 0f, 3f)).weightNoise(hooks ? new FakeQuantWeights() : null)
             .build())
         .layer(new SubsamplingLayer.Builder(PoolingType.MAX).name("pool").kernelSize(2, 2).stride(2, 2).build())
@@ -104,7 +105,8 @@ class FakeQuantNetworkTest {
       float[] fixed = FakeQuantActivation.fixedOutputRange(new ActivationTanH());
       tanh.setOutputRange(fixed[0], fixed[1]);
     }
-    MultiLayerConfiguration conf = b.layer(new DenseLayer.Builder().name("fc1").nOut(12).activation(hooks ? tanh : new ActivationTanH())
+    MultiLayerConfiguration conf = b
+        .layer(new DenseLayer.Builder().name("fc1").nOut(12).activation(hooks ? tanh : new ActivationTanH())
             .weightNoise(hooks ? new FakeQuantWeights() : null).build())
         .layer(new DenseLayer.Builder().name("fc2").nOut(8).activation(act(hooks, new ActivationReLU(), 0f, 4f))
             .weightNoise(hooks ? new FakeQuantWeights() : null).build())
