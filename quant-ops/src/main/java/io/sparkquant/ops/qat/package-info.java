@@ -29,6 +29,11 @@
  * Average pooling keeps its input's parameters but its int8 average is rounded to that grid: follow it with an
  * identity fake-quant over its input's range.
  *
+ * A SeparableConvolution2D is exported as DEPTHWISE_CONV_2D then a 1x1 CONV_2D, with the depthwise output quantized
+ * over a range of its own; DL4J computes both stages inside one layer with no hook between them, so the weight hook
+ * matches both exported weight tensors but the intermediate tensor is not simulated: a QAT network should use a
+ * DepthwiseConvolution2D and a 1x1 ConvolutionLayer instead.
+ *
  * <p>{@link io.sparkquant.ops.qat.FakeQuant} finds the hooks of a network (to set ranges from a calibration table and
  * refresh them between epochs; the layers share their configuration objects, so a new range is used at once and
  * saved with the model) and switches them all on or off; off, the network computes what the same network built
