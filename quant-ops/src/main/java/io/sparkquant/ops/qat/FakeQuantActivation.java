@@ -78,7 +78,7 @@ public final class FakeQuantActivation extends BaseActivationFunction {
         + "fixed ones: softmax, sigmoid (1/256, -128), tanh (1/128, 0)");
   }
 
-  public IActivation getActivation() {
+  public IActivation getWrapped() {
     return activation;
   }
 

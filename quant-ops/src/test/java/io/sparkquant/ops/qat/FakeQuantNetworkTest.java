@@ -234,7 +234,7 @@ class FakeQuantNetworkTest {
     assertEquals(net.getLayerWiseConfigurations(), back);
     FakeQuantActivation convBack = (FakeQuantActivation) ((BaseLayer) back.getConf(0).getLayer()).getActivationFn();
     assertArrayEquals(new float[] {-0.5f, 2.5f}, convBack.getOutputRange());
-    assertTrue(convBack.getActivation() instanceof ActivationReLU);
+    assertTrue(convBack.getWrapped() instanceof ActivationReLU);
     FakeQuantActivation outBack = (FakeQuantActivation) ((BaseLayer) back.getConf(3).getLayer()).getActivationFn();
     assertArrayEquals(new float[] {-6f, 6f}, outBack.getInputRange());
     assertEquals(null, outBack.getOutputRange());
