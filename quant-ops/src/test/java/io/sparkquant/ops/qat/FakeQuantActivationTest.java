@@ -5,16 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.sparkquant.ops.export.ActivationRanges;
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.export.ExportOptions;
 import io.sparkquant.ops.export.MinMaxRanges;
 import io.sparkquant.ops.export.TfliteExporter;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.numerics.QuantParams;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
 import io.sparkquant.ops.tflite.TfliteModel;
+import io.sparkquant.ops.tflite.TfliteReader;
 import io.sparkquant.ops.tflite.TfliteTensor;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import java.util.List;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -25,8 +26,8 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
-import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU6;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationSigmoid;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.activations.impl.ActivationTanH;
@@ -119,7 +120,7 @@ class FakeQuantActivationTest {
     Nd4j.getRandom().setSeed(3);
     INDArray batch = Nd4j.rand(DataType.FLOAT, 6, 8 * 8 * 3).subi(0.5);
     ActivationRanges ranges = MinMaxRanges.collect(graph, net, List.of(batch).iterator());
-    TfliteModel model = TfliteFlatbuffer.read(TfliteFlatbuffer.write(
+    TfliteModel model = TfliteReader.read(TfliteWriter.write(
         TfliteExporter.export(graph, ExportOptions.int8(ranges, ExportOptions.IoType.FLOAT))));
     float[] in = ranges.get("input").orElseThrow();
     assertExported(model, "input", new FakeQuantInputPreProcessor(in[0], in[1], null).params());

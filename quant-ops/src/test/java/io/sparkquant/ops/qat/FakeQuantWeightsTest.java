@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sparkquant.ops.export.ActivationRanges;
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.export.ExportOptions;
 import io.sparkquant.ops.export.MinMaxRanges;
 import io.sparkquant.ops.export.TfliteExporter;
@@ -14,9 +14,10 @@ import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.numerics.QuantParams;
 import io.sparkquant.ops.tflite.TensorType;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
 import io.sparkquant.ops.tflite.TfliteModel;
+import io.sparkquant.ops.tflite.TfliteReader;
 import io.sparkquant.ops.tflite.TfliteTensor;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import java.util.List;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -85,7 +86,7 @@ class FakeQuantWeightsTest {
     Graph graph = Dl4jImporter.importNetwork(net);
     INDArray batch = Nd4j.rand(DataType.FLOAT, 6, 8 * 8 * 3).subi(0.5);
     ActivationRanges ranges = MinMaxRanges.collect(graph, net, List.of(batch).iterator());
-    TfliteModel model = TfliteFlatbuffer.read(TfliteFlatbuffer.write(
+    TfliteModel model = TfliteReader.read(TfliteWriter.write(
         TfliteExporter.export(graph, ExportOptions.int8(ranges, ExportOptions.IoType.FLOAT))));
     FakeQuantWeights hook = new FakeQuantWeights();
 

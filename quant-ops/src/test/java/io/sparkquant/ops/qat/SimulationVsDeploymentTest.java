@@ -3,14 +3,14 @@ package io.sparkquant.ops.qat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sparkquant.ops.export.ActivationRanges;
+import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.export.ExportOptions;
 import io.sparkquant.ops.export.MinMaxRanges;
 import io.sparkquant.ops.export.TfliteExporter;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
-import io.sparkquant.ops.tflite.TfliteFlatbuffer;
 import io.sparkquant.ops.tflite.TfliteRuntime;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import java.util.List;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -27,8 +27,8 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
-import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU6;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -126,7 +126,7 @@ class SimulationVsDeploymentTest {
     }
     Graph graph = Dl4jImporter.importNetwork(floatNet);
     ActivationRanges ranges = MinMaxRanges.collect(graph, floatNet, List.of(train.getFeatures()).iterator());
-    byte[] tflite = TfliteFlatbuffer.write(
+    byte[] tflite = TfliteWriter.write(
         TfliteExporter.export(graph, ExportOptions.int8(ranges, ExportOptions.IoType.FLOAT)));
 
     MultiLayerNetwork sim = new MultiLayerNetwork(conf(ranges));
