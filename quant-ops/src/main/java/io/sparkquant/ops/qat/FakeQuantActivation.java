@@ -96,6 +96,11 @@ public final class FakeQuantActivation extends BaseActivationFunction {
     outputRange = new float[] {min, max};
   }
 
+  /** Leaves the activation output in float (a softmax output while training with cross-entropy). */
+  public void clearOutputRange() {
+    outputRange = null;
+  }
+
   /** Quantizes the pre-activation over {@code [min, max]}. */
   public void setInputRange(float min, float max) {
     QuantParams.int8Activation(min, max);

@@ -1,0 +1,642 @@
+package io.sparkquant.ops.qat;
+
+import static io.sparkquant.ops.qat.FakeQuantActivation.floats;
+
+import io.sparkquant.ops.calib.ActivationRanges;
+import io.sparkquant.ops.export.TfliteExporter;
+import io.sparkquant.ops.graph.ConstTensor;
+import io.sparkquant.ops.graph.Dl4jActivations;
+import io.sparkquant.ops.graph.Dl4jInputLayout;
+import io.sparkquant.ops.graph.Graph;
+import io.sparkquant.ops.graph.GraphTensor;
+import io.sparkquant.ops.graph.Node;
+import io.sparkquant.ops.graph.UnsupportedModelException;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.Padding;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.activations.impl.ActivationReLU6;
+import org.nd4j.linalg.activations.impl.ActivationSigmoid;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.activations.impl.ActivationTanH;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/**
+ * A quantization-aware training network built from the graph IR (BatchNorm folded, activations fused, NHWC): a DL4J
+ * {@link ComputationGraph} whose parameters are the IR's weights in DL4J's layouts and whose fake-quant hooks sit at
+ * exactly the tensors {@link TfliteExporter} quantizes, with the ranges of the same tensor names; and the way back,
+ * {@link #writeBack()}: the trained parameters in a new Graph with the same nodes and tensors, ready for export.
+ *
+ * <p>The DL4J network computes in NCHW and reads its input in the layout of the model the graph was imported from
+ * ({@link Graph#dl4jInputLayout()}), so the data that trained the float model fine-tunes this one unchanged;
+ * {@link #toDl4jInput} converts NHWC rows. The mapping, node by node, is in the package documentation.
+ *
+ * <p>The hooks live in the layer configurations, looked up by vertex name on every call, so a network restored from
+ * ModelSerializer or a Spark broadcast can be reattached with {@link #attach}.
+ */
+public final class QatNetwork {
+
+  /** What the builder accepts; quoted in every rejection. */
+  public static final String SUPPORTED = "CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (fused NONE/RELU/RELU6), "
+      + "MAX/AVERAGE_POOL_2D, global MAX/AVG pooling, ADD (fused NONE/RELU/RELU6), RELU/RELU6/TANH/LOGISTIC, "
+      + "RESHAPE as the flatten before a FULLY_CONNECTED, SOFTMAX as the graph output after a FULLY_CONNECTED; "
+      + "the graph output must come from a FULLY_CONNECTED (with or without that SOFTMAX)";
+
+  /**
+   * How to build the network.
+   *
+   * @param perTensorWeights one weight scale per tensor for every layer (per channel for conv and depthwise
+   *     otherwise, as the exporter writes them)
+   * @param quantizeSoftmaxOutput fake-quantize a softmax output at the exporter's fixed (1/256, -128); false keeps it
+   *     in float so that cross-entropy never sees a probability of 0 (the logits are quantized either way)
+   * @param updater DL4J updater for fine-tuning
+   * @param seed DL4J configuration seed
+   */
+  public record Options(boolean perTensorWeights, boolean quantizeSoftmaxOutput, IUpdater updater, long seed) {
+
+    public Options {
+      Objects.requireNonNull(updater, "updater");
+    }
+
+    /** Per-channel weights, float softmax output (for training), Adam(1e-3), seed 12345. */
+    public static Options defaults() {
+      return new Options(false, false, new Adam(1e-3), 12345L);
+    }
+
+    public Options withPerTensorWeights(boolean b) {
+      return new Options(b, quantizeSoftmaxOutput, updater, seed);
+    }
+
+    public Options withQuantizeSoftmaxOutput(boolean b) {
+      return new Options(perTensorWeights, b, updater, seed);
+    }
+
+    public Options withUpdater(IUpdater u) {
+      return new Options(perTensorWeights, quantizeSoftmaxOutput, u, seed);
+    }
+  }
+
+  /** Which fake-quantizer of a vertex a hook is. */
+  private enum Side { NETWORK_INPUT, PRE_ACTIVATION, OUTPUT }
+
+  /**
+   * One activation fake-quantizer: the graph tensor it simulates, the vertex holding it, and the graph tensor whose
+   * calibrated range it uses (itself, or for average pooling the tensor whose parameters the pool inherits); null
+   * for fixed output parameters (softmax, logistic, tanh).
+   */
+  private record Hook(String tensor, String vertex, Side side, String rangeTensor) {}
+
+  private final Graph graph;
+  private final ComputationGraph network;
+  private final Map<String, String> weightVertices;
+  private final List<Hook> hooks;
+  private final String softmaxVertex;
+
+  private QatNetwork(Graph graph, ComputationGraph network, Map<String, String> weightVertices, List<Hook> hooks,
+      String softmaxVertex) {
+    this.graph = graph;
+    this.network = network;
+    this.weightVertices = weightVertices;
+    this.hooks = hooks;
+    this.softmaxVertex = softmaxVertex;
+  }
+
+  /**
+   * Builds the network: layers from the graph's nodes, parameters from its weights, hooks enabled with the ranges of
+   * the tensors they simulate.
+   *
+   * @param ranges a range for every tensor in {@link TfliteExporter#tensorsNeedingRanges}
+   * @throws UnsupportedModelException naming the first node (name, index, type, origin) the builder cannot express
+   * @throws IllegalArgumentException if a range is missing
+   */
+  public static QatNetwork build(Graph graph, ActivationRanges ranges, Options options) {
+    Builder b = new Builder(graph, options);
+    b.addAll();
+    ComputationGraphConfiguration conf = b.gb.build();
+    FakeQuantInputPreProcessor.install(conf, 0f, 0f);
+    ComputationGraph network = new ComputationGraph(conf);
+    network.init();
+    QatNetwork qat = new QatNetwork(graph, network, b.weightVertices, b.hooks, b.softmaxVertex);
+    qat.loadWeights(graph);
+    qat.setRanges(ranges);
+    qat.setSoftmaxOutputQuantized(options.quantizeSoftmaxOutput());
+    return qat;
+  }
+
+  /**
+   * Reattaches to a network {@link #build} made from {@code graph} (e.g. restored from ModelSerializer): the builder
+   * is rerun on the graph to recover the vertex of every node and hook, and its parameters are not touched.
+   */
+  public static QatNetwork attach(Graph graph, ComputationGraph network) {
+    Builder b = new Builder(graph, Options.defaults());
+    b.addAll();
+    for (String v : b.weightVertices.values()) {
+      if (network.getLayer(v) == null) {
+        throw new IllegalArgumentException("network has no layer '" + v + "'; was it built from graph '"
+            + graph.name() + "'?");
+      }
+    }
+    return new QatNetwork(graph, network, b.weightVertices, b.hooks, b.softmaxVertex);
+  }
+
+  public ComputationGraph network() {
+    return network;
+  }
+
+  /** The graph the network was built from (its weights are the ones at build time). */
+  public Graph graph() {
+    return graph;
+  }
+
+  /** Converts NHWC rows (row-major, {@code batch * item size} floats) to the network's input layout. */
+  public INDArray toDl4jInput(float[] nhwc, int batch) {
+    return Dl4jActivations.toDl4jInput(graph, nhwc, batch);
+  }
+
+  /** Switches every hook on or off; off, the network computes the graph in float. */
+  public void setEnabled(boolean enabled) {
+    FakeQuant.setEnabled(network, enabled);
+  }
+
+  /** Fake-quantizes the softmax output at (1/256, -128), as deployed, or leaves it in float for training. */
+  public void setSoftmaxOutputQuantized(boolean quantized) {
+    if (softmaxVertex == null) {
+      return;
+    }
+    FakeQuantActivation a = activationHook(softmaxVertex);
+    if (quantized) {
+      float[] r = FakeQuantActivation.fixedOutputRange(new ActivationSoftmax());
+      a.setOutputRange(r[0], r[1]);
+    } else {
+      a.clearOutputRange();
+    }
+  }
+
+  /** Sets every hook from calibrated ranges (average pooling takes the range of the tensor it inherits from). */
+  public void setRanges(ActivationRanges ranges) {
+    for (Hook h : hooks) {
+      if (h.rangeTensor() == null) {
+        continue;
+      }
+      float[] r = ranges.get(h.rangeTensor()).orElseThrow(() -> new IllegalArgumentException("no range for tensor '"
+          + h.rangeTensor() + "' (simulated at vertex " + (h.vertex() == null ? "input" : "'" + h.vertex() + "'")
+          + "); ranges are needed for " + TfliteExporter.tensorsNeedingRanges(graph)));
+      switch (h.side()) {
+        case NETWORK_INPUT -> FakeQuant.setInputRange(network, r[0], r[1]);
+        case PRE_ACTIVATION -> activationHook(h.vertex()).setInputRange(r[0], r[1]);
+        case OUTPUT -> activationHook(h.vertex()).setOutputRange(r[0], r[1]);
+        default -> throw new IllegalStateException("unknown side " + h.side());
+      }
+    }
+  }
+
+  /** The current range of every tensor the exporter needs one for, read from the hooks, by graph tensor name. */
+  public ActivationRanges ranges() {
+    Map<String, float[]> out = new LinkedHashMap<>();
+    for (String t : TfliteExporter.tensorsNeedingRanges(graph)) {
+      Hook h = hooks.stream().filter(k -> t.equals(k.rangeTensor()) && t.equals(k.tensor())).findFirst()
+          .orElseThrow(() -> new IllegalStateException("no hook simulates tensor '" + t + "'"));
+      float[] r = switch (h.side()) {
+        case NETWORK_INPUT -> FakeQuant.inputQuantizers(network).get(0).getRange();
+        case PRE_ACTIVATION -> activationHook(h.vertex()).getInputRange();
+        case OUTPUT -> activationHook(h.vertex()).getOutputRange();
+      };
+      out.put(t, r);
+    }
+    return ActivationRanges.of(out, "qat");
+  }
+
+  /**
+   * The network's current parameters written into a new graph with the same name, nodes, tensors and origins: only
+   * the weights and biases differ, so {@link TfliteExporter} exports the fine-tuned model.
+   */
+  public Graph writeBack() {
+    List<Node> nodes = new ArrayList<>();
+    for (Node n : graph.nodes()) {
+      nodes.add(withWeights(n));
+    }
+    List<GraphTensor> rest = new ArrayList<>(graph.tensors());
+    rest.remove(0); // the input, passed separately
+    return Graph.of(graph.name(), graph.input(), rest, nodes, graph.output().name(), graph.dl4jInputLayout());
+  }
+
+  private Node withWeights(Node n) {
+    if (n instanceof Node.Conv2D c) {
+      int[] s = c.filter().shape(); // OHWI
+      INDArray w = param(c.name(), "W"); // [out, in, kH, kW]
+      return new Node.Conv2D(c.name(), c.input(), c.output(), new ConstTensor(s, floats(w.permute(0, 2, 3, 1))),
+          bias(c.name(), c.bias()), c.strideH(), c.strideW(), c.dilationH(), c.dilationW(), c.padding(),
+          c.activation(), c.origin());
+    }
+    if (n instanceof Node.DepthwiseConv2D d) {
+      // DL4J's [kH, kW, in, m] row-major is the IR's [1, kH, kW, in * m].
+      return new Node.DepthwiseConv2D(d.name(), d.input(), d.output(),
+          new ConstTensor(d.filter().shape(), floats(param(d.name(), "W"))), bias(d.name(), d.bias()),
+          d.depthMultiplier(), d.strideH(), d.strideW(), d.dilationH(), d.dilationW(), d.padding(), d.activation(),
+          d.origin());
+    }
+    if (n instanceof Node.FullyConnected f) {
+      int nOut = f.weights().dim(0);
+      int nIn = f.weights().dim(1);
+      int[] nhwcRow = flattenRows(graph, f);
+      float[] src = floats(param(f.name(), "W")); // [in, out], rows in DL4J's flatten order
+      float[] wt = new float[nOut * nIn];
+      for (int r = 0; r < nIn; r++) {
+        for (int o = 0; o < nOut; o++) {
+          wt[o * nIn + nhwcRow[r]] = src[r * nOut + o];
+        }
+      }
+      return new Node.FullyConnected(f.name(), f.input(), f.output(), new ConstTensor(new int[] {nOut, nIn}, wt),
+          bias(f.name(), f.bias()), f.activation(), f.origin());
+    }
+    return n;
+  }
+
+  private ConstTensor bias(String node, ConstTensor original) {
+    return new ConstTensor(original.shape(), floats(param(node, "b")));
+  }
+
+  private INDArray param(String node, String key) {
+    return network.getLayer(weightVertices.get(node)).getParam(key);
+  }
+
+  /** Copies the graph's weights into the network's parameters, in DL4J's layouts. */
+  private void loadWeights(Graph g) {
+    for (Node n : g.nodes()) {
+      if (n instanceof Node.Conv2D c) {
+        int[] s = c.filter().shape();
+        INDArray ohwi = Nd4j.create(c.filter().data(), new long[] {s[0], s[1], s[2], s[3]}, 'c');
+        assign(c.name(), "W", floats(ohwi.permute(0, 3, 1, 2)));
+        assign(c.name(), "b", c.bias().data());
+      } else if (n instanceof Node.DepthwiseConv2D d) {
+        assign(d.name(), "W", d.filter().data());
+        assign(d.name(), "b", d.bias().data());
+      } else if (n instanceof Node.FullyConnected f) {
+        int nOut = f.weights().dim(0);
+        int nIn = f.weights().dim(1);
+        int[] nhwcRow = flattenRows(g, f);
+        float[] w = f.weights().data();
+        float[] dst = new float[nIn * nOut];
+        for (int r = 0; r < nIn; r++) {
+          for (int o = 0; o < nOut; o++) {
+            dst[r * nOut + o] = w[o * nIn + nhwcRow[r]];
+          }
+        }
+        assign(f.name(), "W", dst);
+        assign(f.name(), "b", f.bias().data());
+      }
+    }
+  }
+
+  private void assign(String node, String key, float[] values) {
+    INDArray p = param(node, key);
+    if (p.length() != values.length) {
+      throw new IllegalStateException("node '" + node + "' parameter " + key + " has " + p.length()
+          + " values in DL4J, " + values.length + " in the graph");
+    }
+    p.assign(Nd4j.create(values, p.shape(), 'c').castTo(p.dataType()));
+  }
+
+  /**
+   * For each DL4J input row of a dense layer, the IR (NHWC flatten) row it is: DL4J flattens NCHW, row
+   * {@code (c * H + y) * W + x}, which the NHWC flatten puts at {@code (y * W + x) * C + c}. The identity when the
+   * layer's input is not a flattened image.
+   */
+  static int[] flattenRows(Graph g, Node.FullyConnected f) {
+    int nIn = f.weights().dim(1);
+    int[] rows = new int[nIn];
+    Node producer = g.producer(f.input()).orElse(null);
+    GraphTensor image = producer instanceof Node.Reshape r ? g.tensor(r.input()) : null;
+    if (image == null || image.rank() != 4) {
+      for (int i = 0; i < nIn; i++) {
+        rows[i] = i;
+      }
+      return rows;
+    }
+    int h = image.dim(1);
+    int w = image.dim(2);
+    int c = image.dim(3);
+    for (int ch = 0; ch < c; ch++) {
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          rows[(ch * h + y) * w + x] = (y * w + x) * c + ch;
+        }
+      }
+    }
+    return rows;
+  }
+
+  private FakeQuantActivation activationHook(String vertex) {
+    FakeQuantActivation a = FakeQuant.activation(network.getLayer(vertex).conf().getLayer());
+    if (a == null) {
+      throw new IllegalStateException("vertex '" + vertex + "' has no activation fake-quantizer");
+    }
+    return a;
+  }
+
+  /** Maps the graph's nodes to DL4J vertices, in graph order; collects the weight vertices and hooks. */
+  private static final class Builder {
+    final Graph graph;
+    final Options options;
+    final ComputationGraphConfiguration.GraphBuilder gb;
+    /** IR tensor -> the DL4J vertex whose output holds its value. */
+    final Map<String, String> vertexOf = new HashMap<>();
+    final Set<String> vertexNames = new HashSet<>();
+    final Map<String, String> weightVertices = new LinkedHashMap<>();
+    final List<Hook> hooks = new ArrayList<>();
+    String softmaxVertex;
+
+    Builder(Graph graph, Options options) {
+      this.graph = graph;
+      this.options = options;
+      String in = graph.input().name();
+      gb = new NeuralNetConfiguration.Builder().seed(options.seed()).dataType(DataType.FLOAT)
+          .updater(options.updater()).weightInit(WeightInit.XAVIER).graphBuilder().addInputs(in)
+          .setInputTypes(inputType(graph));
+      vertexNames.add(in);
+      vertexOf.put(in, in);
+      hooks.add(new Hook(in, null, Side.NETWORK_INPUT, in));
+    }
+
+    static InputType inputType(Graph g) {
+      GraphTensor in = g.input();
+      Dl4jInputLayout layout = g.dl4jInputLayout();
+      if (layout == null) {
+        layout = in.rank() == 4 ? Dl4jInputLayout.NCHW : Dl4jInputLayout.FEED_FORWARD;
+      }
+      return switch (layout) {
+        case FEED_FORWARD -> InputType.feedForward(in.dim(1));
+        case NCHW -> InputType.convolutional(in.dim(1), in.dim(2), in.dim(3));
+        case FLAT_CHW -> InputType.convolutionalFlat(in.dim(1), in.dim(2), in.dim(3));
+      };
+    }
+
+    void addAll() {
+      List<Node> nodes = graph.nodes();
+      Node last = nodes.get(nodes.size() - 1);
+      boolean softmaxOutput = last instanceof Node.Softmax s && producer(s.input()) instanceof Node.FullyConnected f
+          && f.activation() == FusedActivation.NONE && graph.consumers(f.output()).size() == 1;
+      if (!(last instanceof Node.FullyConnected) && !softmaxOutput) {
+        throw reject(last, nodes.size() - 1, "the graph output must be produced by a FULLY_CONNECTED, or by a "
+            + "SOFTMAX of a FULLY_CONNECTED without fused activation, to be trained with a loss");
+      }
+      String outputVertex = null;
+      for (int i = 0; i < nodes.size(); i++) {
+        Node n = nodes.get(i);
+        boolean isOutputLayer = n == last || (softmaxOutput && i == nodes.size() - 2);
+        if (n instanceof Node.Softmax s) {
+          if (n != last || !softmaxOutput) {
+            throw reject(n, i, "SOFTMAX is supported only as the graph output after a FULLY_CONNECTED");
+          }
+          String v = vertexOf.get(s.input());
+          vertexOf.put(s.output(), v);
+          softmaxVertex = v;
+          hooks.add(new Hook(s.output(), v, Side.OUTPUT, null));
+          continue;
+        }
+        if (isOutputLayer && !(n instanceof Node.FullyConnected)) {
+          throw reject(n, i, "expected the FULLY_CONNECTED that produces the graph output");
+        }
+        String v = add(n, i, isOutputLayer, softmaxOutput);
+        if (isOutputLayer) {
+          outputVertex = v;
+        }
+      }
+      gb.setOutputs(outputVertex);
+    }
+
+    private Node producer(String tensor) {
+      return graph.producer(tensor).orElse(null);
+    }
+
+    /** Adds the vertices of one node; returns the vertex that holds its output. */
+    private String add(Node n, int index, boolean outputLayer, boolean softmaxOutput) {
+      if (n instanceof Node.Conv2D c) {
+        int[] f = c.filter().shape(); // OHWI
+        String v = vertex(c.name());
+        gb.addLayer(v, new ConvolutionLayer.Builder(f[1], f[2]).stride(c.strideH(), c.strideW())
+            .dilation(c.dilationH(), c.dilationW()).convolutionMode(mode(c.padding())).nIn(f[3]).nOut(f[0])
+            .hasBias(true).activation(outputHook(c.output(), v, fused(c.activation(), n, index)))
+            .weightNoise(new FakeQuantWeights(options.perTensorWeights())).build(), vertexOf.get(c.input()));
+        weightVertices.put(c.name(), v);
+        return produced(c.output(), v);
+      }
+      if (n instanceof Node.DepthwiseConv2D d) {
+        int[] f = d.filter().shape(); // [1, kH, kW, in * m]
+        int m = d.depthMultiplier();
+        String v = vertex(d.name());
+        gb.addLayer(v, new DepthwiseConvolution2D.Builder(f[1], f[2]).stride(d.strideH(), d.strideW())
+            .dilation(d.dilationH(), d.dilationW()).convolutionMode(mode(d.padding())).depthMultiplier(m)
+            .nIn(f[3] / m).nOut(f[3]).hasBias(true).activation(outputHook(d.output(), v, fused(d.activation(), n,
+                index))).weightNoise(new FakeQuantWeights(options.perTensorWeights())).build(),
+            vertexOf.get(d.input()));
+        weightVertices.put(d.name(), v);
+        return produced(d.output(), v);
+      }
+      if (n instanceof Node.FullyConnected f) {
+        int nOut = f.weights().dim(0);
+        int nIn = f.weights().dim(1);
+        String v = vertex(f.name());
+        IActivation act = fused(f.activation(), n, index);
+        FakeQuantWeights weights = new FakeQuantWeights(options.perTensorWeights());
+        if (outputLayer && softmaxOutput) {
+          // Logits quantized as the exporter's FULLY_CONNECTED output; the softmax output per setSoftmaxOutputQuantized.
+          hooks.add(new Hook(f.output(), v, Side.PRE_ACTIVATION, f.output()));
+          gb.addLayer(v, new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(nIn).nOut(nOut).hasBias(true)
+              .activation(new FakeQuantActivation(new ActivationSoftmax())).weightNoise(weights).build(),
+              vertexOf.get(f.input()));
+        } else if (outputLayer) {
+          gb.addLayer(v, new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nIn(nIn).nOut(nOut).hasBias(true)
+              .activation(outputHook(f.output(), v, act)).weightNoise(weights).build(), vertexOf.get(f.input()));
+        } else {
+          gb.addLayer(v, new DenseLayer.Builder().nIn(nIn).nOut(nOut).hasBias(true)
+              .activation(outputHook(f.output(), v, act)).weightNoise(weights).build(), vertexOf.get(f.input()));
+        }
+        weightVertices.put(f.name(), v);
+        return produced(f.output(), v);
+      }
+      if (n instanceof Node.Pool2D p) {
+        String v = vertex(p.name());
+        SubsamplingLayer pool = new SubsamplingLayer.Builder(p.kind() == Node.PoolKind.MAX ? PoolingType.MAX
+            : PoolingType.AVG).kernelSize(p.filterH(), p.filterW()).stride(p.strideH(), p.strideW())
+            .convolutionMode(mode(p.padding())).build();
+        pool.setAvgPoolIncludePadInDivisor(false); // TFLite divides by the real cells only
+        gb.addLayer(v, pool, vertexOf.get(p.input()));
+        if (p.kind() == Node.PoolKind.MAX) {
+          return produced(p.output(), v); // the maximum of grid values is on the grid
+        }
+        // The int8 average keeps its input's parameters and is rounded to that grid.
+        String fq = vertex(p.name() + "_fq");
+        String rangeTensor = inheritedRangeTensor(p.input());
+        gb.addLayer(fq, rangeTensor != null ? identityHook(p.output(), fq, rangeTensor)
+            : fixedIdentityHook(p.output(), fq, fixedRange(paramsSource(p.input()))), v);
+        return produced(p.output(), fq);
+      }
+      if (n instanceof Node.GlobalPool g) {
+        String v = vertex(g.name());
+        gb.addLayer(v, new GlobalPoolingLayer.Builder(g.kind() == Node.PoolKind.MAX ? PoolingType.MAX
+            : PoolingType.AVG).collapseDimensions(!g.keepDims()).build(), vertexOf.get(g.input()));
+        if (g.kind() == Node.PoolKind.MAX) {
+          return produced(g.output(), v);
+        }
+        String fq = vertex(g.name() + "_fq"); // MEAN has a range of its own
+        gb.addLayer(fq, identityHook(g.output(), fq, g.output()), v);
+        return produced(g.output(), fq);
+      }
+      if (n instanceof Node.Add a) {
+        String sum = vertex(a.name() + "_sum");
+        gb.addVertex(sum, new ElementWiseVertex(ElementWiseVertex.Op.Add), vertexOf.get(a.left()),
+            vertexOf.get(a.right()));
+        String v = vertex(a.name()); // the fused activation and the ADD's own output range
+        gb.addLayer(v, new ActivationLayer.Builder().activation(outputHook(a.output(), v, fused(a.activation(), n,
+            index))).build(), sum);
+        return produced(a.output(), v);
+      }
+      if (n instanceof Node.Activation a) {
+        String v = vertex(a.name());
+        IActivation act = switch (a.kind()) {
+          case RELU -> new ActivationReLU();
+          case RELU6 -> new ActivationReLU6();
+          case TANH -> new ActivationTanH();
+          case LOGISTIC -> new ActivationSigmoid();
+        };
+        IActivation hooked;
+        if (a.kind() == Node.ActivationKind.TANH || a.kind() == Node.ActivationKind.LOGISTIC) {
+          float[] r = FakeQuantActivation.fixedOutputRange(act);
+          hooked = FakeQuantActivation.output(act, r[0], r[1]);
+          hooks.add(new Hook(a.output(), v, Side.OUTPUT, null));
+        } else {
+          hooked = outputHook(a.output(), v, act);
+        }
+        gb.addLayer(v, new ActivationLayer.Builder().activation(hooked).build(), vertexOf.get(a.input()));
+        return produced(a.output(), v);
+      }
+      if (n instanceof Node.Reshape r) {
+        GraphTensor in = graph.tensor(r.input());
+        int[] s = r.newShape();
+        boolean flatten = in.rank() == 4 && s.length == 2 && s[1] == in.itemSize();
+        boolean intoDense = graph.consumers(r.output()).stream().allMatch(c -> c instanceof Node.FullyConnected);
+        if (!flatten || !intoDense) {
+          throw reject(n, index, "RESHAPE is supported only as the flatten of an image before FULLY_CONNECTED layers");
+        }
+        // DL4J's CnnToFeedForwardPreProcessor flattens in NCHW order; the dense weights' rows are permuted instead.
+        return produced(r.output(), vertexOf.get(r.input()));
+      }
+      throw reject(n, index, "node type " + n.getClass().getSimpleName() + " is not supported");
+    }
+
+    private String produced(String tensor, String vertex) {
+      vertexOf.put(tensor, vertex);
+      return vertex;
+    }
+
+    /** A vertex name that is not taken yet (the node's own name whenever possible). */
+    private String vertex(String base) {
+      String v = base;
+      for (int i = 1; !vertexNames.add(v); i++) {
+        v = base + "_" + i;
+      }
+      return v;
+    }
+
+    private FakeQuantActivation outputHook(String tensor, String vertex, IActivation act) {
+      hooks.add(new Hook(tensor, vertex, Side.OUTPUT, tensor));
+      return new FakeQuantActivation(act);
+    }
+
+    private ActivationLayer identityHook(String tensor, String vertex, String rangeTensor) {
+      FakeQuantActivation fq = new FakeQuantActivation(new ActivationIdentity());
+      hooks.add(new Hook(tensor, vertex, Side.OUTPUT, rangeTensor));
+      return new ActivationLayer.Builder().activation(fq).build();
+    }
+
+    /** An identity fake-quantizer over a fixed range (an average of softmax/logistic/tanh outputs). */
+    private ActivationLayer fixedIdentityHook(String tensor, String vertex, float[] range) {
+      hooks.add(new Hook(tensor, vertex, Side.OUTPUT, null));
+      return new ActivationLayer.Builder()
+          .activation(FakeQuantActivation.output(new ActivationIdentity(), range[0], range[1])).build();
+    }
+
+    /** The tensor whose calibrated range gives {@code tensor}'s parameters (pools, reshape, global max inherit). */
+    private String inheritedRangeTensor(String tensor) {
+      Node p = producer(tensor);
+      if (p instanceof Node.Pool2D || p instanceof Node.Reshape
+          || (p instanceof Node.GlobalPool g && g.kind() == Node.PoolKind.MAX)) {
+        return inheritedRangeTensor(p.inputs().get(0));
+      }
+      return fixedRange(p) != null ? null : tensor;
+    }
+
+    /** The range giving the exporter's fixed output parameters of {@code p}, or null if calibrated. */
+    private static float[] fixedRange(Node p) {
+      if (p instanceof Node.Softmax) {
+        return FakeQuantActivation.fixedOutputRange(new ActivationSoftmax());
+      }
+      if (p instanceof Node.Activation a && a.kind() == Node.ActivationKind.TANH) {
+        return FakeQuantActivation.fixedOutputRange(new ActivationTanH());
+      }
+      if (p instanceof Node.Activation a && a.kind() == Node.ActivationKind.LOGISTIC) {
+        return FakeQuantActivation.fixedOutputRange(new ActivationSigmoid());
+      }
+      return null;
+    }
+
+    /** The producer whose parameters {@code tensor} carries, through pools, reshape and global max. */
+    private Node paramsSource(String tensor) {
+      Node p = producer(tensor);
+      if (p instanceof Node.Pool2D || p instanceof Node.Reshape
+          || (p instanceof Node.GlobalPool g && g.kind() == Node.PoolKind.MAX)) {
+        return paramsSource(p.inputs().get(0));
+      }
+      return p;
+    }
+
+    private static IActivation fused(FusedActivation a, Node n, int index) {
+      return switch (a) {
+        case NONE -> new ActivationIdentity();
+        case RELU -> new ActivationReLU();
+        case RELU6 -> new ActivationReLU6();
+        default -> throw reject(n, index, "fused activation " + a + " is not supported (NONE, RELU, RELU6 are)");
+      };
+    }
+
+    private static ConvolutionMode mode(Padding p) {
+      // DL4J's Same pads as TFLite's SAME (the extra cell bottom/right); Truncate without padding is VALID.
+      return p == Padding.SAME ? ConvolutionMode.Same : ConvolutionMode.Truncate;
+    }
+
+    private static UnsupportedModelException reject(Node n, int index, String what) {
+      return new UnsupportedModelException("node " + index + " '" + n.name() + "' (" + n.getClass().getSimpleName()
+          + ", from " + n.origin() + "): " + what + "; supported: " + SUPPORTED);
+    }
+  }
+}
