@@ -26,13 +26,19 @@ import io.sparkquant.ops.kernels.FusedActivation;
 import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.TfliteRuntime;
 import io.sparkquant.ops.tflite.TfliteWriter;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -144,6 +150,61 @@ class QatNetworkTest {
           ExportMode.FLOAT32)))), c.name() + ": training changed no weight");
       assertAgreement(c.name() + " trained", qat, qat.ranges());
     }
+  }
+
+  @Test
+  void refreshedRangesAreReadBackAndSimulated() {
+    for (Case c : cases) {
+      QatNetwork qat = QatNetwork.build(c.graph(), c.ranges(), QatNetwork.Options.defaults());
+      Map<String, float[]> wider = new LinkedHashMap<>();
+      c.ranges().asMap().forEach((k, r) -> wider.put(k, new float[] {r[0] * 1.25f - 0.01f, r[1] * 1.25f + 0.01f}));
+      ActivationRanges refreshed = ActivationRanges.of(wider, "refreshed");
+      qat.setRanges(refreshed);
+      for (Map.Entry<String, float[]> e : qat.ranges().asMap().entrySet()) {
+        assertArrayEquals(wider.get(e.getKey()), e.getValue(), c.name() + " " + e.getKey());
+      }
+      // Average pooling follows the range it inherits: the simulation still matches an export with the new ranges.
+      assertAgreement(c.name() + " refreshed ranges", qat, refreshed);
+    }
+  }
+
+  @Test
+  void reattachedAfterModelSerializerRoundTrip() throws IOException {
+    for (Case c : cases) {
+      QatNetwork qat = QatNetwork.build(c.graph(), c.ranges(), QatNetwork.Options.defaults());
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      ModelSerializer.writeModel(qat.network(), bytes, true);
+      ComputationGraph restored = ModelSerializer.restoreComputationGraph(
+          new ByteArrayInputStream(bytes.toByteArray()), true);
+      QatNetwork again = QatNetwork.attach(c.graph(), restored);
+      ExportOptions int8 = ExportOptions.int8(c.ranges(), ExportOptions.IoType.FLOAT);
+      assertArrayEquals(TfliteWriter.write(TfliteExporter.export(qat.writeBack(), int8)),
+          TfliteWriter.write(TfliteExporter.export(again.writeBack(), int8)), c.name());
+      assertEquals(qat.ranges().asMap().keySet(), again.ranges().asMap().keySet(), c.name());
+      float[] x = TestModels.randomInput(c.graph(), 16, SEED + 5);
+      assertArrayEquals(flat(qat.network().outputSingle(false, qat.toDl4jInput(x, 16))),
+          flat(restored.outputSingle(false, again.toDl4jInput(x, 16))), c.name());
+    }
+  }
+
+  @Test
+  void perTensorWeightsUseOneScalePerLayer() {
+    Case c = cases.get(0);
+    QatNetwork qat = QatNetwork.build(c.graph(), c.ranges(), QatNetwork.Options.defaults().withPerTensorWeights(true));
+    int weightLayers = 0;
+    for (org.deeplearning4j.nn.conf.layers.Layer conf : FakeQuant.layerConfs(qat.network())) {
+      FakeQuantWeights w = FakeQuant.weights(conf);
+      if (w != null) {
+        assertTrue(w.isPerTensor(), conf.getLayerName());
+        weightLayers++;
+      }
+    }
+    assertEquals(c.graph().nodes().stream().filter(n -> n instanceof Node.Conv2D || n instanceof Node.DepthwiseConv2D
+        || n instanceof Node.FullyConnected).count(), weightLayers);
+    float[] x = TestModels.randomInput(c.graph(), 16, SEED + 6);
+    QatNetwork perChannel = QatNetwork.build(c.graph(), c.ranges(), QatNetwork.Options.defaults());
+    assertFalse(Arrays.equals(flat(perChannel.network().outputSingle(false, perChannel.toDl4jInput(x, 16))),
+        flat(qat.network().outputSingle(false, qat.toDl4jInput(x, 16)))), "per-tensor weights changed nothing");
   }
 
   @Test
