@@ -55,8 +55,11 @@ import org.nd4j.linalg.learning.config.Adam;
 class QatNetworkTest {
 
   private static final long SEED = 31;
-  /** Hooks off: DL4J's float32 network against the IR's float reference, relative to the largest |value|. */
-  private static final double FLOAT_TOLERANCE = 1e-5;
+  /**
+   * Hooks off: DL4J's float32 network against the IR's float reference, relative to the largest |value| (measured:
+   * at most 1.5e-7, one or two float32 ulps of the probabilities).
+   */
+  private static final double FLOAT_TOLERANCE = 1e-6;
   private static final int CALIBRATION_ROWS = 128;
   private static final int ROWS = 500;
   /** One step of the int8 softmax output (1/256), plus float noise of the dequantization. */
