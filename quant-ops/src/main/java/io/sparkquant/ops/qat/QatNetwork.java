@@ -140,9 +140,10 @@ public final class QatNetwork {
    */
   public static QatNetwork build(Graph graph, ActivationRanges ranges, Options options) {
     Builder b = new Builder(graph, options);
-    b.addAll();
+    b.addAll(); // rejects an unsupported node before anything else
+    Objects.requireNonNull(ranges, "ranges (from a calibration table)");
     ComputationGraphConfiguration conf = b.gb.build();
-    FakeQuantInputPreProcessor.install(conf, 0f, 0f);
+    FakeQuantInputPreProcessor.install(conf, 0f, 0f); // its range is set below with the others
     ComputationGraph network = new ComputationGraph(conf);
     network.init();
     QatNetwork qat = new QatNetwork(graph, network, b.weightVertices, b.hooks, b.softmaxVertex);

@@ -50,7 +50,7 @@ import org.nd4j.linalg.learning.config.Adam;
 /**
  * The QAT network built from the graph IR against the IR itself and against the int8 .tflite exported from the
  * graph it writes back, run by the real TFLite 2.6.2 runtime, on the seeded test models (chain with depthwise and
- * separable convolutions, MLP, residual ADD with global average pooling, average pooling + MEAN).
+ * separable convolutions, MLP, residual ADD with global average or max pooling, average pooling + MEAN).
  */
 class QatNetworkTest {
 
@@ -77,6 +77,7 @@ class QatNetworkTest {
     add("cnnChain", TestModels.cnnChain(SEED), null);
     add("mlp", TestModels.mlp(SEED), null);
     add("residual", TestModels.residual(SEED, PoolingType.AVG), new int[] {8, 8, 3});
+    add("residualGlobalMax", TestModels.residual(SEED, PoolingType.MAX), new int[] {8, 8, 3});
     add("globalAverage", TestModels.globalAverage(SEED, false), null);
   }
 
