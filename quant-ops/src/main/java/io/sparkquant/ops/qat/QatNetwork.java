@@ -470,7 +470,7 @@ public final class QatNetwork {
         IActivation act = fused(f.activation(), n, index);
         FakeQuantWeights weights = new FakeQuantWeights(options.perTensorWeights());
         if (outputLayer && softmaxOutput) {
-          // Logits quantized as the exporter's FULLY_CONNECTED output; the softmax output per setSoftmaxOutputQuantized.
+          // Logits quantized as the exporter's FULLY_CONNECTED output; softmax output: setSoftmaxOutputQuantized.
           hooks.add(new Hook(f.output(), v, Side.PRE_ACTIVATION, f.output()));
           gb.addLayer(v, new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(nIn).nOut(nOut).hasBias(true)
               .activation(new FakeQuantActivation(new ActivationSoftmax())).weightNoise(weights).build(),

@@ -32,7 +32,7 @@
  * A SeparableConvolution2D is exported as DEPTHWISE_CONV_2D then a 1x1 CONV_2D, with the depthwise output quantized
  * over a range of its own; DL4J computes both stages inside one layer with no hook between them, so the weight hook
  * matches both exported weight tensors but the intermediate tensor is not simulated: a QAT network should use a
- * DepthwiseConvolution2D and a 1x1 ConvolutionLayer instead.
+ * DepthwiseConvolution2D and a 1x1 ConvolutionLayer instead, as {@link io.sparkquant.ops.qat.QatNetwork} does.
  *
  * <p>{@link io.sparkquant.ops.qat.FakeQuant} finds the hooks of a network (to set ranges from a calibration table and
  * refresh them between epochs; the layers share their configuration objects, so a new range is used at once and
@@ -47,12 +47,12 @@
  * graph order, named after the node; the network computes in NCHW and reads its input in the source model's layout
  * ({@link io.sparkquant.ops.graph.Graph#dl4jInputLayout()}: convolutionalFlat, convolutional or feedForward):
  * <table>
- *   <caption>IR node -> DL4J vertices -> fake-quant hooks</caption>
+ *   <caption>From IR node to DL4J vertices and fake-quant hooks</caption>
  *   <tr><th>IR node</th><th>DL4J</th><th>hooks (graph tensor whose range they use)</th></tr>
  *   <tr><td>graph input</td><td>network input</td><td>FakeQuantInputPreProcessor on each layer reading it
  *       (input)</td></tr>
- *   <tr><td>CONV_2D (fused NONE/RELU/RELU6)</td><td>ConvolutionLayer, OHWI -> {@code [out, in, kH, kW]}, SAME ->
- *       ConvolutionMode.Same, VALID -> Truncate</td><td>FakeQuantWeights (per output channel); output of the fused
+ *   <tr><td>CONV_2D (fused NONE/RELU/RELU6)</td><td>ConvolutionLayer, OHWI as {@code [out, in, kH, kW]}, SAME as
+ *       ConvolutionMode.Same, VALID as Truncate</td><td>FakeQuantWeights (per output channel); output of the fused
  *       activation (node output)</td></tr>
  *   <tr><td>DEPTHWISE_CONV_2D</td><td>DepthwiseConvolution2D, {@code [1, kH, kW, in*m]} = {@code [kH, kW, in, m]}
  *       </td><td>FakeQuantWeights (channel {@code c*m + j}); output (node output)</td></tr>
@@ -86,10 +86,10 @@
  * <p>Measured (QatNetworkTest, 500 seeded rows per model, TFLite 2.6.2): the simulation's top-1 and probabilities
  * (within one 1/256 step) agree with the exported int8 model on 500/500 rows for cnnChain, mlp, residual (global
  * average and global max) and globalAverage before training, and after 8 fine-tuning steps on 500/500 except mlp,
- * 499/500 (the miss: a 2-step probability difference). Identical probabilities on 475-500 rows of 500. What remains is integer rounding
- * the float simulation does not model: compared tensor by tensor with the bit-exact Java interpreter, about 0.1% of
- * conv/dense outputs (int32 bias, fixed-point requantization), 0.2-1% of tanh/logistic outputs (fixed-point
- * approximations) and 16% of a MEAN's outputs differ by one int8 step.
+ * 499/500 (the miss: a 2-step probability difference). Identical probabilities on 475-500 rows of 500. What
+ * remains is integer rounding the float simulation does not model: compared tensor by tensor with the bit-exact
+ * Java interpreter, about 0.1% of conv/dense outputs (int32 bias, fixed-point requantization), 0.2-1% of
+ * tanh/logistic outputs (fixed-point approximations) and 16% of a MEAN's outputs differ by one int8 step.
  *
  * <h2>Simulation equals deployment</h2>
  * There is one copy of the quantization math, in {@link io.sparkquant.ops.numerics.QuantParams}, and both the
