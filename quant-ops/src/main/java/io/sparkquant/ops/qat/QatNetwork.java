@@ -413,7 +413,7 @@ public final class QatNetwork {
       String outputVertex = null;
       for (int i = 0; i < nodes.size(); i++) {
         Node n = nodes.get(i);
-        boolean isOutputLayer = n == last || (softmaxOutput && i == nodes.size() - 2);
+        boolean isOutputLayer = n == last || (softmaxOutput && n.output().equals(last.inputs().get(0)));
         if (n instanceof Node.Softmax s) {
           if (n != last || !softmaxOutput) {
             throw reject(n, i, "SOFTMAX is supported only as the graph output after a FULLY_CONNECTED");
@@ -423,9 +423,6 @@ public final class QatNetwork {
           softmaxVertex = v;
           hooks.add(new Hook(s.output(), v, Side.OUTPUT, null));
           continue;
-        }
-        if (isOutputLayer && !(n instanceof Node.FullyConnected)) {
-          throw reject(n, i, "expected the FULLY_CONNECTED that produces the graph output");
         }
         String v = add(n, i, isOutputLayer, softmaxOutput);
         if (isOutputLayer) {
