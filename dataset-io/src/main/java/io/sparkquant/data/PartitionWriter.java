@@ -61,7 +61,7 @@ final class PartitionWriter implements Function2<Integer, Iterator<Row>, Iterato
     Path attemptPath = new Path(tmpDir, "." + name + ".attempt-" + attempt);
     Path finalPath = new Path(tmpDir, name);
     Configuration hadoopConf = conf.get();
-    FileSystem fs = attemptPath.getFileSystem(hadoopConf);
+    FileSystem fs = OutputCommit.fileSystem(attemptPath, hadoopConf);
     long count = 0;
     boolean done = false;
     try {

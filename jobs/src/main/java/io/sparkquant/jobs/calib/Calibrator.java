@@ -341,13 +341,7 @@ public final class Calibrator {
 
   private Graph importOnDriver() {
     try {
-      Path tmp = Files.createTempFile("sparkquant-model", ".zip");
-      try {
-        Files.write(tmp, modelBytes);
-        return Dl4jImporter.importModel(Dl4jImporter.load(tmp), inputShape);
-      } finally {
-        Files.deleteIfExists(tmp);
-      }
+      return Dl4jImporter.importModel(Dl4jImporter.load(modelBytes, "the model"), inputShape);
     } catch (IOException e) {
       throw new IllegalArgumentException("the model is not a readable DL4J ModelSerializer zip: " + e.getMessage(), e);
     }

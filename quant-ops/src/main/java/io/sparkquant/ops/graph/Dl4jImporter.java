@@ -1,5 +1,6 @@
 package io.sparkquant.ops.graph;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
+import java.util.zip.ZipInputStream;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -96,6 +98,28 @@ public final class Dl4jImporter {
     }
     return graph ? ModelSerializer.restoreComputationGraph(zip.toFile())
         : ModelSerializer.restoreMultiLayerNetwork(zip.toFile());
+  }
+
+  /**
+   * As {@link #load(Path)}, from the zip's bytes (read through any file system, or broadcast to executors).
+   *
+   * @param source where the bytes came from, for messages
+   */
+  public static Model load(byte[] zip, String source) throws IOException {
+    Boolean graph = null;
+    try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
+      for (ZipEntry e; graph == null && (e = in.getNextEntry()) != null; ) {
+        if (e.getName().equals("configuration.json")) {
+          String json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+          graph = json.contains("\"vertices\"") && json.contains("\"networkInputs\"");
+        }
+      }
+    }
+    if (graph == null) {
+      throw new IOException("Not a DL4J ModelSerializer zip (no configuration.json): " + source);
+    }
+    return graph ? ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(zip), true)
+        : ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(zip), true);
   }
 
   public static Graph importNetwork(MultiLayerNetwork net) {
