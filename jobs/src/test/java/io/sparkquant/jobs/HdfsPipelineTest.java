@@ -78,7 +78,7 @@ class HdfsPipelineTest {
     run("convert", "--format", "idx", "--input", idx, "--split", "test", "--out", test);
 
     String modelDir = root + "/model";
-    run("train", "--data", train, "--out", modelDir, "--preset", "mlp", "--epochs", "1", "--limit", "2000",
+    run("train", "--data", train, "--out", modelDir, "--preset", "cnn", "--epochs", "1", "--limit", "1000",
         "--seed", "3");
     String model = modelDir + "/" + TrainJob.MODEL_FILE;
 
