@@ -21,8 +21,14 @@ public final class CheckedPaths {
 
   /** {@code path} must be a file (a model, a table), not a directory. */
   public static void requireFile(String path, String option) {
-    if (!status(path, option).isFile()) {
-      throw new IllegalArgumentException(option + " " + path + " is a directory; expected a file");
+    FileStatus s;
+    try {
+      s = status(path, option);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(option + " " + path + " is not a file: it does not exist", e);
+    }
+    if (!s.isFile()) {
+      throw new IllegalArgumentException(option + " " + path + " is not a file: it is a directory");
     }
   }
 

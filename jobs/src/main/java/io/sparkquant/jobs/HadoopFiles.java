@@ -25,4 +25,15 @@ public final class HadoopFiles {
   public static String readString(Configuration hadoopConf, String path) {
     return new String(readAllBytes(hadoopConf, path), StandardCharsets.UTF_8);
   }
+
+  /** {@code path} made absolute, as outputs and messages record it: without the scheme for local files. */
+  public static String qualified(Configuration hadoopConf, String path) {
+    try {
+      Path p = new Path(path);
+      Path q = p.getFileSystem(hadoopConf).makeQualified(p);
+      return "file".equals(q.toUri().getScheme()) ? q.toUri().getPath() : q.toString();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot resolve " + path, e);
+    }
+  }
 }

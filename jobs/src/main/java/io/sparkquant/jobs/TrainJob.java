@@ -6,6 +6,8 @@ import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.jobs.train.EpochStats;
 import io.sparkquant.jobs.train.ParameterAveragingTrainer;
 import io.sparkquant.jobs.train.TrainConfig;
+import io.sparkquant.ops.graph.ModelMetadata;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -19,7 +21,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Trains a preset network on a Parquet tensor dataset with {@link ParameterAveragingTrainer} and writes
- * {@code model.zip} (ModelSerializer, with updater state) and {@code manifest.json} atomically into
+ * {@code model.zip} (ModelSerializer, with updater state, plus the dataset's input shape and class names as
+ * {@link ModelMetadata}) and {@code manifest.json} atomically into
  * {@code out}. The model is written by the driver, so this runs unchanged under spark-submit.
  */
 public final class TrainJob {
@@ -69,7 +72,10 @@ public final class TrainJob {
       ParameterAveragingTrainer.Result result =
           new ParameterAveragingTrainer(options.train()).fit(spark, rows, validation, info, progress);
       try (OutputStream model = out.create(MODEL_FILE)) {
-        ModelSerializer.writeModel(result.network(), model, true);
+        // The zip records what export and evaluation need (input shape, class names) next to the network.
+        ByteArrayOutputStream zip = new ByteArrayOutputStream();
+        ModelSerializer.writeModel(result.network(), zip, true);
+        model.write(new ModelMetadata(info.shape(), info.classNames()).addTo(zip.toByteArray()));
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot write " + out.path(MODEL_FILE), e);
       }

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkquant.data.testing.SharedSpark;
 import io.sparkquant.ops.calib.CalibrationTable;
+import io.sparkquant.ops.interp.NpyFile;
+import io.sparkquant.ops.interp.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -29,8 +31,8 @@ import picocli.CommandLine;
 /**
  * The command line against a real HDFS: an in-process MiniDFSCluster (one name node, one data node, loopback only,
  * storage in a temporary directory) and local Spark. Every input and output of convert -> train -> calibrate ->
- * evaluate is an hdfs:// URI; nothing of the run touches the local file system except the bundled IDX files it
- * first copies to HDFS.
+ * quantize -> evaluate (and of inspect and run on the exported model) is an hdfs:// URI; nothing of the run touches
+ * the local file system except the bundled IDX files it first copies to HDFS.
  */
 class HdfsPipelineTest {
 
@@ -61,7 +63,7 @@ class HdfsPipelineTest {
   }
 
   @Test
-  void convertTrainCalibrateEvaluateWithEveryPathOnHdfs() throws Exception {
+  void convertTrainCalibrateQuantizeEvaluateWithEveryPathOnHdfs() throws Exception {
     SharedSpark.get(); // the commands then share the test JVM's local Spark session
     assertTrue(root.startsWith("hdfs://"), root);
     String idx = root + "/idx";
@@ -85,8 +87,25 @@ class HdfsPipelineTest {
     String table = root + "/calib/table.json";
     run("calibrate", "--model", model, "--data", train, "--out", table, "--rows", "300");
 
+    // no --input-shape: the trained model records it
+    String int8 = root + "/quant/model-int8.tflite";
+    run("quantize", "--model", model, "--mode", "int8", "--calibration", table, "--out", int8);
+    // an existing output is replaced only with --overwrite, checked on HDFS before any work
+    String refused = usageError("quantize", "--model", model, "--mode", "int8", "--calibration", table,
+        "--out", int8);
+    assertTrue(refused.contains("--out " + int8 + " already exists"), refused);
+    run("quantize", "--model", model, "--mode", "int8", "--calibration", table, "--out", int8, "--overwrite");
+
     String eval = root + "/eval";
-    run("evaluate", "--model", model, "--data", test, "--out", eval, "--limit", "500");
+    run("evaluate", "--model", model, "--model", int8, "--data", test, "--out", eval, "--limit", "500");
+
+    run("inspect", int8); // exit 0: valid, and TFLite 2.6.2 loads it
+    String images = root + "/npy/images.npy";
+    try (var out = hdfs.create(new Path(images), false)) {
+      out.write(NpyFile.toBytes(Tensor.ofFloat(new int[] {3, 28, 28, 1}, new float[3 * 28 * 28])));
+    }
+    String outputs = root + "/run";
+    run("run", int8, "--input", images, "--output-dir", outputs);
 
     assertTrue(hdfs.isFile(new Path(model)), model);
     assertTrue(hdfs.isFile(new Path(modelDir, Manifest.FILE_NAME)));
@@ -98,7 +117,20 @@ class HdfsPipelineTest {
     assertEquals(500, metrics.get("rows").asLong());
     double accuracy = metrics.get("accuracy").asDouble();
     assertTrue(accuracy > ABOVE_CHANCE, "float model accuracy " + accuracy);
+    JsonNode quantized = metrics.get("models").get(1);
+    assertEquals("model-int8.tflite", quantized.get("file").asText());
+    assertEquals(hdfs.getFileStatus(new Path(int8)).getLen(), quantized.get("sizeBytes").asLong());
+    double int8Accuracy = quantized.get("metrics").get("accuracy").asDouble();
+    assertTrue(int8Accuracy > ABOVE_CHANCE, "int8 model accuracy " + int8Accuracy);
+    JsonNode card = OutputDir.json().readTree(read(QuantizeJob.cardPath(int8)));
+    assertEquals(hdfs.getFileStatus(new Path(int8)).getLen(), card.get("fileSizeBytes").asLong());
     assertTrue(hdfs.getFileStatus(new Path(eval, EvaluateJob.PREDICTIONS_DIR)).isDirectory());
+    List<String> runFiles = new ArrayList<>();
+    for (FileStatus f : hdfs.listStatus(new Path(outputs))) {
+      runFiles.add(f.getPath().getName());
+    }
+    assertEquals(2, runFiles.size(), "one .npy per model output and the manifest: " + runFiles);
+    assertTrue(runFiles.contains(Manifest.FILE_NAME), runFiles.toString());
     assertTrue(hdfs.isFile(new Path(eval, EvaluateJob.REPORT_FILE)));
     assertEquals(List.of(), hiddenLeftovers(new Path(root)), "temporary outputs left on HDFS");
   }
@@ -112,6 +144,16 @@ class HdfsPipelineTest {
     cli.setErr(new PrintWriter(err, true));
     int code = cli.execute(args);
     assertEquals(0, code, String.join(" ", args) + "\nout: " + out + "\nerr: " + err);
+  }
+
+  /** Runs the CLI expecting a usage error (exit code 2); returns what it printed on stderr. */
+  private static String usageError(String... args) {
+    StringWriter err = new StringWriter();
+    CommandLine cli = Main.commandLine();
+    cli.setOut(new PrintWriter(new StringWriter(), true));
+    cli.setErr(new PrintWriter(err, true));
+    assertEquals(2, cli.execute(args), String.join(" ", args) + "\nerr: " + err);
+    return err.toString();
   }
 
   private static String read(String path) throws IOException {

@@ -1,5 +1,6 @@
 package io.sparkquant.jobs;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +10,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.data.testing.SharedSpark;
+import io.sparkquant.ops.calib.CalibrationTable;
+import io.sparkquant.ops.export.ExportMode;
+import io.sparkquant.ops.export.ExportOptions;
+import io.sparkquant.ops.export.Quantizer;
+import io.sparkquant.ops.graph.Dl4jImporter;
+import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.TestModels;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteRuntime;
@@ -18,9 +25,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -45,28 +54,30 @@ class QuantizeCommandTest {
     MultiLayerNetwork net = TestModels.cnnChain(7); // convolutionalFlat(10, 10, 3)
     modelZip = dir.resolve("cnn.zip");
     ModelSerializer.writeModel(net, modelZip.toFile(), false);
+    data = dir.resolve("calib");
+    writeDataset(data, new int[] {10, 10, 3}, List.of("a", "b", "c", "d", "e"), 40);
+  }
+
+  /** {@code rows} rows of uniform random features of {@code shape}, ids 0..rows-1, in 2 partitions. */
+  static void writeDataset(Path out, int[] shape, List<String> classNames, int rows) {
     SparkSession spark = SharedSpark.get();
     Random r = new Random(3);
-    List<Row> rows = new ArrayList<>();
-    for (int i = 0; i < 40; i++) {
-      float[] f = new float[300];
-      for (int j = 0; j < f.length; j++) {
-        f[j] = r.nextFloat();
-      }
+    int length = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+    List<Row> list = new ArrayList<>();
+    for (int i = 0; i < rows; i++) {
       List<Float> boxed = new ArrayList<>();
-      for (float v : f) {
-        boxed.add(v);
+      for (int j = 0; j < length; j++) {
+        boxed.add(r.nextFloat());
       }
-      rows.add(RowFactory.create(boxed, i % 5, (long) i));
+      list.add(RowFactory.create(boxed, i % classNames.size(), (long) i));
     }
     StructType schema = new StructType()
         .add(TensorDatasets.FEATURES, DataTypes.createArrayType(DataTypes.FloatType, false), false)
         .add(TensorDatasets.LABEL, DataTypes.IntegerType, false)
         .add(TensorDatasets.ID, DataTypes.LongType, false);
-    Dataset<Row> df = spark.createDataFrame(rows, schema).repartition(2);
-    data = dir.resolve("calib");
-    TensorDatasets.write(df, new DatasetInfo(new int[] {10, 10, 3}, List.of("a", "b", "c", "d", "e")),
-        data.toString(), Map.of("test", "QuantizeCommandTest"));
+    Dataset<Row> df = spark.createDataFrame(list, schema).repartition(2);
+    TensorDatasets.write(df, new DatasetInfo(shape, classNames), out.toString(),
+        Map.of("test", "QuantizeCommandTest"));
   }
 
   @Test
@@ -135,6 +146,78 @@ class QuantizeCommandTest {
     assertEquals(0, Main.execute("quantize", "--model", cg.toString(), "--mode", "dynamic", "--input-shape",
         "8,8,3", "--out", out.toString()));
     assertTrue(Files.isReadable(out));
+  }
+
+  @Test
+  void calibrationDataGivesTheBytesOfCalibrateThenQuantizeWithTheTable() throws Exception {
+    Path table = dir.resolve("minmax32.json");
+    assertEquals(0, Main.execute("calibrate", "--model", modelZip.toString(), "--data", data.toString(),
+        "--method", "minmax", "--rows", "32", "--seed", "5", "--out", table.toString()));
+    Path viaTable = dir.resolve("via-table.tflite");
+    assertEquals(0, Main.execute("quantize", "--model", modelZip.toString(), "--mode", "int8", "--calibration",
+        table.toString(), "--out", viaTable.toString()));
+    Path viaData = dir.resolve("via-data.tflite");
+    assertEquals(0, Main.execute("quantize", "--model", modelZip.toString(), "--mode", "int8",
+        "--calibration-data", data.toString(), "--calibration-rows", "32", "--seed", "5", "--out",
+        viaData.toString()));
+    assertArrayEquals(Files.readAllBytes(viaTable), Files.readAllBytes(viaData));
+
+    // Another sample (seed) gives other ranges, so the equality above is not vacuous.
+    Path otherSeed = dir.resolve("other-seed.tflite");
+    assertEquals(0, Main.execute("quantize", "--model", modelZip.toString(), "--mode", "int8",
+        "--calibration-data", data.toString(), "--calibration-rows", "32", "--seed", "6",
+        "--out", otherSeed.toString()));
+    assertFalse(Arrays.equals(Files.readAllBytes(viaTable), Files.readAllBytes(otherSeed)));
+  }
+
+  @Test
+  void libraryCallWithoutSparkGivesTheBytesOfTheCommand() throws Exception {
+    Path table = dir.resolve("minmax-lib.json");
+    assertEquals(0, Main.execute("calibrate", "--model", modelZip.toString(), "--data", data.toString(),
+        "--rows", "20", "--out", table.toString()));
+    Path cli = dir.resolve("cli.tflite");
+    assertEquals(0, Main.execute("quantize", "--model", modelZip.toString(), "--mode", "int8", "--io", "int8",
+        "--calibration", table.toString(), "--out", cli.toString()));
+
+    byte[] modelBytes = Files.readAllBytes(modelZip);
+    CalibrationTable calibration = CalibrationTable.fromJson(Files.readString(table, StandardCharsets.UTF_8));
+    Graph graph = Dl4jImporter.importModel(Dl4jImporter.load(modelBytes), null);
+    Quantizer.Result lib = Quantizer.quantize(graph, calibration.toActivationRanges(),
+        new Quantizer.Config(ExportMode.INT8, ExportOptions.IoType.INT8, Set.of(), 0,
+            ExecutorCache.sha256(modelBytes), ProjectVersion.get()), null, Map.of());
+    assertArrayEquals(Files.readAllBytes(cli), lib.tflite());
+
+    // The job with the table in memory, as the demo calls it, and no Spark session.
+    Path job = dir.resolve("job.tflite");
+    QuantizeJob.Result r = QuantizeJob.run(null, new QuantizeJob.Options(modelZip.toString(), job.toString(),
+        ExportMode.INT8, ExportOptions.IoType.INT8, null, Set.of(), 0, null, null, 1, 0, 1, false), calibration);
+    assertArrayEquals(lib.tflite(), Files.readAllBytes(job));
+    assertEquals(dir.resolve("job.json").toString(), r.cardPath());
+    JsonNode card = new ObjectMapper().readTree(dir.resolve("job.json").toFile());
+    assertEquals(lib.tflite().length, card.get("fileSizeBytes").asLong());
+  }
+
+  @Test
+  void modelWithoutRecordedShapeTakesItFromTheDataOrTheTable() throws Exception {
+    Path cg = dir.resolve("residual-own.zip");
+    ModelSerializer.writeModel(TestModels.residual(5, org.deeplearning4j.nn.conf.layers.PoolingType.AVG),
+        cg.toFile(), false);
+    Path data8 = dir.resolve("calib8");
+    writeDataset(data8, new int[] {8, 8, 3}, List.of("x", "y", "z"), 24);
+    Path table = dir.resolve("residual-table.json");
+    assertEquals(0, Main.execute("calibrate", "--model", cg.toString(), "--data", data8.toString(),
+        "--out", table.toString()));
+    // not residual-table.tflite: its model card residual-table.json would replace the table
+    Path fromTable = dir.resolve("residual-from-table.tflite");
+    assertEquals(0, Main.execute("quantize", "--model", cg.toString(), "--mode", "int8", "--calibration",
+        table.toString(), "--out", fromTable.toString()));
+    Path fromData = dir.resolve("residual-data.tflite");
+    assertEquals(0, Main.execute("quantize", "--model", cg.toString(), "--mode", "int8", "--calibration-data",
+        data8.toString(), "--calibration-rows", "24", "--seed", "0", "--out", fromData.toString()));
+    assertArrayEquals(Files.readAllBytes(fromTable), Files.readAllBytes(fromData));
+    try (TfliteRuntime rt = TfliteRuntime.create(Files.readAllBytes(fromTable), 1)) {
+      assertEquals(3, ((float[]) rt.run((Object) new float[8 * 8 * 3])[0]).length);
+    }
   }
 
   /** Runs the CLI expecting a usage error (exit code 2); returns what it printed on stderr. */

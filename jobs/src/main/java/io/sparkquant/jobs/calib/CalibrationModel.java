@@ -28,7 +28,7 @@ record CalibrationModel(Model model, Graph graph) {
 
   private static CalibrationModel load(byte[] bytes, int[] inputShape) {
     try {
-      Model model = Dl4jImporter.load(bytes, "the broadcast model");
+      Model model = Dl4jImporter.load(bytes);
       return new CalibrationModel(model, Dl4jImporter.importModel(model, inputShape));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot restore the broadcast DL4J model", e);

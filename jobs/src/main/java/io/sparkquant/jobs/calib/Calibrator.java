@@ -27,6 +27,7 @@ import java.util.Map;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FilterFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -102,7 +103,10 @@ public final class Calibrator {
     }
   }
 
-  /** The model input's shape, HWC (e.g. 28,28,1) or [F]; null (default) lets the importer infer it. */
+  /**
+   * The model input's shape, HWC (e.g. 28,28,1) or [F]; null (default) takes the shape the model records
+   * ({@link io.sparkquant.ops.graph.ModelMetadata}), else lets the importer infer it.
+   */
   public Calibrator setInputShape(int[] shape) {
     this.inputShape = shape == null ? null : shape.clone();
     return this;
@@ -218,18 +222,49 @@ public final class Calibrator {
     Dataset<Row> normalized = rows.select(
         ColumnTypes.featuresAsFloatArray(featuresCol, featuresType).as(featuresCol),
         col(idCol).cast(DataTypes.LongType).as(idCol));
-    Graph graph = importOnDriver();
+    // A model SparkQuant trained records its input shape; an explicit one wins.
+    int[] shape = inputShape != null ? inputShape : Dl4jImporter.recordedInputShape(modelBytes);
+    Graph graph = importOnDriver(shape);
     int featureLength = graph.input().itemSize();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());
     try {
-      return SparkFailures.unwrap(() -> run(jsc, normalized, graph, featureLength));
+      return SparkFailures.unwrap(() -> run(jsc, normalized, graph, shape, featureLength));
     } finally {
       jsc.sc().setJobDescription(null);
     }
   }
 
+  /**
+   * The rows {@link #fitRun} observes for this sampling and seed (all columns kept, in the input's order), for
+   * driver-side work that must see the same rows as the calibration.
+   */
+  public Dataset<Row> sample(Dataset<Row> rows) {
+    DataType idType = columnType(rows.schema(), idCol);
+    if (!ColumnTypes.isIntegral(idType)) {
+      throw wrongType(idCol, idType, ColumnTypes.ID_ACCEPTED);
+    }
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());
+    Dataset<Row> ids = rows.select(col(idCol).cast(DataTypes.LongType).as(idCol));
+    Sample chosen;
+    try {
+      chosen = SparkFailures.unwrap(() -> chooseSample(jsc, ids.queryExecution().toRdd().toJavaRDD()));
+    } finally {
+      jsc.sc().setJobDescription(null);
+    }
+    final long s = seed;
+    final String id = idCol;
+    return rows.filter((FilterFunction<Row>) r -> {
+      Object v = r.getAs(id);
+      if (v == null) {
+        throw InvalidDatasetException.atRow(SOURCE, "id", "a row", "a non-null long (ids choose the sample)", "null");
+      }
+      long value = ((Number) v).longValue();
+      return chosen.keep(SampleKeys.key(s, value), value);
+    });
+  }
+
   /** @param rows the features (array&lt;float&gt;) and id (long) columns, in this order */
-  private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int featureLength) {
+  private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int[] shape, int featureLength) {
     long t0 = System.nanoTime();
     JavaRDD<InternalRow> input = rows.queryExecution().toRdd().toJavaRDD();
     Sample sample = chooseSample(jsc, rows.select(idCol).queryExecution().toRdd().toJavaRDD());
@@ -258,7 +293,6 @@ public final class Calibrator {
 
     String sha = ExecutorCache.sha256(modelBytes);
     Broadcast<byte[]> model = jsc.broadcast(modelBytes);
-    int[] shape = inputShape;
     try {
       long t1 = System.nanoTime();
       jsc.setJobDescription("calibrate: pass 1 (min/max)");
@@ -290,7 +324,10 @@ public final class Calibrator {
           layoutsBc.destroy();
         }
       }
-      CalibrationTable table = CalibrationTable.compute(method, pass1.tensors(), histograms);
+      // The table records the input shape the model was calibrated with, so exporting needs nothing else.
+      int[] graphInput = graph.input().shape();
+      CalibrationTable table = CalibrationTable.compute(method, pass1.tensors(), histograms)
+          .withInputShape(Arrays.copyOfRange(graphInput, 1, graphInput.length));
       return new Run(table, sample.rows(), buckets, shufflePartitions, samplingMillis, minMaxMillis,
           histogramMillis);
     } finally {
@@ -339,9 +376,9 @@ public final class Calibrator {
     }
   }
 
-  private Graph importOnDriver() {
+  private Graph importOnDriver(int[] shape) {
     try {
-      return Dl4jImporter.importModel(Dl4jImporter.load(modelBytes, "the model"), inputShape);
+      return Dl4jImporter.importModel(Dl4jImporter.load(modelBytes), shape);
     } catch (IOException e) {
       throw new IllegalArgumentException("the model is not a readable DL4J ModelSerializer zip: " + e.getMessage(), e);
     }

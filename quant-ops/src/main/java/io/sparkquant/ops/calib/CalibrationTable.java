@@ -7,10 +7,8 @@ import io.sparkquant.ops.export.ActivationRanges;
 import io.sparkquant.ops.numerics.QuantParams;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -24,7 +22,9 @@ import java.util.TreeMap;
  *
  * <p>The JSON form ({@link #FORMAT}, version {@link #FORMAT_VERSION}) holds only what the statistics and the method
  * determine, with tensors sorted by name, so the same rows and method give the same bytes whatever the
- * partitioning; provenance (inputs, seed, partitions, version) goes in the job's manifest next to it.
+ * partitioning; provenance (inputs, seed, partitions, version) goes in the job's manifest next to it. It may also
+ * record the calibrated model's input shape ({@link #inputShape}), so a table alone is enough to export a model
+ * that does not record its own.
  */
 public final class CalibrationTable {
 
@@ -33,10 +33,12 @@ public final class CalibrationTable {
 
   private final RangeMethod method;
   private final SortedMap<String, TensorCalibration> tensors;
+  private final int[] inputShape;
 
-  private CalibrationTable(RangeMethod method, SortedMap<String, TensorCalibration> tensors) {
+  private CalibrationTable(RangeMethod method, SortedMap<String, TensorCalibration> tensors, int[] inputShape) {
     this.method = method;
     this.tensors = Collections.unmodifiableSortedMap(new TreeMap<>(tensors));
+    this.inputShape = inputShape == null ? null : inputShape.clone();
   }
 
   /**
@@ -89,11 +91,25 @@ public final class CalibrationTable {
       out.put(e.getKey(), new TensorCalibration(e.getKey(), s.count(), s.min(), s.max(),
           h == null ? null : HistogramSummary.of(h), method.name(), range, params.scale(), params.zeroPoint()));
     }
-    return new CalibrationTable(method, out);
+    return new CalibrationTable(method, out, null);
   }
 
   public RangeMethod method() {
     return method;
+  }
+
+  /** The calibrated model's input shape without the batch dimension (HWC or [F]), or null if not recorded. */
+  public int[] inputShape() {
+    return inputShape == null ? null : inputShape.clone();
+  }
+
+  /** This table recording the model's input shape (HWC or [F], no batch dimension). */
+  public CalibrationTable withInputShape(int[] shape) {
+    if (shape == null || shape.length == 0 || Arrays.stream(shape).anyMatch(d -> d < 1)) {
+      throw new IllegalArgumentException("input shape must be HWC or [F] with positive dimensions, got "
+          + Arrays.toString(shape));
+    }
+    return new CalibrationTable(method, tensors, shape);
   }
 
   /** Tensor name -> calibration, sorted by name. */
@@ -128,6 +144,10 @@ public final class CalibrationTable {
   public String toJson() {
     ObjectNode root = StatsJson.header(FORMAT, FORMAT_VERSION);
     root.set("method", method.toJson());
+    if (inputShape != null) {
+      ArrayNode shape = root.putArray("inputShape");
+      Arrays.stream(inputShape).forEach(shape::add);
+    }
     ObjectNode all = root.putObject("tensors");
     for (TensorCalibration t : tensors.values()) {
       ObjectNode n = all.putObject(t.tensor());
@@ -176,7 +196,22 @@ public final class CalibrationTable {
         throw new IllegalArgumentException("calibration table, tensor '" + e.getKey() + "': " + ex.getMessage(), ex);
       }
     }
-    return new CalibrationTable(method, tensors);
+    int[] inputShape = null;
+    JsonNode shape = root.get("inputShape");
+    if (shape != null && !shape.isNull()) {
+      if (!shape.isArray() || shape.isEmpty()) {
+        throw new IllegalArgumentException("calibration table: inputShape must be a non-empty array, got " + shape);
+      }
+      inputShape = new int[shape.size()];
+      for (int i = 0; i < inputShape.length; i++) {
+        inputShape[i] = shape.get(i).asInt();
+        if (!shape.get(i).canConvertToInt() || inputShape[i] < 1) {
+          throw new IllegalArgumentException("calibration table: inputShape must hold positive integers, got "
+              + shape);
+        }
+      }
+    }
+    return new CalibrationTable(method, tensors, inputShape);
   }
 
   private static TensorCalibration tensorFromJson(String name, JsonNode n) {
@@ -201,17 +236,10 @@ public final class CalibrationTable {
         StatsJson.requireFloat(n, "max"), histogram, StatsJson.requireText(n, "method"), range, scale, zeroPoint);
   }
 
-  public static CalibrationTable read(Path path) throws IOException {
-    try {
-      return fromJson(Files.readString(path, StandardCharsets.UTF_8));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(path + ": " + e.getMessage(), e);
-    }
-  }
-
   @Override
   public boolean equals(Object o) {
-    return o instanceof CalibrationTable t && method.equals(t.method) && tensors.equals(t.tensors);
+    return o instanceof CalibrationTable t && method.equals(t.method) && tensors.equals(t.tensors)
+        && Arrays.equals(inputShape, t.inputShape);
   }
 
   @Override

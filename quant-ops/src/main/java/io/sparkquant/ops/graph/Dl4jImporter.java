@@ -100,26 +100,31 @@ public final class Dl4jImporter {
         : ModelSerializer.restoreMultiLayerNetwork(zip.toFile());
   }
 
-  /**
-   * As {@link #load(Path)}, from the zip's bytes (read through any file system, or broadcast to executors).
-   *
-   * @param source where the bytes came from, for messages
-   */
-  public static Model load(byte[] zip, String source) throws IOException {
-    Boolean graph = null;
+  /** {@link #load(Path)} for a zip held in memory (e.g. read through a Hadoop file system). */
+  public static Model load(byte[] zip) throws IOException {
+    String json = null;
     try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
-      for (ZipEntry e; graph == null && (e = in.getNextEntry()) != null; ) {
+      for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
         if (e.getName().equals("configuration.json")) {
-          String json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-          graph = json.contains("\"vertices\"") && json.contains("\"networkInputs\"");
+          json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+          break;
         }
       }
     }
-    if (graph == null) {
-      throw new IOException("Not a DL4J ModelSerializer zip (no configuration.json): " + source);
+    if (json == null) {
+      throw new IOException("Not a DL4J ModelSerializer zip (no configuration.json)");
     }
+    boolean graph = json.contains("\"vertices\"") && json.contains("\"networkInputs\"");
     return graph ? ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(zip), true)
         : ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(zip), true);
+  }
+
+  /**
+   * The input shape (HWC or [F]) SparkQuant recorded in the zip when it trained the model ({@link ModelMetadata}),
+   * or null for a model that carries none; pass it to {@link #importModel} when no shape is given explicitly.
+   */
+  public static int[] recordedInputShape(byte[] zip) {
+    return ModelMetadata.read(zip).map(ModelMetadata::inputShape).orElse(null);
   }
 
   public static Graph importNetwork(MultiLayerNetwork net) {

@@ -10,6 +10,9 @@
  *   <li>{@link io.sparkquant.ops.graph.Dl4jImporter}: MultiLayerNetwork / ComputationGraph (or a ModelSerializer
  *       zip via {@code load}) to Graph; BatchNormalization folded, RELU/RELU6 fused, CNN flatten permuted to NHWC
  *       order; rejects anything else with {@link io.sparkquant.ops.graph.UnsupportedModelException}.</li>
+ *   <li>{@link io.sparkquant.ops.graph.ModelMetadata}: the input shape and class names SparkQuant records in a
+ *       ModelSerializer zip it trained ({@code sparkquant.json}), read back by
+ *       {@link io.sparkquant.ops.graph.Dl4jImporter#recordedInputShape}.</li>
  *   <li>{@link io.sparkquant.ops.graph.Dl4jActivations}: every graph tensor's float value on a batch from one DL4J
  *       {@code feedForward(batch, false)}, in NHWC, for calibration.</li>
  *   <li>{@link io.sparkquant.ops.graph.FloatReference}: a plain-Java float evaluation of the graph (TFLite float

@@ -1,6 +1,9 @@
 package io.sparkquant.ops.calib;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -69,6 +72,25 @@ class CalibrationTableTest {
         assertNull(back.tensor("conv1").histogram());
       }
     }
+  }
+
+  @Test
+  void inputShapeIsRecordedOnlyWhenGivenAndRoundTrips() {
+    CalibrationTable plain = CalibrationTable.compute(RangeMethod.minMax(), minMax, null);
+    assertNull(plain.inputShape());
+    assertFalse(plain.toJson().contains("inputShape"), "a table without a shape writes no field");
+    assertNull(CalibrationTable.fromJson(plain.toJson()).inputShape());
+    CalibrationTable shaped = plain.withInputShape(new int[] {28, 28, 1});
+    CalibrationTable read = CalibrationTable.fromJson(shaped.toJson());
+    assertArrayEquals(new int[] {28, 28, 1}, read.inputShape());
+    assertEquals(shaped, read);
+    assertNotEquals(plain, read);
+    assertEquals(plain.ranges(), read.ranges());
+    assertThrows(IllegalArgumentException.class, () -> plain.withInputShape(new int[] {28, 0, 1}));
+    String bad = shaped.toJson().replaceFirst("\"inputShape\"\\s*:\\s*\\[[^\\]]*\\]", "\"inputShape\" : [28, -1]");
+    assertTrue(bad.contains("[28, -1]"), bad);
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> CalibrationTable.fromJson(bad)).getMessage()
+        .contains("inputShape"));
   }
 
   @Test
