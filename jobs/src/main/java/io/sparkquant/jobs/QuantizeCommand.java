@@ -2,6 +2,7 @@ package io.sparkquant.jobs;
 
 import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.jobs.calib.Calibrator;
+import io.sparkquant.ops.calib.RangeMethod;
 import io.sparkquant.ops.export.ExportMode;
 import io.sparkquant.ops.export.ExportOptions;
 import io.sparkquant.ops.graph.Dl4jImporter;
@@ -21,8 +22,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code sparkquant quantize}: DL4J model zip -> .tflite in one of the export modes, plus a model card JSON
  * ({@code <out>.json}, i.e. model.tflite -> model.json). Full-integer modes take activation ranges from a
- * calibration table, or calibrate with min/max on {@code --calibration-rows} rows of a Parquet tensor dataset
- * through the distributed calibrator (the rows with the smallest seeded id hash, as {@code calibrate --rows}).
+ * calibration table, or calibrate ({@code --calibration-method}, min/max by default) on {@code --calibration-rows}
+ * rows of a Parquet tensor dataset through the distributed calibrator (the rows with the smallest seeded id hash,
+ * as {@code calibrate --rows}).
  * The work is {@link QuantizeJob}'s; this class parses and checks options and prints.
  */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
@@ -47,6 +49,11 @@ public final class QuantizeCommand implements Callable<Integer> {
   @Option(names = "--calibration-data", description = "Parquet tensor dataset directory for activation ranges "
       + "(required by int8 and int16x8). Default: none.")
   String calibrationData;
+
+  @Option(names = "--calibration-method", defaultValue = "minmax",
+      description = "Range method of the calibration on --calibration-data, as `calibrate --method`: minmax, "
+          + "percentile, entropy or mse. Default: ${DEFAULT-VALUE}.")
+  String calibrationMethod;
 
   @Option(names = "--calibration-rows", defaultValue = "1000",
       description = "Rows of the calibration dataset to calibrate on (the smallest seeded id hashes, as "
@@ -119,7 +126,8 @@ public final class QuantizeCommand implements Callable<Integer> {
         : ExportOptions.IoType.valueOf(io.toUpperCase(Locale.ROOT));
     int[] shape = inputShape == null ? null : DatasetInfo.parseShape(inputShape);
     return new QuantizeJob.Options(model, out, m, ioType, shape,
-        floatLayers == null ? Set.of() : Set.copyOf(floatLayers), keepFloat, m.needsRanges() ? calibrationTable : null, m.needsRanges() ? calibrationData : null,
+        floatLayers == null ? Set.of() : Set.copyOf(floatLayers), keepFloat,
+        m.needsRanges() ? calibrationTable : null, m.needsRanges() ? calibrationData : null, calibrationMethod,
         calibrationRows, seed, batchSize, overwrite);
   }
 
@@ -149,6 +157,11 @@ public final class QuantizeCommand implements Callable<Integer> {
     }
     if (!m.needsRanges() && calibrationData != null) {
       throw new CommandLine.ParameterException(cl, "--calibration-data is only used by --mode int8 and int16x8");
+    }
+    try {
+      RangeMethod.parse(calibrationMethod, null);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl, "--calibration-method: " + e.getMessage());
     }
     if (keepFloat < 0) {
       throw new CommandLine.ParameterException(cl, "--keep-float must be >= 0, got " + keepFloat);

@@ -32,8 +32,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The quantize job: read the DL4J model, take activation ranges from a calibration table (in memory or a file) or
- * calibrate on a dataset with the distributed {@link Calibrator} (min/max), export with {@link Quantizer}, and write
- * the .tflite and its model card ({@code <out>.json}) atomically. Every file goes through Hadoop's FileSystem.
+ * calibrate on a dataset with the distributed {@link Calibrator} (min/max unless told otherwise), export with
+ * {@link Quantizer}, and write the .tflite and its model card ({@code <out>.json}) atomically. Every file goes
+ * through Hadoop's FileSystem.
  *
  * <p>The input shape comes from, in order: the options, the shape recorded in the model ({@link ModelMetadata}),
  * the calibration dataset, the calibration table; a model that needs one and has none anywhere is rejected with
@@ -54,14 +55,15 @@ public final class QuantizeJob {
    *     {@code calibrationData})
    * @param calibrationTable a table file to read the ranges from; with an in-memory table, only where it was
    *     written (for the card), or null
-   * @param calibrationData a Parquet tensor dataset to calibrate on (min/max), or null
+   * @param calibrationData a Parquet tensor dataset to calibrate on, or null
+   * @param calibrationMethod range method of that calibration ({@link RangeMethod#parse}); null = minmax
    * @param calibrationRows rows of {@code calibrationData} to calibrate on (the smallest seeded id hashes)
    * @param seed seed of the calibration sample
    * @param overwrite replace an existing .tflite and model card; false makes them an error
    */
   public record Options(String model, String out, ExportMode mode, ExportOptions.IoType io, int[] inputShape,
-      Set<String> floatLayers, int keepFloat, String calibrationTable, String calibrationData, int calibrationRows,
-      long seed, int batchSize, boolean overwrite) {
+      Set<String> floatLayers, int keepFloat, String calibrationTable, String calibrationData,
+      String calibrationMethod, int calibrationRows, long seed, int batchSize, boolean overwrite) {
 
     public Options {
       if (model == null || out == null || mode == null) {
@@ -70,6 +72,8 @@ public final class QuantizeJob {
       io = io == null ? ExportOptions.IoType.FLOAT : io;
       inputShape = inputShape == null ? null : inputShape.clone();
       floatLayers = floatLayers == null ? Set.of() : Set.copyOf(floatLayers);
+      calibrationMethod = calibrationMethod == null ? RangeMethod.minMax().name() : calibrationMethod;
+      RangeMethod.parse(calibrationMethod, null);
       if (calibrationTable != null && calibrationData != null) {
         throw new IllegalArgumentException("give either a calibration table or calibration data, not both");
       }
@@ -84,18 +88,18 @@ public final class QuantizeJob {
 
     /** Export options only: float32, float16 and dynamic need no calibration. */
     public static Options of(String model, String out, ExportMode mode) {
-      return new Options(model, out, mode, null, null, null, 0, null, null, 1000, 0, Calibrator.DEFAULT_BATCH_SIZE,
-          false);
+      return new Options(model, out, mode, null, null, null, 0, null, null, null, 1000, 0,
+          Calibrator.DEFAULT_BATCH_SIZE, false);
     }
 
     public Options withCalibrationTable(String table) {
       return new Options(model, out, mode, io, inputShape, floatLayers, keepFloat, table, calibrationData,
-          calibrationRows, seed, batchSize, overwrite);
+          calibrationMethod, calibrationRows, seed, batchSize, overwrite);
     }
 
     public Options withOverwrite(boolean replace) {
       return new Options(model, out, mode, io, inputShape, floatLayers, keepFloat, calibrationTable,
-          calibrationData, calibrationRows, seed, batchSize, replace);
+          calibrationData, calibrationMethod, calibrationRows, seed, batchSize, replace);
     }
   }
 
@@ -169,7 +173,7 @@ public final class QuantizeJob {
       Calibrator calibrator = new Calibrator()
           .setModel(modelBytes)
           .setInputShape(shape)
-          .setMethod(RangeMethod.minMax())
+          .setMethod(RangeMethod.parse(o.calibrationMethod(), null))
           .setSampleRows(o.calibrationRows())
           .setSeed(o.seed())
           .setBatchSize(o.batchSize());
@@ -192,7 +196,9 @@ public final class QuantizeJob {
     provenance.put("sourceModel", HadoopFiles.qualified(conf, o.model()));
     provenance.put("calibrationData", o.calibrationData());
     provenance.put("calibrationRows", calibration == null ? null : o.calibrationRows());
-    provenance.put("calibrationTable", o.calibrationTable() == null ? null : HadoopFiles.qualified(conf, o.calibrationTable()));
+    provenance.put("calibrationMethod", table == null ? null : table.method().name());
+    provenance.put("calibrationTable", o.calibrationTable() == null ? null
+        : HadoopFiles.qualified(conf, o.calibrationTable()));
     provenance.put("inputShape", Arrays.copyOfRange(graph.input().shape(), 1, graph.input().shape().length));
     List<String> classNames = recorded != null && !recorded.classNames().isEmpty() ? recorded.classNames()
         : data != null ? data.info().classNames() : null;

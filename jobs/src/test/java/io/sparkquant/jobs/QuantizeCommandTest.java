@@ -100,6 +100,7 @@ class QuantizeCommandTest {
     assertEquals("int8", card.get("io").asText());
     assertEquals(bytes.length, card.get("fileSizeBytes").asLong());
     assertEquals(32, card.get("calibrationRows").asInt());
+    assertEquals("minmax", card.get("calibrationMethod").asText());
     assertEquals("1.14.0", card.get("minRuntimeVersion").asText());
     // Tiny model: flatbuffer structure dominates, so only "smaller than float32" is meaningful here.
     assertTrue(card.get("sizeRatioToFloat32").asDouble() < 1.0, card.toString());
@@ -129,6 +130,9 @@ class QuantizeCommandTest {
     assertTrue(err.contains("--io is only valid with --mode int8"), err);
     err = run("quantize", "--model", modelZip.toString(), "--mode", "int4", "--out", out.toString());
     assertTrue(err.contains("unknown mode 'int4'"), err);
+    err = run("quantize", "--model", modelZip.toString(), "--mode", "int8", "--calibration-data", data.toString(),
+        "--calibration-method", "median", "--out", out.toString());
+    assertTrue(err.contains("--calibration-method"), err);
     err = run("quantize", "--model", dir.resolve("missing.zip").toString(), "--mode", "float32", "--out",
         out.toString());
     assertTrue(err.contains("is not a file"), err);
@@ -150,17 +154,26 @@ class QuantizeCommandTest {
 
   @Test
   void calibrationDataGivesTheBytesOfCalibrateThenQuantizeWithTheTable() throws Exception {
-    Path table = dir.resolve("minmax32.json");
-    assertEquals(0, Main.execute("calibrate", "--model", modelZip.toString(), "--data", data.toString(),
-        "--method", "minmax", "--rows", "32", "--seed", "5", "--out", table.toString()));
-    Path viaTable = dir.resolve("via-table.tflite");
-    assertEquals(0, Main.execute("quantize", "--model", modelZip.toString(), "--mode", "int8", "--calibration",
-        table.toString(), "--out", viaTable.toString()));
-    Path viaData = dir.resolve("via-data.tflite");
-    assertEquals(0, Main.execute("quantize", "--model", modelZip.toString(), "--mode", "int8",
-        "--calibration-data", data.toString(), "--calibration-rows", "32", "--seed", "5", "--out",
-        viaData.toString()));
-    assertArrayEquals(Files.readAllBytes(viaTable), Files.readAllBytes(viaData));
+    for (String method : new String[] {"minmax", "mse"}) {
+      Path table = dir.resolve(method + "32.json");
+      assertEquals(0, Main.execute("calibrate", "--model", modelZip.toString(), "--data", data.toString(),
+          "--method", method, "--rows", "32", "--seed", "5", "--out", table.toString()));
+      Path viaTable = dir.resolve("via-table-" + method + ".tflite");
+      assertEquals(0, Main.execute("quantize", "--model", modelZip.toString(), "--mode", "int8", "--calibration",
+          table.toString(), "--out", viaTable.toString()));
+      Path viaData = dir.resolve("via-data-" + method + ".tflite");
+      List<String> args = new ArrayList<>(List.of("quantize", "--model", modelZip.toString(), "--mode", "int8",
+          "--calibration-data", data.toString(), "--calibration-rows", "32", "--seed", "5", "--out",
+          viaData.toString()));
+      if (!method.equals("minmax")) { // minmax is the default
+        args.addAll(List.of("--calibration-method", method));
+      }
+      assertEquals(0, Main.execute(args.toArray(String[]::new)));
+      assertArrayEquals(Files.readAllBytes(viaTable), Files.readAllBytes(viaData), method);
+    }
+    Path viaTable = dir.resolve("via-table-minmax.tflite");
+    assertFalse(Arrays.equals(Files.readAllBytes(viaTable), Files.readAllBytes(dir.resolve("via-table-mse.tflite"))),
+        "mse chose other ranges than minmax");
 
     // Another sample (seed) gives other ranges, so the equality above is not vacuous.
     Path otherSeed = dir.resolve("other-seed.tflite");
@@ -190,7 +203,8 @@ class QuantizeCommandTest {
     // The job with the table in memory, as the demo calls it, and no Spark session.
     Path job = dir.resolve("job.tflite");
     QuantizeJob.Result r = QuantizeJob.run(null, new QuantizeJob.Options(modelZip.toString(), job.toString(),
-        ExportMode.INT8, ExportOptions.IoType.INT8, null, Set.of(), 0, null, null, 1, 0, 1, false), calibration);
+        ExportMode.INT8, ExportOptions.IoType.INT8, null, Set.of(), 0, null, null, null, 1, 0, 1, false),
+        calibration);
     assertArrayEquals(lib.tflite(), Files.readAllBytes(job));
     assertEquals(dir.resolve("job.json").toString(), r.cardPath());
     JsonNode card = new ObjectMapper().readTree(dir.resolve("job.json").toFile());

@@ -1,6 +1,7 @@
 package io.sparkquant.jobs.calib;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -130,6 +131,21 @@ class CalibratorTest {
     Dataset<Row> doubleIds = rows.withColumn("id", functions.col("id").cast("double"));
     e = assertThrows(IllegalArgumentException.class, () -> cal.fit(doubleIds));
     assertTrue(e.getMessage().contains("'id' has type double; accepted types: long"), e.getMessage());
+  }
+
+  @Test
+  void sampleHoldsExactlyTheRowsTheFitObserves() {
+    Dataset<Row> rows = CalibrationFixtures.rows(spark, 120, DATA_SEED, -1).repartition(3).cache();
+    Calibrator sampled = calibrator(RangeMethod.minMax()).setSampleRows(50);
+    Calibrator.Run run = sampled.fitRun(rows);
+    Dataset<Row> sample = sampled.sample(rows);
+    assertEquals(run.rows(), sample.count());
+    assertEquals(List.of(rows.columns()), List.of(sample.columns()), "all columns kept");
+    // Fitting every row of the sample sees the same rows in the same batches: the same table, bit for bit.
+    assertEquals(run.table().toJson(), calibrator(RangeMethod.minMax()).fit(sample).toJson());
+    assertNotEquals(run.table().toJson(), calibrator(RangeMethod.minMax()).setSeed(1).setSampleRows(50).fit(rows)
+        .toJson(), "another seed, other rows");
+    rows.unpersist();
   }
 
   @Test

@@ -107,7 +107,8 @@ public record ModelMetadata(int[] inputShape, List<String> classNames) {
     } catch (IOException e) {
       throw new IllegalArgumentException(ENTRY + " is not valid JSON: " + e.getMessage(), e);
     }
-    if (root == null || !FORMAT.equals(root.path("format").asText()) || root.path("version").asInt() != FORMAT_VERSION) {
+    if (root == null || !FORMAT.equals(root.path("format").asText())
+        || root.path("version").asInt() != FORMAT_VERSION) {
       throw new IllegalArgumentException(ENTRY + ": expected format " + FORMAT + " version " + FORMAT_VERSION
           + ", got " + (root == null ? "nothing" : root.path("format") + " version " + root.path("version")));
     }
