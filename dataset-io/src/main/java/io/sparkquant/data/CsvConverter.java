@@ -37,6 +37,12 @@ public final class CsvConverter {
    *     or a value that is not a number (naming file, column and data row)
    */
   public static long convert(SparkSession spark, String csvPath, String outDir, CsvOptions opts) {
+    return convert(spark, csvPath, outDir, opts, false);
+  }
+
+  /** As {@link #convert(SparkSession, String, String, CsvOptions)}; {@code overwrite} replaces outDir. */
+  public static long convert(SparkSession spark, String csvPath, String outDir, CsvOptions opts,
+      boolean overwrite) {
     long start = System.nanoTime();
     Dataset<Row> csv = spark.read()
         .option("header", opts.header())
@@ -83,7 +89,7 @@ public final class CsvConverter {
     provenance.put("options", opts.toString());
     provenance.put("featureColumns", String.join(",", featureNames));
     provenance.put("id", idIndex >= 0 ? "column " + columns[idIndex] : "data row index in read order");
-    long count = TensorDatasets.write(spark.createDataFrame(rows, schema), info, outDir, provenance);
+    long count = TensorDatasets.write(spark.createDataFrame(rows, schema), info, outDir, provenance, overwrite);
     LOG.info("Converted {} CSV rows from {} to {} ({} ms)", count, csvPath, outDir,
         (System.nanoTime() - start) / 1_000_000);
     return count;

@@ -45,6 +45,12 @@ public final class IdxConverter {
    */
   public static long convert(SparkSession spark, String imagesPath, String labelsPath, String outDir,
       List<String> classNames, int partitions) {
+    return convert(spark, imagesPath, labelsPath, outDir, classNames, partitions, false);
+  }
+
+  /** As {@link #convert(SparkSession, String, String, String, List, int)}; {@code overwrite} replaces outDir. */
+  public static long convert(SparkSession spark, String imagesPath, String labelsPath, String outDir,
+      List<String> classNames, int partitions, boolean overwrite) {
     if (partitions < 1) {
       throw new IllegalArgumentException("partitions must be at least 1, got " + partitions);
     }
@@ -78,7 +84,7 @@ public final class IdxConverter {
     provenance.put("labels", labelsPath);
     provenance.put("pixelScaling", "unsigned byte / 255");
     provenance.put("id", "record index in the IDX files");
-    long written = TensorDatasets.write(df, info, outDir, provenance);
+    long written = TensorDatasets.write(df, info, outDir, provenance, overwrite);
     LOG.info("Converted {} IDX records ({}x{}) to {} in {} ms", count, dims[1], dims[2], outDir,
         (System.nanoTime() - start) / 1_000_000);
     return written;

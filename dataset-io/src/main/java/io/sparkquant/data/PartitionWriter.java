@@ -1,6 +1,7 @@
 package io.sparkquant.data;
 
 import io.sparkquant.data.TensorWriteSupport.TensorRow;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -61,7 +62,7 @@ final class PartitionWriter implements Function2<Integer, Iterator<Row>, Iterato
     Path attemptPath = new Path(tmpDir, "." + name + ".attempt-" + attempt);
     Path finalPath = new Path(tmpDir, name);
     Configuration hadoopConf = conf.get();
-    FileSystem fs = attemptPath.getFileSystem(hadoopConf);
+    FileSystem fs = OutputCommit.fileSystem(attemptPath, hadoopConf);
     long count = 0;
     boolean done = false;
     try {
@@ -136,6 +137,11 @@ final class PartitionWriter implements Function2<Integer, Iterator<Row>, Iterato
     }
 
     private PositionOutputStream open(boolean overwrite, long blockSize) throws IOException {
+      // Hadoop's raw local file system creates missing parents even in createNonRecursive; check as its
+      // checksumming wrapper and HDFS do.
+      if (!fs.exists(path.getParent())) {
+        throw new FileNotFoundException("Temporary output " + path.getParent() + " is gone (the job failed)");
+      }
       return HadoopStreams.wrap(fs.createNonRecursive(path, overwrite, 1 << 16, fs.getDefaultReplication(path),
           Math.max(blockSize, fs.getDefaultBlockSize(path)), null));
     }

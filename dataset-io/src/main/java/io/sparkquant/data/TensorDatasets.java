@@ -16,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -96,9 +95,9 @@ public final class TensorDatasets {
     Path tmp;
     FileSystem fs;
     try {
-      fs = new Path(outDir).getFileSystem(conf);
-      out = fs.makeQualified(new Path(outDir)); // so a relative path has a parent for the temporary sibling
-      tmp = new Path(out.getParent(), "." + out.getName() + ".tmp-" + UUID.randomUUID());
+      out = OutputCommit.qualified(new Path(outDir), conf);
+      fs = OutputCommit.fileSystem(out, conf);
+      tmp = OutputCommit.temporarySibling(out);
       if (fs.exists(out) && !overwrite) {
         throw new IllegalArgumentException("Output " + outDir + " already exists; choose a new path or overwrite");
       }
@@ -120,7 +119,7 @@ public final class TensorDatasets {
             + ": the input DataFrame is empty");
       }
       fs.create(new Path(tmp, "_SUCCESS")).close();
-      commit(fs, tmp, out, overwrite);
+      OutputCommit.moveIntoPlace(fs, tmp, out, overwrite);
       LOG.info("Wrote {} rows in {} file(s) to {} ({} ms)", total, written.size(), outDir,
           (System.nanoTime() - start) / 1_000_000);
       return total;
@@ -134,22 +133,6 @@ public final class TensorDatasets {
         throw new InvalidDatasetException(found, e);
       }
       throw new IllegalStateException("Writing dataset " + outDir + " failed: " + e.getMessage(), e);
-    }
-  }
-
-  private static void commit(FileSystem fs, Path tmp, Path out, boolean overwrite) throws IOException {
-    Path old = null;
-    if (overwrite && fs.exists(out)) {
-      old = new Path(out.getParent(), "." + out.getName() + ".old-" + UUID.randomUUID());
-      if (!fs.rename(out, old)) {
-        throw new IOException("cannot move existing " + out + " aside to " + old);
-      }
-    }
-    if (!fs.rename(tmp, out)) {
-      throw new IOException("cannot rename " + tmp + " to " + out + " (did another writer create it?)");
-    }
-    if (old != null) {
-      fs.delete(old, true);
     }
   }
 

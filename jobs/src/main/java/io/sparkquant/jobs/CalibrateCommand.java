@@ -4,6 +4,7 @@ import io.sparkquant.jobs.calib.Calibrator;
 import io.sparkquant.ops.calib.BinLayout;
 import io.sparkquant.ops.calib.RangeMethod;
 import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -108,9 +109,10 @@ public final class CalibrateCommand implements Callable<Integer> {
       if (bins < 2) {
         throw new IllegalArgumentException("--bins must be >= 2, got " + bins);
       }
-      CheckedPaths.requireExists(model, "--model");
+      CheckedPaths.requireFile(model, "--model");
       CheckedPaths.requireExists(data, "--data");
-      CalibrateJob.checkWritable(out, overwrite);
+      OutputFiles.checkWritable(new Configuration(), out, overwrite, "--out");
+      OutputFiles.checkWritable(new Configuration(), CalibrateJob.manifestPath(out), overwrite, "--out's manifest");
       return new CalibrateJob.Options(model, data, out, rangeMethod.name(),
           rangeMethod instanceof RangeMethod.Percentile p ? p.percentile() : null, rows, fraction, seed, partitions,
           batchSize, bins, overwrite);

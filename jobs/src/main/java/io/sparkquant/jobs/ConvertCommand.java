@@ -2,7 +2,6 @@ package io.sparkquant.jobs;
 
 import io.sparkquant.data.CsvOptions;
 import io.sparkquant.data.FashionMnist;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -81,7 +80,7 @@ public final class ConvertCommand implements Callable<Integer> {
     CsvOptions csv = null;
     try {
       if (format == Format.idx) {
-        files = IdxFiles.find(Path.of(input), idxSplit);
+        files = IdxFiles.find(new Configuration(), input, idxSplit);
       } else {
         csv = csvOptions();
         CheckedPaths.requireExists(input, "--input");

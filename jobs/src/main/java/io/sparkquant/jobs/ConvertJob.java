@@ -6,7 +6,10 @@ import io.sparkquant.data.IdxConverter;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 
-/** Converts source files into a Parquet tensor dataset, atomically (the dataset appears complete or not at all). */
+/**
+ * Converts source files into a Parquet tensor dataset. The dataset appears complete or not at all: the converters
+ * write through {@link io.sparkquant.data.TensorDatasets#write}, which commits atomically itself.
+ */
 public final class ConvertJob {
 
   private ConvertJob() {}
@@ -14,20 +17,11 @@ public final class ConvertJob {
   /** Converts one IDX images/labels pair; returns the number of rows written. */
   public static long idx(SparkSession spark, IdxFiles files, String out, boolean overwrite,
       List<String> classNames, int partitions) {
-    try (OutputDir dir = OutputDir.create(spark.sparkContext().hadoopConfiguration(), out, overwrite)) {
-      // the converter writes atomically itself; converting into our temporary root adds --overwrite
-      long rows = IdxConverter.convert(spark, files.images(), files.labels(), dir.root(), classNames, partitions);
-      dir.commit();
-      return rows;
-    }
+    return IdxConverter.convert(spark, files.images(), files.labels(), out, classNames, partitions, overwrite);
   }
 
   /** Converts a CSV file or directory; returns the number of rows written. */
   public static long csv(SparkSession spark, String input, String out, boolean overwrite, CsvOptions options) {
-    try (OutputDir dir = OutputDir.create(spark.sparkContext().hadoopConfiguration(), out, overwrite)) {
-      long rows = CsvConverter.convert(spark, input, dir.root(), options);
-      dir.commit();
-      return rows;
-    }
+    return CsvConverter.convert(spark, input, out, options, overwrite);
   }
 }

@@ -10,9 +10,10 @@ import io.sparkquant.ops.calib.BinLayout;
 import io.sparkquant.ops.calib.RangeMethod;
 import io.sparkquant.ops.export.ExportMode;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -92,7 +93,7 @@ public final class DemoCommand implements Callable<Integer> {
       FashionMnist.Location source = FashionMnist.locate(data);
       train = new IdxFiles(source.trainImages(), source.trainLabels());
       test = new IdxFiles(source.testImages(), source.testLabels());
-      sourceName = source.source() + " " + Path.of(source.trainImages()).getParent();
+      sourceName = source.source() + " " + new Path(source.trainImages()).getParent();
       trainConfig = TrainConfig.withDefaults(Preset.CNN, epochs, partitions, seed);
       if (trainRows < 0 || testRows < 0) {
         throw new IllegalArgumentException("--train-rows and --test-rows must be >= 0");
@@ -106,9 +107,9 @@ public final class DemoCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     PrintWriter console = spec.commandLine().getOut();
-    Path root = Path.of(out).toAbsolutePath();
-    String trainData = root.resolve("data/train").toString();
-    String testData = root.resolve("data/test").toString();
+    String root = HadoopFiles.qualified(new Configuration(), out);
+    String trainData = root + "/data/train";
+    String testData = root + "/data/test";
     console.printf("Fashion-MNIST from %s; writing to %s%n", sourceName, root);
     console.flush();
 
@@ -119,7 +120,7 @@ public final class DemoCommand implements Callable<Integer> {
     console.flush();
 
     TrainJob.Result trained = TrainJob.run(spark,
-        new TrainJob.Options(trainData, null, root.resolve("model").toString(), true, trainRows, trainConfig),
+        new TrainJob.Options(trainData, null, root + "/model", true, trainRows, trainConfig),
         stats -> {
           console.println(stats.describe());
           console.flush();
@@ -127,19 +128,20 @@ public final class DemoCommand implements Callable<Integer> {
     console.printf("Model: %s%n", trained.modelPath());
     console.flush();
 
-    String tablePath = root.resolve("calib/table.json").toString();
+    String tablePath = root + "/calib/table.json";
     CalibrateJob.Result calibrated = CalibrateJob.run(spark, new CalibrateJob.Options(trained.modelPath(),
         trainData, tablePath, method.name(), method instanceof RangeMethod.Percentile p ? p.percentile() : null,
         calibrationRows, 0, 0, 0, Calibrator.DEFAULT_BATCH_SIZE, BinLayout.DEFAULT_TARGET_BINS, true));
     console.printf("Calibrated %d tensors on %d training rows (%s): %s%n",
         calibrated.run().table().tensors().size(), calibrated.run().rows(), method.name(), tablePath);
 
-    String quantDir = root.resolve("quant").toString();
+    String quantDir = root + "/quant";
     // The model records its input shape (train does), and the int8 export takes the table calibrate just made.
     QuantizeJob.Result dynamicExport = QuantizeJob.run(spark, QuantizeJob.Options.of(trained.modelPath(),
-        quantDir + "/model-dynamic.tflite", ExportMode.DYNAMIC_RANGE));
+        quantDir + "/model-dynamic.tflite", ExportMode.DYNAMIC_RANGE).withOverwrite(true));
     QuantizeJob.Result int8Export = QuantizeJob.run(spark, QuantizeJob.Options.of(trained.modelPath(),
-        quantDir + "/model-int8.tflite", ExportMode.INT8).withCalibrationTable(tablePath), calibrated.run().table());
+        quantDir + "/model-int8.tflite", ExportMode.INT8).withCalibrationTable(tablePath).withOverwrite(true),
+        calibrated.run().table());
     for (QuantizeJob.Result r : List.of(dynamicExport, int8Export)) {
       console.printf("%s %d bytes (%s)%n", r.tflitePath(), r.export().tflite().length,
           r.export().options().mode().cliName());
@@ -148,7 +150,7 @@ public final class DemoCommand implements Callable<Integer> {
     String int8 = int8Export.tflitePath();
 
     EvaluateJob.Result evaluated = EvaluateJob.run(spark, new EvaluateJob.Options(
-        List.of(trained.modelPath(), dynamic, int8), testData, root.resolve("eval").toString(), true, 256,
+        List.of(trained.modelPath(), dynamic, int8), testData, root + "/eval", true, 256,
         testRows, engine));
     console.printf("%nOn %d test rows (.tflite on the %s runtime):%n", evaluated.metrics().rows(),
         engine.cliName());
@@ -156,7 +158,7 @@ public final class DemoCommand implements Callable<Integer> {
     console.printf("%nModel: %s%nCalibration table: %s%nDynamic-range: %s%nInt8: %s%n", trained.modelPath(),
         tablePath, dynamic, int8);
     console.printf("Metrics: %s%nPredictions: %s%nReport: %s%nManifest: %s%n", evaluated.metricsPath(),
-        evaluated.predictionsPath(), evaluated.reportPath(), root.resolve("eval/manifest.json"));
+        evaluated.predictionsPath(), evaluated.reportPath(), root + "/eval/manifest.json");
     console.flush();
     return 0;
   }

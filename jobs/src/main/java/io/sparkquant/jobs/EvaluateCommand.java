@@ -81,7 +81,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     try {
       TfliteEngine engine = TfliteEngine.fromCliName(runtime);
       for (String model : models) {
-        CheckedPaths.requireExists(model, "--model");
+        CheckedPaths.requireFile(model, "--model");
       }
       CheckedPaths.requireExists(data, "--data");
       OutputDir.checkWritable(new Configuration(), out, overwrite);

@@ -9,9 +9,6 @@ import io.sparkquant.jobs.eval.EvaluationReport;
 import io.sparkquant.jobs.eval.ModelComparison;
 import io.sparkquant.jobs.eval.Scoring;
 import io.sparkquant.jobs.eval.TfliteEngine;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,7 +84,8 @@ public final class EvaluateJob {
       List<String> keys = modelKeys(options.models());
       for (int i = 0; i < options.models().size(); i++) {
         String path = options.models().get(i);
-        inputs.add(new Scoring.ModelInput(keys.get(i), path, readAll(spark, path)));
+        inputs.add(new Scoring.ModelInput(keys.get(i), path,
+            HadoopFiles.readAllBytes(spark.sparkContext().hadoopConfiguration(), path)));
         files.add(new Path(path).getName());
       }
       TensorDataset data = TensorDatasets.load(spark, options.data());
@@ -156,15 +154,5 @@ public final class EvaluateJob {
       keys.add(key);
     }
     return keys;
-  }
-
-  /** Reads a whole (model) file from any Hadoop file system on the driver. */
-  static byte[] readAll(SparkSession spark, String path) {
-    Path p = new Path(path);
-    try (InputStream in = p.getFileSystem(spark.sparkContext().hadoopConfiguration()).open(p)) {
-      return in.readAllBytes();
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot read model file " + path, e);
-    }
   }
 }

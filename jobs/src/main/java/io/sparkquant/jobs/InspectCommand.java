@@ -14,13 +14,12 @@ import io.sparkquant.ops.tflite.TfliteModelSummary.OperatorInfo;
 import io.sparkquant.ops.tflite.TfliteModelSummary.TensorInfo;
 import io.sparkquant.ops.tflite.TfliteRuntime;
 import io.sparkquant.ops.tflite.TfliteRuntimeException;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -48,8 +47,9 @@ public final class InspectCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "F.tflite", description = "The model file to inspect.")
-  Path model;
+  @Parameters(index = "0", paramLabel = "F.tflite",
+      description = "The model file to inspect (a local path or any Hadoop URI, e.g. hdfs://...).")
+  String model;
 
   @Option(names = "--json", description = "Print one JSON document instead of text (default: ${DEFAULT-VALUE}).",
       defaultValue = "false")
@@ -80,29 +80,29 @@ public final class InspectCommand implements Callable<Integer> {
     return report.summary().problems().isEmpty() && loads ? EXIT_OK : EXIT_PROBLEMS;
   }
 
-  static Report inspect(Path file) {
+  static Report inspect(String file) {
     byte[] bytes;
     try {
-      bytes = Files.readAllBytes(file);
-    } catch (IOException e) {
-      return new Report(file.toString(), "cannot read " + file + ": " + e, null, null, null);
+      bytes = HadoopFiles.readAllBytes(new Configuration(), file);
+    } catch (UncheckedIOException e) {
+      return new Report(file, "cannot read " + file + ": " + e.getCause(), null, null, null);
     }
     TfliteModel model;
     try {
       model = TfliteReader.read(bytes);
     } catch (InvalidModelException e) {
-      return new Report(file.toString(), file + " is not a valid TFLite model: " + e.getMessage(), null, null, null);
+      return new Report(file, file + " is not a valid TFLite model: " + e.getMessage(), null, null, null);
     }
     TfliteModelSummary summary = TfliteModelSummary.of(model, bytes.length, BuiltinOpResolver.INSTANCE);
     // Only structurally sound models go to the native runtime: garbage indices could crash the JVM there.
     if (!ModelCheck.structuralProblems(model).isEmpty()) {
-      return new Report(file.toString(), null, summary, false, "not tried: the model has structural problems");
+      return new Report(file, null, summary, false, "not tried: the model has structural problems");
     }
     try (TfliteRuntime runtime = TfliteRuntime.create(bytes, 1)) {
-      return new Report(file.toString(), null, summary, true, "loads and allocates (" + runtime.inputCount()
+      return new Report(file, null, summary, true, "loads and allocates (" + runtime.inputCount()
           + " inputs, " + runtime.outputCount() + " outputs)");
     } catch (TfliteRuntimeException e) {
-      return new Report(file.toString(), null, summary, false, e.getMessage());
+      return new Report(file, null, summary, false, e.getMessage());
     }
   }
 

@@ -59,8 +59,8 @@ public final class LayerReportCommand implements Callable<Integer> {
   public Integer call() {
     LayerReportJob.Options options;
     try {
-      CheckedPaths.requireExists(reference, "--reference");
-      CheckedPaths.requireExists(quantized, "--quantized");
+      CheckedPaths.requireFile(reference, "--reference");
+      CheckedPaths.requireFile(quantized, "--quantized");
       CheckedPaths.requireExists(data, "--data");
       OutputDir.checkWritable(new Configuration(), out, overwrite);
       options = new LayerReportJob.Options(reference, quantized, data, out, overwrite, rows, seed, batchSize,

@@ -76,8 +76,8 @@ public final class LayerReportJob {
     long start = System.nanoTime();
     try (OutputDir out = OutputDir.create(spark.sparkContext().hadoopConfiguration(), options.out(),
         options.overwrite())) {
-      byte[] refBytes = EvaluateJob.readAll(spark, options.reference());
-      byte[] qBytes = EvaluateJob.readAll(spark, options.quantized());
+      byte[] refBytes = HadoopFiles.readAllBytes(spark.sparkContext().hadoopConfiguration(), options.reference());
+      byte[] qBytes = HadoopFiles.readAllBytes(spark.sparkContext().hadoopConfiguration(), options.quantized());
       // Fail on the driver, before any Spark work, if the models cannot be compared.
       LayerComparison driverSide = comparison(refBytes, qBytes, options.reference(), options.quantized());
       String key = "layer-report/" + ExecutorCache.sha256(refBytes) + "/" + ExecutorCache.sha256(qBytes);

@@ -2,10 +2,10 @@ package io.sparkquant.jobs;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.sparkquant.data.OutputCommit;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -14,10 +14,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * An output directory written atomically: everything goes into a hidden sibling {@code .<name>.tmp-<uuid>}
- * and {@link #commit()} renames it to the final name, so a failed job never leaves a directory that looks
- * complete. Closing without commit deletes the temporary directory. Works on any Hadoop file system
- * (local paths, HDFS, ...), so Spark writers can write into {@link #path(String)} from executors while the
- * driver writes small files (model, JSON) itself.
+ * and {@link #commit()} renames it to the final name ({@link OutputCommit}), so a failed job never leaves a
+ * directory that looks complete. Closing without commit deletes the temporary directory. Works on any Hadoop file
+ * system (local paths, HDFS, ...), so Spark writers can write into {@link #path(String)} from executors while the
+ * driver writes small files (model, JSON) itself. Single-file outputs use {@link OutputFiles}.
  *
  * <pre>{@code
  * try (OutputDir out = OutputDir.create(spark.sparkContext().hadoopConfiguration(), "/runs/eval", false)) {
@@ -53,10 +53,9 @@ public final class OutputDir implements AutoCloseable {
   public static OutputDir create(Configuration hadoopConf, String path, boolean overwrite) {
     checkWritable(hadoopConf, path, overwrite);
     try {
-      Path target = qualified(hadoopConf, path);
-      FileSystem fs = target.getFileSystem(hadoopConf);
-      Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp-" + UUID.randomUUID());
-      return new OutputDir(fs, target, tmp, overwrite);
+      Path target = OutputCommit.qualified(new Path(path), hadoopConf);
+      return new OutputDir(OutputCommit.fileSystem(target, hadoopConf), target, OutputCommit.temporarySibling(target),
+          overwrite);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot create a temporary output directory next to " + path, e);
     }
@@ -68,26 +67,21 @@ public final class OutputDir implements AutoCloseable {
    */
   public static void checkWritable(Configuration hadoopConf, String path, boolean overwrite) {
     try {
-      Path target = qualified(hadoopConf, path);
+      Path target = OutputCommit.qualified(new Path(path), hadoopConf);
       FileSystem fs = target.getFileSystem(hadoopConf);
       if (fs.exists(target)) {
         if (!overwrite) {
-          throw new IllegalArgumentException("Output " + target + " already exists; choose a new path or"
+          throw new IllegalArgumentException("Output " + path + " already exists; choose a new path or"
               + " pass --overwrite to replace it");
         }
         if (!fs.getFileStatus(target).isDirectory()) {
-          throw new IllegalArgumentException("Output " + target + " exists and is a file, not a directory;"
+          throw new IllegalArgumentException("Output " + path + " exists and is a file, not a directory;"
               + " only directories are replaced");
         }
       }
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot check output path " + path, e);
     }
-  }
-
-  private static Path qualified(Configuration hadoopConf, String path) throws IOException {
-    Path p = new Path(path);
-    return p.getFileSystem(hadoopConf).makeQualified(p);
   }
 
   /**
@@ -137,32 +131,17 @@ public final class OutputDir implements AutoCloseable {
   /** Renames the temporary directory to the final name (replacing an old directory if overwrite). */
   public void commit() {
     try {
-      Path old = null;
-      if (fs.exists(target)) {
-        if (!overwrite) {
-          throw new IllegalStateException("Output " + target + " appeared while the job ran; the result is"
-              + " left in " + tmp);
-        }
-        old = new Path(target.getParent(), "." + target.getName() + ".old-" + UUID.randomUUID());
-        rename(target, old);
-      }
       if (!fs.exists(tmp)) {
         throw new IllegalStateException("Nothing was written to " + tmp);
       }
-      rename(tmp, target);
-      committed = true;
-      if (old != null) {
-        fs.delete(old, true);
+      if (!overwrite && fs.exists(target)) {
+        throw new IllegalStateException("Output " + target + " appeared while the job ran; not replacing it");
       }
+      OutputCommit.moveIntoPlace(fs, tmp, target, overwrite);
+      committed = true;
       LOG.info("Wrote {}", target);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot move " + tmp + " to " + target, e);
-    }
-  }
-
-  private void rename(Path from, Path to) throws IOException {
-    if (!fs.rename(from, to)) {
-      throw new IOException("rename " + from + " -> " + to + " returned false");
     }
   }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -92,6 +93,9 @@ public final class QuantizeCommand implements Callable<Integer> {
       + "name with .json.")
   String out;
 
+  @Option(names = "--overwrite", description = "Replace --out and its model card if they exist. Default: false.")
+  boolean overwrite;
+
   @CommandLine.Mixin SparkOptions sparkOptions;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -124,7 +128,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     return new QuantizeJob.Options(model, out, m, ioType, shape,
         floatLayers == null ? Set.of() : Set.copyOf(floatLayers), keepFloat,
         m.needsRanges() ? calibrationTable : null, m.needsRanges() ? calibrationData : null, calibrationMethod,
-        calibrationRows, seed, batchSize);
+        calibrationRows, seed, batchSize, overwrite);
   }
 
   /** The export mode, after checking every option value and interaction. */
@@ -179,13 +183,15 @@ public final class QuantizeCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(cl, "--batch-size must be >= 1, got " + batchSize);
     }
     try {
-      QuantizeJob.requireFile(model, "--model");
+      CheckedPaths.requireFile(model, "--model");
       if (calibrationTable != null) {
-        QuantizeJob.requireFile(calibrationTable, "--calibration");
+        CheckedPaths.requireFile(calibrationTable, "--calibration");
       }
       if (calibrationData != null) {
         CheckedPaths.requireExists(calibrationData, "--calibration-data");
       }
+      OutputFiles.checkWritable(new Configuration(), out, overwrite, "--out");
+      OutputFiles.checkWritable(new Configuration(), QuantizeJob.cardPath(out), overwrite, "--out's model card");
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, e.getMessage(), e);
     }

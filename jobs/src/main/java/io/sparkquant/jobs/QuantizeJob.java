@@ -16,9 +16,6 @@ import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.ModelMetadata;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -27,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.api.Model;
@@ -63,10 +59,11 @@ public final class QuantizeJob {
    * @param calibrationMethod range method of that calibration ({@link RangeMethod#parse}); null = minmax
    * @param calibrationRows rows of {@code calibrationData} to calibrate on (the smallest seeded id hashes)
    * @param seed seed of the calibration sample
+   * @param overwrite replace an existing .tflite and model card; false makes them an error
    */
   public record Options(String model, String out, ExportMode mode, ExportOptions.IoType io, int[] inputShape,
       Set<String> floatLayers, int keepFloat, String calibrationTable, String calibrationData,
-      String calibrationMethod, int calibrationRows, long seed, int batchSize) {
+      String calibrationMethod, int calibrationRows, long seed, int batchSize, boolean overwrite) {
 
     public Options {
       if (model == null || out == null || mode == null) {
@@ -92,12 +89,17 @@ public final class QuantizeJob {
     /** Export options only: float32, float16 and dynamic need no calibration. */
     public static Options of(String model, String out, ExportMode mode) {
       return new Options(model, out, mode, null, null, null, 0, null, null, null, 1000, 0,
-          Calibrator.DEFAULT_BATCH_SIZE);
+          Calibrator.DEFAULT_BATCH_SIZE, false);
     }
 
     public Options withCalibrationTable(String table) {
       return new Options(model, out, mode, io, inputShape, floatLayers, keepFloat, table, calibrationData,
-          calibrationMethod, calibrationRows, seed, batchSize);
+          calibrationMethod, calibrationRows, seed, batchSize, overwrite);
+    }
+
+    public Options withOverwrite(boolean replace) {
+      return new Options(model, out, mode, io, inputShape, floatLayers, keepFloat, calibrationTable,
+          calibrationData, calibrationMethod, calibrationRows, seed, batchSize, replace);
     }
   }
 
@@ -134,7 +136,7 @@ public final class QuantizeJob {
       throw new IllegalArgumentException("give either a calibration table or calibration data, not both");
     }
     Configuration conf = spark != null ? spark.sparkContext().hadoopConfiguration() : new Configuration();
-    byte[] modelBytes = readAll(conf, o.model(), "model");
+    byte[] modelBytes = HadoopFiles.readAllBytes(conf, o.model());
     ModelMetadata recorded = ModelMetadata.read(modelBytes).orElse(null);
     Model dl4j;
     try {
@@ -144,7 +146,7 @@ public final class QuantizeJob {
           + e.getMessage(), e);
     }
     if (table == null && o.calibrationTable() != null && o.mode().needsRanges()) {
-      String json = new String(readAll(conf, o.calibrationTable(), "calibration table"), StandardCharsets.UTF_8);
+      String json = HadoopFiles.readString(conf, o.calibrationTable());
       try {
         table = CalibrationTable.fromJson(json);
       } catch (IllegalArgumentException e) {
@@ -191,11 +193,12 @@ public final class QuantizeJob {
     }
 
     Map<String, Object> provenance = new LinkedHashMap<>();
-    provenance.put("sourceModel", qualified(conf, o.model()));
+    provenance.put("sourceModel", HadoopFiles.qualified(conf, o.model()));
     provenance.put("calibrationData", o.calibrationData());
     provenance.put("calibrationRows", calibration == null ? null : o.calibrationRows());
     provenance.put("calibrationMethod", table == null ? null : table.method().name());
-    provenance.put("calibrationTable", o.calibrationTable() == null ? null : qualified(conf, o.calibrationTable()));
+    provenance.put("calibrationTable", o.calibrationTable() == null ? null
+        : HadoopFiles.qualified(conf, o.calibrationTable()));
     provenance.put("inputShape", Arrays.copyOfRange(graph.input().shape(), 1, graph.input().shape().length));
     List<String> classNames = recorded != null && !recorded.classNames().isEmpty() ? recorded.classNames()
         : data != null ? data.info().classNames() : null;
@@ -209,10 +212,11 @@ public final class QuantizeJob {
 
     // Card first, model last: a failed run leaves no .tflite that looks complete.
     String card = cardPath(o.out());
-    Map<String, byte[]> files = new LinkedHashMap<>();
-    files.put(card, export.cardJson());
-    files.put(o.out(), export.tflite());
-    CalibrateJob.writeAtomically(conf, files, true);
+    try (OutputFiles out = OutputFiles.create(conf, o.overwrite())) {
+      out.write(card, export.cardJson());
+      out.write(o.out(), export.tflite());
+      out.commit();
+    }
     long totalMillis = (System.nanoTime() - t0) / 1_000_000;
     LOG.info("Wrote {} ({} bytes, {} of float32) and {} in {} ms", o.out(), export.tflite().length,
         String.format(java.util.Locale.ROOT, "%.3f", export.tflite().length / (double) export.float32SizeBytes()),
@@ -256,40 +260,5 @@ public final class QuantizeJob {
         return new Quantizer.InputBatch(b.features().data().asFloat(), b.size()); // FLAT rows are NHWC row-major
       }
     };
-  }
-
-  /** Fails (IllegalArgumentException) unless {@code path} is an existing file. */
-  static void requireFile(String path, String option) {
-    try {
-      Path p = new Path(path);
-      FileSystem fs = p.getFileSystem(new Configuration());
-      if (!fs.exists(p) || !fs.getFileStatus(p).isFile()) {
-        throw new IllegalArgumentException(option + " " + path + " is not a file");
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot check " + option + " " + path, e);
-    }
-  }
-
-  static byte[] readAll(Configuration conf, String path, String what) {
-    try {
-      Path p = new Path(path);
-      try (InputStream in = p.getFileSystem(conf).open(p)) {
-        return in.readAllBytes();
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot read " + what + " " + path, e);
-    }
-  }
-
-  /** The path as the card records it: absolute, and without the scheme for local files. */
-  private static String qualified(Configuration conf, String path) {
-    try {
-      Path p = new Path(path);
-      Path q = p.getFileSystem(conf).makeQualified(p);
-      return "file".equals(q.toUri().getScheme()) ? q.toUri().getPath() : q.toString();
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot resolve " + path, e);
-    }
   }
 }

@@ -11,8 +11,7 @@ import io.sparkquant.ops.tflite.TfliteRuntimeException;
 import io.sparkquant.ops.tflite.TfliteTensor;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -60,12 +59,13 @@ public final class RunCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "F.tflite", description = "The model to run.")
-  Path model;
+  @Parameters(index = "0", paramLabel = "F.tflite",
+      description = "The model to run (a local path or any Hadoop URI, e.g. hdfs://...).")
+  String model;
 
   @Option(names = "--input", required = true, paramLabel = "X.npy",
       description = "An input .npy file; repeat once per model input, in model input order.")
-  List<Path> inputs;
+  List<String> inputs;
 
   @Option(names = "--output-dir", required = true, paramLabel = "DIR",
       description = "Directory for the output .npy files and manifest.json (written atomically).")
@@ -121,16 +121,17 @@ public final class RunCommand implements Callable<Integer> {
 
   /** Runs and writes the outputs; returns them by file name. */
   Map<String, TensorValue> run() throws RunFailure {
+    Configuration hadoopConf = new Configuration();
     try {
-      OutputDir.checkWritable(new Configuration(), outputDir, overwrite); // fail before any work
-    } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+      OutputDir.checkWritable(hadoopConf, outputDir, overwrite); // fail before any work
+    } catch (IllegalArgumentException | UncheckedIOException e) {
       throw new RunFailure(EXIT_BAD_INPUT, e.getMessage(), e);
     }
     byte[] bytes;
     try {
-      bytes = Files.readAllBytes(model);
-    } catch (IOException e) {
-      throw new RunFailure(EXIT_BAD_INPUT, "cannot read model " + model + ": " + e, e);
+      bytes = HadoopFiles.readAllBytes(hadoopConf, model);
+    } catch (UncheckedIOException e) {
+      throw new RunFailure(EXIT_BAD_INPUT, "cannot read model " + model + ": " + e.getCause(), e);
     }
     TfliteModel m;
     try {
@@ -138,7 +139,7 @@ public final class RunCommand implements Callable<Integer> {
     } catch (InvalidModelException e) {
       throw new RunFailure(EXIT_BAD_INPUT, model + " is not a valid TFLite model: " + e.getMessage(), e);
     }
-    TensorValue[] in = readInputs(m);
+    TensorValue[] in = readInputs(hadoopConf, m);
     long start = System.nanoTime();
     TensorValue[] outs = runtime == Runtime.java ? runJava(m, in) : runTflite(m, bytes, in);
     long runMillis = (System.nanoTime() - start) / 1_000_000;
@@ -148,26 +149,25 @@ public final class RunCommand implements Callable<Integer> {
       String name = fileName(m.tensor(m.outputs()[o]).name(), o, used);
       files.put(name, outs[o]);
     }
-    Options options = new Options(model.toString(), inputs.stream().map(Path::toString).toList(), outputDir,
-        runtime.name(), threads);
-    try (OutputDir dir = OutputDir.create(new Configuration(), outputDir, overwrite)) {
+    Options options = new Options(model, inputs, outputDir, runtime.name(), threads);
+    try (OutputDir dir = OutputDir.create(hadoopConf, outputDir, overwrite)) {
       for (Map.Entry<String, TensorValue> e : files.entrySet()) {
         dir.writeBytes(e.getKey(), NpyFile.toBytes(e.getValue()));
       }
       Manifest manifest = new Manifest("run", options).duration("run", runMillis);
       for (int k = 0; k < in.length; k++) {
-        manifest.input("input " + k, inputs.get(k).toString(), in[k].shape().length == 0 ? 1 : in[k].shape()[0]);
+        manifest.input("input " + k, inputs.get(k), in[k].shape().length == 0 ? 1 : in[k].shape()[0]);
       }
       manifest.put("outputs", files.keySet());
       manifest.writeTo(dir);
       dir.commit();
-    } catch (IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException e) {
+    } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException e) {
       throw new RunFailure(EXIT_BAD_INPUT, "cannot write " + outputDir + ": " + e.getMessage(), e);
     }
     return files;
   }
 
-  private TensorValue[] readInputs(TfliteModel m) throws RunFailure {
+  private TensorValue[] readInputs(Configuration hadoopConf, TfliteModel m) throws RunFailure {
     int expected = m.inputs().length;
     if (inputs.size() != expected) {
       List<String> names = new ArrayList<>();
@@ -180,12 +180,12 @@ public final class RunCommand implements Callable<Integer> {
     }
     TensorValue[] in = new TensorValue[expected];
     for (int k = 0; k < expected; k++) {
-      Path file = inputs.get(k);
+      String file = inputs.get(k);
       TfliteTensor t = m.tensor(m.inputs()[k]);
       TensorValue x;
       try {
-        x = NpyFile.read(file);
-      } catch (IOException e) {
+        x = NpyFile.fromBytes(HadoopFiles.readAllBytes(hadoopConf, file), file);
+      } catch (IOException | UncheckedIOException e) {
         throw new RunFailure(EXIT_BAD_INPUT, e.getMessage(), e);
       }
       int[] want = t.shape();

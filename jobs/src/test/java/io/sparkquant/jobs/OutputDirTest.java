@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
@@ -32,6 +33,10 @@ class OutputDirTest {
     assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(target.resolve("model.bin")));
     assertTrue(Files.readString(target.resolve("metrics.json")).contains("\"accuracy\" : 0.5"));
     assertEquals(1, entries(), "temporary directory left behind");
+    try (Stream<Path> s = Files.list(target)) {
+      // Hadoop's local file system would add .model.bin.crc and .metrics.json.crc
+      assertEquals(List.of("metrics.json", "model.bin"), s.map(p -> p.getFileName().toString()).sorted().toList());
+    }
   }
 
   @Test

@@ -203,7 +203,8 @@ class QuantizeCommandTest {
     // The job with the table in memory, as the demo calls it, and no Spark session.
     Path job = dir.resolve("job.tflite");
     QuantizeJob.Result r = QuantizeJob.run(null, new QuantizeJob.Options(modelZip.toString(), job.toString(),
-        ExportMode.INT8, ExportOptions.IoType.INT8, null, Set.of(), 0, null, null, null, 1, 0, 1), calibration);
+        ExportMode.INT8, ExportOptions.IoType.INT8, null, Set.of(), 0, null, null, null, 1, 0, 1, false),
+        calibration);
     assertArrayEquals(lib.tflite(), Files.readAllBytes(job));
     assertEquals(dir.resolve("job.json").toString(), r.cardPath());
     JsonNode card = new ObjectMapper().readTree(dir.resolve("job.json").toFile());
@@ -220,7 +221,8 @@ class QuantizeCommandTest {
     Path table = dir.resolve("residual-table.json");
     assertEquals(0, Main.execute("calibrate", "--model", cg.toString(), "--data", data8.toString(),
         "--out", table.toString()));
-    Path fromTable = dir.resolve("residual-table.tflite");
+    // not residual-table.tflite: its model card residual-table.json would replace the table
+    Path fromTable = dir.resolve("residual-from-table.tflite");
     assertEquals(0, Main.execute("quantize", "--model", cg.toString(), "--mode", "int8", "--calibration",
         table.toString(), "--out", fromTable.toString()));
     Path fromData = dir.resolve("residual-data.tflite");

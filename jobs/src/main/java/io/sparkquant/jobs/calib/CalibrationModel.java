@@ -5,8 +5,6 @@ import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.function.Supplier;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -30,14 +28,8 @@ record CalibrationModel(Model model, Graph graph) {
 
   private static CalibrationModel load(byte[] bytes, int[] inputShape) {
     try {
-      Path tmp = Files.createTempFile("sparkquant-model", ".zip");
-      try {
-        Files.write(tmp, bytes);
-        Model model = Dl4jImporter.load(tmp);
-        return new CalibrationModel(model, Dl4jImporter.importModel(model, inputShape));
-      } finally {
-        Files.deleteIfExists(tmp);
-      }
+      Model model = Dl4jImporter.load(bytes);
+      return new CalibrationModel(model, Dl4jImporter.importModel(model, inputShape));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot restore the broadcast DL4J model", e);
     }

@@ -378,13 +378,7 @@ public final class Calibrator {
 
   private Graph importOnDriver(int[] shape) {
     try {
-      Path tmp = Files.createTempFile("sparkquant-model", ".zip");
-      try {
-        Files.write(tmp, modelBytes);
-        return Dl4jImporter.importModel(Dl4jImporter.load(tmp), shape);
-      } finally {
-        Files.deleteIfExists(tmp);
-      }
+      return Dl4jImporter.importModel(Dl4jImporter.load(modelBytes), shape);
     } catch (IOException e) {
       throw new IllegalArgumentException("the model is not a readable DL4J ModelSerializer zip: " + e.getMessage(), e);
     }

@@ -7,10 +7,6 @@ import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.numerics.QuantParams;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -238,27 +234,6 @@ public final class CalibrationTable {
     }
     return new TensorCalibration(name, StatsJson.requireLong(n, "count"), StatsJson.requireFloat(n, "min"),
         StatsJson.requireFloat(n, "max"), histogram, StatsJson.requireText(n, "method"), range, scale, zeroPoint);
-  }
-
-  /** Writes the JSON form atomically: a temporary file in the same directory, then a rename. */
-  public void write(Path path) throws IOException {
-    Path dir = path.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, "." + path.getFileName(), ".tmp");
-    try {
-      Files.writeString(tmp, toJson(), StandardCharsets.UTF_8);
-      Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
-  }
-
-  public static CalibrationTable read(Path path) throws IOException {
-    try {
-      return fromJson(Files.readString(path, StandardCharsets.UTF_8));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(path + ": " + e.getMessage(), e);
-    }
   }
 
   @Override

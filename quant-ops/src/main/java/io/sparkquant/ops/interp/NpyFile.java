@@ -38,7 +38,7 @@ public final class NpyFile {
     };
   }
 
-  private static TensorType typeOf(String descr, Path file) throws IOException {
+  private static TensorType typeOf(String descr, String file) throws IOException {
     return switch (descr) {
       case "<f4" -> TensorType.FLOAT32;
       case "|i1", "<i1", "i1" -> TensorType.INT8;
@@ -50,7 +50,15 @@ public final class NpyFile {
 
   /** Reads a .npy file; throws IOException naming the file and what is wrong for corrupt or unsupported files. */
   public static TensorValue read(Path file) throws IOException {
-    byte[] bytes = Files.readAllBytes(file);
+    return fromBytes(Files.readAllBytes(file), file.toString());
+  }
+
+  /**
+   * Parses the contents of a .npy file read from anywhere (e.g. a Hadoop file system).
+   *
+   * @param file where the bytes came from, for messages
+   */
+  public static TensorValue fromBytes(byte[] bytes, String file) throws IOException {
     ByteBuffer bb = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
     if (bytes.length < 10) {
       throw new IOException(file + ": not a .npy file (" + bytes.length + " bytes, shorter than the header)");
@@ -114,7 +122,7 @@ public final class NpyFile {
     return new TensorValue(type, shape, array);
   }
 
-  private static int[] parseShape(String inner, Path file) throws IOException {
+  private static int[] parseShape(String inner, String file) throws IOException {
     List<Integer> dims = new ArrayList<>();
     for (String part : inner.split(",")) {
       String p = part.trim();

@@ -9,14 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkquant.ops.numerics.QuantParams;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 class CalibrationTableTest {
 
@@ -76,17 +71,6 @@ class CalibrationTableTest {
       if (!method.needsHistogram()) {
         assertNull(back.tensor("conv1").histogram());
       }
-    }
-  }
-
-  @Test
-  void writeIsAtomicAndReadable(@TempDir Path dir) throws IOException {
-    CalibrationTable table = CalibrationTable.compute(RangeMethod.mse(), minMax, histograms);
-    Path out = dir.resolve("sub/table.json");
-    table.write(out);
-    assertEquals(table, CalibrationTable.read(out));
-    try (Stream<Path> files = Files.list(out.getParent())) {
-      assertEquals(List.of(out), files.toList(), "no temporary file left behind");
     }
   }
 
