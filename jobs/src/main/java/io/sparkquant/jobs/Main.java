@@ -1,7 +1,20 @@
 package io.sparkquant.jobs;
 
-import picocli.CommandLine;
+import io.sparkquant.jobs.bench.BenchCalibrateCommand;
+import io.sparkquant.jobs.bench.BenchCommand;
+import io.sparkquant.jobs.cli.CalibrateCommand;
+import io.sparkquant.jobs.cli.ClusterCheckCommand;
+import io.sparkquant.jobs.cli.ConvertCommand;
+import io.sparkquant.jobs.cli.DemoCommand;
+import io.sparkquant.jobs.cli.EvaluateCommand;
+import io.sparkquant.jobs.cli.InspectCommand;
+import io.sparkquant.jobs.cli.LayerReportCommand;
+import io.sparkquant.jobs.cli.QuantizeCommand;
+import io.sparkquant.jobs.cli.RunCommand;
+import io.sparkquant.jobs.cli.TrainCommand;
+import io.sparkquant.jobs.output.ProjectVersion;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * The single command-line entry point: {@code sparkquant <subcommand> ...} locally, or
@@ -26,7 +39,7 @@ import picocli.CommandLine.Command;
         DemoCommand.class,
         BenchCommand.class,
         BenchCalibrateCommand.class,
-        io.sparkquant.jobs.cluster.ClusterCheckCommand.class,
+        ClusterCheckCommand.class,
     })
 public final class Main implements Runnable {
 

@@ -1,6 +1,6 @@
 package io.sparkquant.jobs.calib;
 
-import io.sparkquant.jobs.ExecutorCache;
+import io.sparkquant.jobs.spark.ExecutorCache;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import java.io.IOException;

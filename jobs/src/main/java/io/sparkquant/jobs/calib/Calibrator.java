@@ -4,7 +4,7 @@ import static org.apache.spark.sql.functions.col;
 
 import io.sparkquant.data.ColumnTypes;
 import io.sparkquant.data.InvalidDatasetException;
-import io.sparkquant.jobs.ExecutorCache;
+import io.sparkquant.jobs.spark.ExecutorCache;
 import io.sparkquant.ops.calib.BinLayout;
 import io.sparkquant.ops.calib.CalibrationTable;
 import io.sparkquant.ops.calib.HistogramStats;

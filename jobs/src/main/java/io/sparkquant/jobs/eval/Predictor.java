@@ -6,7 +6,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * A model that scores a batch of features: the one thing evaluation needs from a model, so float DL4J
  * networks and .tflite models (float, dynamic-range, int8) are scored by the same Spark job. Implementations
- * need not be thread-safe: {@link io.sparkquant.jobs.ExecutorCache} hands each task its own instance.
+ * need not be thread-safe: {@link io.sparkquant.jobs.spark.ExecutorCache} hands each task its own instance.
  */
 public interface Predictor {
 

@@ -4,7 +4,7 @@ import io.sparkquant.data.Batch;
 import io.sparkquant.data.Batches;
 import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.Layout;
-import io.sparkquant.jobs.ExecutorCache;
+import io.sparkquant.jobs.spark.ExecutorCache;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,0 +1,265 @@
+package io.sparkquant.jobs.bench;
+
+import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.data.FashionMnist;
+import io.sparkquant.data.IdxConverter;
+import io.sparkquant.data.TensorDataset;
+import io.sparkquant.data.TensorDatasets;
+import io.sparkquant.jobs.calib.Calibrator;
+import io.sparkquant.jobs.cli.CheckedPaths;
+import io.sparkquant.jobs.eval.Scoring;
+import io.sparkquant.jobs.spark.SparkSessions;
+import io.sparkquant.jobs.train.Preset;
+import io.sparkquant.ops.calib.RangeMethod;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code sparkquant bench-calibrate} (hidden): calibration throughput against plain float inference of the same
+ * model on the same rows and cores, the speed-up between local masters, and the peak live heap of the driver and
+ * executors while calibrating N vs 10N rows ({@link LiveHeapPlugin}, in a session of its own, since its forced
+ * collections would slow the timed runs). Run it with {@code OMP_NUM_THREADS=1} so that a local[k] master uses k
+ * cores (one ND4J thread per task).
+ */
+@Command(name = "bench-calibrate", hidden = true, mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Benchmark: calibration rows/s vs float inference rows/s, local[1] vs local[2], heap for N vs 10N"
+        + " rows.")
+public final class BenchCalibrateCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--data", description = "Dataset (Parquet tensor format). Default: Fashion-MNIST train (the "
+      + "installed package, else the bundled subset) converted to <java.io.tmpdir>/sparkquant-bench-fashion-mnist.")
+  String data;
+
+  @Option(names = "--preset", defaultValue = "cnn",
+      description = "Model: a freshly initialised preset network (cnn or mlp; inference cost does not depend on the"
+          + " weights). Default: ${DEFAULT-VALUE}.")
+  String preset;
+
+  @Option(names = "--rows", defaultValue = "6000",
+      description = "N: about this many rows (every k-th id) for the throughput runs; the heap runs use N and about"
+          + " 10 N (at most the whole dataset). Default: ${DEFAULT-VALUE}.")
+  long rows;
+
+  @Option(names = "--method", defaultValue = "minmax",
+      description = "Range method of the calibration runs. Default: ${DEFAULT-VALUE}.")
+  String method;
+
+  @Option(names = "--batch-size", defaultValue = "64",
+      description = "Rows per model call, for calibration and inference alike. Default: ${DEFAULT-VALUE}.")
+  int batchSize;
+
+  @Option(names = "--masters", split = ",", defaultValue = "local[1],local[2]",
+      description = "Local masters to compare. Default: ${DEFAULT-VALUE}.")
+  List<String> masters;
+
+  @Option(names = "--heap-master",
+      description = "Master of the heap runs, e.g. spark://127.0.0.1:7077 (then run the benchmark through"
+          + " deploy/submit.sh so that executors get the jar). Default: the last of --masters.")
+  String heapMaster;
+
+  @Option(names = "--repeat", defaultValue = "5",
+      description = "Timed runs of inference and calibration per master; the fastest of each counts."
+          + " Default: ${DEFAULT-VALUE}.")
+  int repeat;
+
+  @Option(names = "--speed", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Time inference and calibration on every master (--no-speed skips it). Default: ${DEFAULT-VALUE}.")
+  boolean speed;
+
+  @Option(names = "--heap", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Also measure the live heap of every JVM for N vs 10 N rows (--no-heap skips it)."
+          + " Default: ${DEFAULT-VALUE}.")
+  boolean heap;
+
+  @Override
+  public Integer call() throws IOException, InterruptedException {
+    RangeMethod rangeMethod;
+    try {
+      rangeMethod = RangeMethod.parse(method, null);
+      Preset.fromCliName(preset);
+      for (String m : masters) {
+        if (!m.matches("local\\[\\d+]")) {
+          throw new IllegalArgumentException("--masters entries must look like local[N], got " + m);
+        }
+      }
+      if (rows < 1 || batchSize < 1 || repeat < 1) {
+        throw new IllegalArgumentException("--rows, --batch-size and --repeat must be >= 1");
+      }
+      if (data != null) {
+        CheckedPaths.requireExists(data, "--data");
+      }
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+    PrintWriter console = spec.commandLine().getOut();
+    List<Double> calibrationRates = new ArrayList<>();
+    for (String master : speed ? masters : List.<String>of()) {
+      SparkSession spark = SparkSessions.create("sparkquant-bench-calibrate", master);
+      try {
+        Workload w = workload(spark, rangeMethod);
+        inference(spark, w, w.small()); // warm-up: JIT, ND4J, page cache
+        w.calibrator().fitRun(w.small());
+        // Best of --repeat alternating runs: a shared machine only ever makes a run slower.
+        Rate inference = null;
+        Rate calibration = null;
+        Calibrator.Run run = null;
+        for (int r = 0; r < repeat; r++) {
+          Rate i = inference(spark, w, w.small());
+          inference = inference == null || i.nanos() < inference.nanos() ? i : inference;
+          long t0 = System.nanoTime();
+          Calibrator.Run c = w.calibrator().fitRun(w.small());
+          long nanos = System.nanoTime() - t0;
+          if (calibration == null || nanos < calibration.nanos()) {
+            calibration = new Rate(c.rows(), nanos);
+            run = c;
+          }
+        }
+        calibrationRates.add(calibration.perSecond());
+        console.printf("%s: float inference %.0f rows/s; calibration (%s, end to end) %.0f rows/s = %.2f of "
+                + "inference; min/max pass alone %.0f rows/s, histogram pass alone %s (%d rows, %d batches, %d "
+                + "partitions)%n",
+            master, inference.perSecond(), rangeMethod.name(), calibration.perSecond(),
+            calibration.perSecond() / inference.perSecond(), run.rows() * 1000.0 / Math.max(1, run.minMaxMillis()),
+            run.histogramMillis() == 0 ? "-"
+                : String.format(Locale.ROOT, "%.0f rows/s", run.rows() * 1000.0 / run.histogramMillis()),
+            run.rows(), run.batches(), run.partitions());
+        console.flush();
+      } finally {
+        spark.stop();
+      }
+    }
+    for (int i = 1; i < calibrationRates.size(); i++) {
+      console.printf("calibration speed-up %s vs %s: %.2fx%n", masters.get(i), masters.get(0),
+          calibrationRates.get(i) / calibrationRates.get(0));
+    }
+    console.flush();
+    if (heap) {
+      heap(console, rangeMethod, heapMaster != null ? heapMaster : masters.get(masters.size() - 1));
+    }
+    return 0;
+  }
+
+  /** The live heap of every JVM while calibrating N rows, then about 10 N, in a session with {@link LiveHeapPlugin}. */
+  private void heap(PrintWriter console, RangeMethod rangeMethod, String master)
+      throws IOException, InterruptedException {
+    SparkSession spark = SparkSessions.create("sparkquant-bench-calibrate-heap", master,
+        Map.of("spark.plugins", LiveHeapPlugin.class.getName()));
+    try {
+      Workload w = workload(spark, rangeMethod);
+      long smallRows = w.small().count();
+      long largeRows = w.large().count();
+      // Peaks can be shorter than the sampling interval: the N run is repeated so that both are sampled as long.
+      int repeats = (int) Math.max(1, Math.round(largeRows / (double) smallRows));
+      w.calibrator().fitRun(w.small()); // warm-up
+      long[] small = timeWindow(() -> {
+        for (int i = 0; i < repeats; i++) {
+          w.calibrator().fitRun(w.small());
+        }
+      });
+      long[] large = timeWindow(() -> w.calibrator().fitRun(w.large()));
+      Thread.sleep(2 * LiveHeapPlugin.SAMPLE_MILLIS); // executors' last samples are still on the way
+      Map<String, LiveHeapPlugin.Peak> smallPeaks = LiveHeapPlugin.peaks(small[0], small[1]);
+      Map<String, LiveHeapPlugin.Peak> largePeaks = LiveHeapPlugin.peaks(large[0], large[1]);
+      console.printf("%s: peak live heap (heap in use after a full collection forced every %d ms) while calibrating"
+              + " N = %d rows (%d times) vs %d rows (%.1fx, once)%s%n",
+          master, LiveHeapPlugin.SAMPLE_MILLIS, smallRows, repeats, largeRows, largeRows / (double) smallRows,
+          master.startsWith("local") ? "; in local mode the executor runs in the driver JVM" : "");
+      largePeaks.forEach((jvm, n10) -> {
+        LiveHeapPlugin.Peak n = smallPeaks.get(jvm);
+        console.printf("  %s: %s -> %.1f MB, %s (%d and %d samples)%n", jvm,
+            n == null ? "-" : String.format(Locale.ROOT, "%.1f MB", mb(n.maxLiveBytes())), mb(n10.maxLiveBytes()),
+            n == null ? "no N sample" : String.format(Locale.ROOT, "%+.1f%%",
+                100.0 * (n10.maxLiveBytes() - n.maxLiveBytes()) / n.maxLiveBytes()),
+            n == null ? 0 : n.samples(), n10.samples());
+      });
+      console.flush();
+    } finally {
+      spark.stop();
+    }
+  }
+
+  /** Epoch milliseconds before and after {@code body}. */
+  private static long[] timeWindow(Runnable body) {
+    long from = System.currentTimeMillis();
+    body.run();
+    return new long[] {from, System.currentTimeMillis()};
+  }
+
+  /**
+   * The benchmark's rows and calibrator on a session: {@code small} holds about --rows rows, {@code large} about
+   * 10x as many (at most the whole dataset). Every k-th id keeps the rows spread over all input partitions.
+   */
+  private record Workload(Dataset<Row> small, Dataset<Row> large, Calibrator calibrator, byte[] model,
+      DatasetInfo info) {}
+
+  private Workload workload(SparkSession spark, RangeMethod rangeMethod) throws IOException {
+    String dir = data != null ? data : fashionMnist(spark);
+    TensorDataset dataset = TensorDatasets.load(spark, dir);
+    long total = dataset.rows().count();
+    long k = Math.max(1, total / rows);
+    Dataset<Row> small = dataset.rows().filter(functions.pmod(functions.col("id"), functions.lit(k)).equalTo(0));
+    Dataset<Row> large = dataset.rows().filter(functions.pmod(functions.col("id"), functions.lit(Math.max(1, k / 10)))
+        .equalTo(0));
+    byte[] model = model(dataset.info());
+    Calibrator calibrator = new Calibrator().setModel(model).setInputShape(dataset.info().shape())
+        .setMethod(rangeMethod).setBatchSize(batchSize);
+    return new Workload(small, large, calibrator, model, dataset.info());
+  }
+
+  private record Rate(long rows, long nanos) {
+    double perSecond() {
+      return rows / (nanos / 1e9);
+    }
+  }
+
+  private Rate inference(SparkSession spark, Workload w, Dataset<Row> rows) {
+    Scoring.Scored scored = Scoring.predictions(spark, w.model(), "bench-model", rows, w.info(), batchSize);
+    long t0 = System.nanoTime();
+    long n = scored.predictions().javaRDD().count();
+    long nanos = System.nanoTime() - t0;
+    scored.model().destroy();
+    return new Rate(n, nanos);
+  }
+
+  private byte[] model(DatasetInfo info) throws IOException {
+    MultiLayerNetwork net = new MultiLayerNetwork(Preset.fromCliName(preset).configuration(info, 42, 1e-3, 1.0));
+    net.init();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ModelSerializer.writeModel(net, out, false);
+    return out.toByteArray();
+  }
+
+  private static String fashionMnist(SparkSession spark) {
+    Path dir = Path.of(System.getProperty("java.io.tmpdir"), "sparkquant-bench-fashion-mnist");
+    if (!Files.isDirectory(dir)) {
+      FashionMnist.Location at = FashionMnist.locate(null);
+      IdxConverter.convert(spark, at.trainImages(), at.trainLabels(), dir.toString(), FashionMnist.CLASS_NAMES, 4);
+    }
+    return dir.toString();
+  }
+
+  private static double mb(long bytes) {
+    return bytes / (1024.0 * 1024.0);
+  }
+}

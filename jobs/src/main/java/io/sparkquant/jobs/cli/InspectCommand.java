@@ -1,0 +1,165 @@
+package io.sparkquant.jobs.cli;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkquant.jobs.output.HadoopFiles;
+import io.sparkquant.ops.interp.BuiltinOpResolver;
+import io.sparkquant.ops.tflite.InvalidModelException;
+import io.sparkquant.ops.tflite.ModelCheck;
+import io.sparkquant.ops.tflite.TfliteModel;
+import io.sparkquant.ops.tflite.TfliteModelSummary.MetadataInfo;
+import io.sparkquant.ops.tflite.TfliteModelSummary.OperatorInfo;
+import io.sparkquant.ops.tflite.TfliteModelSummary.TensorInfo;
+import io.sparkquant.ops.tflite.TfliteModelSummary;
+import io.sparkquant.ops.tflite.TfliteReader;
+import io.sparkquant.ops.tflite.TfliteRuntime;
+import io.sparkquant.ops.tflite.TfliteRuntimeException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
+
+/** {@code sparkquant inspect F.tflite [--json]}: what is inside a .tflite file and whether TFLite 2.6.2 loads it. */
+@Command(
+    name = "inspect",
+    mixinStandardHelpOptions = true,
+    description = {
+        "Shows a .tflite file's operators (with versions), tensors (type, shape, quantization), bytes per kind,",
+        "metadata (min runtime version, provenance), SparkQuant's verification and whether TFLite 2.6.2 loads it.",
+        "Runs locally, without Spark."},
+    exitCodeListHeading = "Exit codes:%n",
+    exitCodeList = {
+        "0:the model is valid and TFLite 2.6.2 loads it",
+        "1:the file cannot be read or is not a valid TFLite model",
+        "2:invalid command-line arguments",
+        "3:the model reads, but verification found problems or TFLite 2.6.2 refuses it"})
+public final class InspectCommand implements Callable<Integer> {
+
+  static final int EXIT_OK = 0;
+  static final int EXIT_INVALID_FILE = 1;
+  static final int EXIT_PROBLEMS = 3;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "F.tflite",
+      description = "The model file to inspect (a local path or any Hadoop URI, e.g. hdfs://...).")
+  String model;
+
+  @Option(names = "--json", description = "Print one JSON document instead of text (default: ${DEFAULT-VALUE}).",
+      defaultValue = "false")
+  boolean json;
+
+  /** The JSON document; also what the text output shows. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record Report(String file, String error, TfliteModelSummary summary, Boolean tflite262Loads,
+      String tflite262Message) {}
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    Report report = inspect(model);
+    if (json) {
+      out.println(toJson(report));
+    } else if (report.error() == null) {
+      printText(out, report);
+    }
+    out.flush();
+    if (report.error() != null) {
+      err.println("sparkquant inspect: " + report.error());
+      err.flush();
+      return EXIT_INVALID_FILE;
+    }
+    boolean loads = Boolean.TRUE.equals(report.tflite262Loads());
+    return report.summary().problems().isEmpty() && loads ? EXIT_OK : EXIT_PROBLEMS;
+  }
+
+  static Report inspect(String file) {
+    byte[] bytes;
+    try {
+      bytes = HadoopFiles.readAllBytes(new Configuration(), file);
+    } catch (UncheckedIOException e) {
+      return new Report(file, "cannot read " + file + ": " + e.getCause(), null, null, null);
+    }
+    TfliteModel model;
+    try {
+      model = TfliteReader.read(bytes);
+    } catch (InvalidModelException e) {
+      return new Report(file, file + " is not a valid TFLite model: " + e.getMessage(), null, null, null);
+    }
+    TfliteModelSummary summary = TfliteModelSummary.of(model, bytes.length, BuiltinOpResolver.INSTANCE);
+    // Only structurally sound models go to the native runtime: garbage indices could crash the JVM there.
+    if (!ModelCheck.structuralProblems(model).isEmpty()) {
+      return new Report(file, null, summary, false, "not tried: the model has structural problems");
+    }
+    try (TfliteRuntime runtime = TfliteRuntime.create(bytes, 1)) {
+      return new Report(file, null, summary, true, "loads and allocates (" + runtime.inputCount()
+          + " inputs, " + runtime.outputCount() + " outputs)");
+    } catch (TfliteRuntimeException e) {
+      return new Report(file, null, summary, false, e.getMessage());
+    }
+  }
+
+  private static String toJson(Report report) {
+    try {
+      return new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(report);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("Cannot serialize the inspect report", e);
+    }
+  }
+
+  private static void printText(PrintWriter out, Report report) {
+    TfliteModelSummary s = report.summary();
+    out.printf("File: %s (%,d bytes)%n", report.file(), s.fileBytes());
+    out.printf("Description: %s%n", s.description() == null ? "(none)" : s.description());
+    out.printf("Min runtime version: %s%n", s.minRuntimeVersion() == null ? "(not recorded)" : s.minRuntimeVersion());
+    out.printf("%nOperators (%d):%n", s.operators().size());
+    for (OperatorInfo op : s.operators()) {
+      out.printf("  #%-3d %-18s v%d%s  in %s  out %s%s%n", op.index(), op.name(), op.version(),
+          op.maxVersionTflite262() > 0 ? " (TFLite 2.6.2 max v" + op.maxVersionTflite262() + ")" : "",
+          Arrays.toString(op.inputs()), Arrays.toString(op.outputs()),
+          op.options() == null ? "" : "  " + op.options());
+    }
+    out.printf("%nTensors (%d):%n", s.tensors().size());
+    for (TensorInfo t : s.tensors()) {
+      out.printf("  #%-3d %-24s %-7s %-16s %s%s%n", t.index(), t.name() == null ? "(unnamed)" : t.name(), t.type(),
+          Arrays.toString(t.shape()), t.constant() ? String.format("const %,d B", t.dataBytes()) : "activation",
+          quantizationText(t));
+    }
+    out.printf("%nBytes by kind:%n");
+    for (Map.Entry<String, Long> e : s.bytesByKind().entrySet()) {
+      out.printf("  %-18s %,12d%n", e.getKey(), e.getValue());
+    }
+    out.printf("%nMetadata (%d):%n", s.metadata().size());
+    for (MetadataInfo m : s.metadata()) {
+      out.printf("  %-24s %,d B%s%n", m.name(), m.bytes(), m.text() == null ? " (binary)" : ": " + abbreviate(m.text()));
+    }
+    out.printf("%nVerification: %s%n", s.problems().isEmpty() ? "OK" : s.problems().size() + " problem(s)");
+    for (String p : s.problems()) {
+      out.printf("  - %s%n", p);
+    }
+    out.printf("TFLite 2.6.2: %s%n", Boolean.TRUE.equals(report.tflite262Loads())
+        ? report.tflite262Message() : "REFUSED: " + report.tflite262Message());
+  }
+
+  private static String quantizationText(TensorInfo t) {
+    return switch (t.quantization()) {
+      case "per-tensor" -> String.format("  per-tensor scale=%s zero_point=%d", t.scale(), t.zeroPoint());
+      case "per-channel" -> String.format("  per-channel (dim %d): %d scales in [%s, %s], zero points %d..%d",
+          t.quantizedDimension(), t.channels(), t.scaleMin(), t.scaleMax(), t.zeroPointMin(), t.zeroPointMax());
+      default -> "";
+    };
+  }
+
+  private static String abbreviate(String text) {
+    String oneLine = text.replace('\n', ' ');
+    return oneLine.length() <= 200 ? oneLine : oneLine.substring(0, 197) + "...";
+  }
+}

@@ -1,0 +1,55 @@
+package io.sparkquant.jobs.spark;
+
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds the SparkSession for a job. The master is set only when nobody else set it (spark-submit sets
+ * {@code spark.master}); a locally started driver binds to {@code SPARK_LOCAL_IP} (or 127.0.0.1), because
+ * the host name of these machines may resolve to an address executors cannot reach.
+ */
+public final class SparkSessions {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SparkSessions.class);
+
+  /** Master used when neither spark-submit nor the caller chose one. */
+  public static final String DEFAULT_MASTER = "local[*]";
+
+  private SparkSessions() {}
+
+  /**
+   * @param appName shown in the Spark UI and logs
+   * @param master master URL from the command line, or null to keep {@code spark.master} if it is set
+   *     and use {@link #DEFAULT_MASTER} otherwise
+   */
+  public static SparkSession create(String appName, String master) {
+    return create(appName, master, Map.of());
+  }
+
+  /** As {@link #create(String, String)}, with extra Spark configuration on top of spark-submit's. */
+  public static SparkSession create(String appName, String master, Map<String, String> extraConf) {
+    SparkConf conf = new SparkConf(); // loads spark.* system properties, as spark-submit passes them
+    extraConf.forEach(conf::set);
+    if (master != null) {
+      conf.setMaster(master);
+    } else if (!conf.contains("spark.master")) {
+      conf.setMaster(DEFAULT_MASTER);
+    }
+    boolean local = conf.get("spark.master").startsWith("local");
+    if (local && !conf.contains("spark.driver.host")) {
+      String ip = System.getenv("SPARK_LOCAL_IP");
+      conf.set("spark.driver.host", ip == null || ip.isBlank() ? "127.0.0.1" : ip);
+    }
+    if (!conf.contains("spark.app.name")) {
+      conf.setAppName(appName);
+    }
+    SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+    LOG.info("Spark session {} on {} (default parallelism {})",
+        spark.sparkContext().applicationId(), spark.sparkContext().master(),
+        spark.sparkContext().defaultParallelism());
+    return spark;
+  }
+}
