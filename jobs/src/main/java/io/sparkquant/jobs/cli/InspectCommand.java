@@ -1,32 +1,26 @@
 package io.sparkquant.jobs.cli;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sparkquant.jobs.output.HadoopFiles;
-import io.sparkquant.ops.interp.BuiltinOpResolver;
-import io.sparkquant.ops.tflite.InvalidModelException;
-import io.sparkquant.ops.tflite.ModelCheck;
-import io.sparkquant.ops.tflite.TfliteModel;
+import io.sparkquant.jobs.inspect.InspectJob;
+import io.sparkquant.jobs.inspect.InspectJob.Report;
+import io.sparkquant.ops.tflite.TfliteModelSummary;
 import io.sparkquant.ops.tflite.TfliteModelSummary.MetadataInfo;
 import io.sparkquant.ops.tflite.TfliteModelSummary.OperatorInfo;
 import io.sparkquant.ops.tflite.TfliteModelSummary.TensorInfo;
-import io.sparkquant.ops.tflite.TfliteModelSummary;
-import io.sparkquant.ops.tflite.TfliteReader;
-import io.sparkquant.ops.tflite.TfliteRuntime;
-import io.sparkquant.ops.tflite.TfliteRuntimeException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine;
 
-/** {@code sparkquant inspect F.tflite [--json]}: what is inside a .tflite file and whether TFLite 2.6.2 loads it. */
+/**
+ * {@code sparkquant inspect F.tflite [--json]}: prints {@link InspectJob}'s report on a .tflite file, as text or
+ * JSON, and exits with a code that says whether the model is valid and TFLite 2.6.2 loads it.
+ */
 @Command(
     name = "inspect",
     mixinStandardHelpOptions = true,
@@ -56,16 +50,11 @@ public final class InspectCommand implements Callable<Integer> {
       defaultValue = "false")
   boolean json;
 
-  /** The JSON document; also what the text output shows. */
-  @JsonInclude(JsonInclude.Include.NON_NULL)
-  record Report(String file, String error, TfliteModelSummary summary, Boolean tflite262Loads,
-      String tflite262Message) {}
-
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    Report report = inspect(model);
+    Report report = InspectJob.inspect(model);
     if (json) {
       out.println(toJson(report));
     } else if (report.error() == null) {
@@ -79,32 +68,6 @@ public final class InspectCommand implements Callable<Integer> {
     }
     boolean loads = Boolean.TRUE.equals(report.tflite262Loads());
     return report.summary().problems().isEmpty() && loads ? EXIT_OK : EXIT_PROBLEMS;
-  }
-
-  static Report inspect(String file) {
-    byte[] bytes;
-    try {
-      bytes = HadoopFiles.readAllBytes(new Configuration(), file);
-    } catch (UncheckedIOException e) {
-      return new Report(file, "cannot read " + file + ": " + e.getCause(), null, null, null);
-    }
-    TfliteModel model;
-    try {
-      model = TfliteReader.read(bytes);
-    } catch (InvalidModelException e) {
-      return new Report(file, file + " is not a valid TFLite model: " + e.getMessage(), null, null, null);
-    }
-    TfliteModelSummary summary = TfliteModelSummary.of(model, bytes.length, BuiltinOpResolver.INSTANCE);
-    // Only structurally sound models go to the native runtime: garbage indices could crash the JVM there.
-    if (!ModelCheck.structuralProblems(model).isEmpty()) {
-      return new Report(file, null, summary, false, "not tried: the model has structural problems");
-    }
-    try (TfliteRuntime runtime = TfliteRuntime.create(bytes, 1)) {
-      return new Report(file, null, summary, true, "loads and allocates (" + runtime.inputCount()
-          + " inputs, " + runtime.outputCount() + " outputs)");
-    } catch (TfliteRuntimeException e) {
-      return new Report(file, null, summary, false, e.getMessage());
-    }
   }
 
   private static String toJson(Report report) {
