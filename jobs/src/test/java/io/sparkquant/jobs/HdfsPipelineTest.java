@@ -3,15 +3,15 @@ package io.sparkquant.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sparkquant.data.testing.SharedSpark;
 import io.sparkquant.jobs.calib.CalibrateJob;
 import io.sparkquant.jobs.eval.EvaluateJob;
 import io.sparkquant.jobs.output.Manifest;
 import io.sparkquant.jobs.output.OutputDir;
 import io.sparkquant.jobs.quantize.QuantizeJob;
 import io.sparkquant.jobs.train.TrainJob;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import io.sparkquant.data.testing.SharedSpark;
 import io.sparkquant.ops.calib.CalibrationTable;
 import io.sparkquant.ops.interp.NpyFile;
 import io.sparkquant.ops.interp.TensorValue;

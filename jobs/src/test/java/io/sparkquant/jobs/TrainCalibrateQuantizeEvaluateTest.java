@@ -3,11 +3,11 @@ package io.sparkquant.jobs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import io.sparkquant.jobs.train.TrainJob;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkquant.data.FashionMnist;
+import io.sparkquant.jobs.train.TrainJob;
 import io.sparkquant.ops.calib.CalibrationTable;
 import io.sparkquant.ops.graph.ModelMetadata;
 import java.nio.charset.StandardCharsets;

@@ -2,20 +2,20 @@ package io.sparkquant.jobs.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sparkquant.jobs.inspect.InspectJob;
 import io.sparkquant.jobs.inspect.InspectJob.Report;
-import io.sparkquant.ops.tflite.TfliteModelSummary;
+import io.sparkquant.jobs.inspect.InspectJob;
 import io.sparkquant.ops.tflite.TfliteModelSummary.MetadataInfo;
 import io.sparkquant.ops.tflite.TfliteModelSummary.OperatorInfo;
 import io.sparkquant.ops.tflite.TfliteModelSummary.TensorInfo;
+import io.sparkquant.ops.tflite.TfliteModelSummary;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * {@code sparkquant inspect F.tflite [--json]}: prints {@link InspectJob}'s report on a .tflite file, as text or

@@ -1,17 +1,17 @@
 package io.sparkquant.jobs.cli;
 
-import io.sparkquant.jobs.run.RunJob;
 import io.sparkquant.jobs.run.RunJob.RunFailure;
+import io.sparkquant.jobs.run.RunJob;
 import io.sparkquant.ops.interp.TensorValue;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * {@code sparkquant run F.tflite --input X.npy ... --output-dir DIR}: parses and checks the options, calls

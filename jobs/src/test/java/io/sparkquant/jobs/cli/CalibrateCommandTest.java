@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import io.sparkquant.jobs.Main;
-import io.sparkquant.jobs.output.OutputDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.data.testing.SharedSpark;
+import io.sparkquant.jobs.Main;
+import io.sparkquant.jobs.output.OutputDir;
 import io.sparkquant.ops.calib.CalibrationTable;
 import io.sparkquant.ops.calib.TensorCalibration;
 import io.sparkquant.ops.graph.TestModels;

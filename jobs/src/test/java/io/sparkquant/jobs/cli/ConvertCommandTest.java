@@ -3,13 +3,13 @@ package io.sparkquant.jobs.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import io.sparkquant.jobs.Main;
-import io.sparkquant.jobs.TestDatasets;
 
 import io.sparkquant.data.FashionMnist;
 import io.sparkquant.data.TensorDataset;
 import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.data.testing.SharedSpark;
+import io.sparkquant.jobs.Main;
+import io.sparkquant.jobs.TestDatasets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

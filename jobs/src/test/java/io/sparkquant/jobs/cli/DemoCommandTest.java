@@ -2,12 +2,12 @@ package io.sparkquant.jobs.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import io.sparkquant.jobs.Main;
-import io.sparkquant.jobs.TestDatasets;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkquant.data.testing.SharedSpark;
+import io.sparkquant.jobs.Main;
+import io.sparkquant.jobs.TestDatasets;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;

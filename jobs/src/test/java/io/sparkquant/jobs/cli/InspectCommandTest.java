@@ -2,10 +2,10 @@ package io.sparkquant.jobs.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import io.sparkquant.jobs.Main;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkquant.jobs.Main;
 import io.sparkquant.ops.kernels.FusedActivation;
 import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.TfliteModel;

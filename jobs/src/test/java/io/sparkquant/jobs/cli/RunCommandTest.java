@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import io.sparkquant.jobs.Main;
 
+import io.sparkquant.jobs.Main;
 import io.sparkquant.ops.interp.NpyFile;
 import io.sparkquant.ops.interp.TensorValue;
 import io.sparkquant.ops.interp.TestCnn;

@@ -2,16 +2,16 @@ package io.sparkquant.jobs.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import io.sparkquant.jobs.TestDatasets;
-import io.sparkquant.jobs.output.Manifest;
-import io.sparkquant.jobs.output.ProjectVersion;
-import io.sparkquant.jobs.train.TrainJob;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkquant.data.testing.SharedSpark;
+import io.sparkquant.jobs.TestDatasets;
+import io.sparkquant.jobs.output.Manifest;
+import io.sparkquant.jobs.output.ProjectVersion;
 import io.sparkquant.jobs.train.Preset;
 import io.sparkquant.jobs.train.TrainConfig;
+import io.sparkquant.jobs.train.TrainJob;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
