@@ -43,12 +43,12 @@ for m in "${order[@]}"; do
   # shellcheck disable=SC2086 # the method arguments are meant to split
   [[ -f "$table" ]] || { step "calibrate $m on $CALIB_ROWS training rows"; timed "$SQ" calibrate \
     --model "$WORK/cnn/model.zip" --data "$WORK/fm-train" --rows "$CALIB_ROWS" ${methods[$m]} --out "$table"; }
-  [[ -f "$WORK/tflite/int8-$m.tflite" ]] || { step "quantize int8 ($m)"; "$SQ" quantize --input-shape 28,28,1 \
+  [[ -f "$WORK/tflite/int8-$m.tflite" ]] || { step "quantize int8 ($m)"; "$SQ" quantize \
     --model "$WORK/cnn/model.zip" --mode int8 --calibration "$table" --out "$WORK/tflite/int8-$m.tflite"; }
 done
-[[ -f "$WORK/tflite/dynamic.tflite" ]] || { step "quantize dynamic"; "$SQ" quantize --input-shape 28,28,1 --model "$WORK/cnn/model.zip" \
+[[ -f "$WORK/tflite/dynamic.tflite" ]] || { step "quantize dynamic"; "$SQ" quantize --model "$WORK/cnn/model.zip" \
   --mode dynamic --out "$WORK/tflite/dynamic.tflite"; }
-[[ -f "$WORK/tflite/float32.tflite" ]] || { step "quantize float32"; "$SQ" quantize --input-shape 28,28,1 --model "$WORK/cnn/model.zip" \
+[[ -f "$WORK/tflite/float32.tflite" ]] || { step "quantize float32"; "$SQ" quantize --model "$WORK/cnn/model.zip" \
   --mode float32 --out "$WORK/tflite/float32.tflite"; }
 
 models=(--model "$WORK/cnn/model.zip" --model "$WORK/tflite/float32.tflite" --model "$WORK/tflite/dynamic.tflite")
