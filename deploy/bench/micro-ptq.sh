@@ -8,7 +8,7 @@
 # RUNTIME (what scores the .tflite models: tflite or java, default tflite), SQ (the launcher, default
 # ./sparkquant of this checkout).
 # Steps whose output already exists are skipped, so a rerun resumes (delete $WORK to start over).
-# The table is printed at the end from $WORK/eval/metrics.json.
+# The tables are printed at the end from $WORK/eval/metrics.json and the two layer reports.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -70,8 +70,16 @@ models=(--model "$model" --model "$WORK/tflite/float32.tflite" --model "$WORK/tf
 for m in "${order[@]}"; do
   for v in "${vorder[@]}"; do models+=(--model "$WORK/tflite/int8-$m-$v.tflite"); done
 done
-step "evaluate $(( ${#models[@]} / 2 )) models side by side on the test set ($RUNTIME runtime)"
-timed "$SQ" evaluate "${models[@]}" --runtime "$RUNTIME" --data "$WORK/fm-test" --out "$WORK/eval" --overwrite
+[[ -f "$WORK/eval/metrics.json" ]] || { step "evaluate $(( ${#models[@]} / 2 )) models side by side on the test set \
+($RUNTIME runtime)"; timed "$SQ" evaluate "${models[@]}" --runtime "$RUNTIME" --data "$WORK/fm-test" \
+  --out "$WORK/eval"; }
+
+# Where per-tensor weights lose: per-tensor SQNR against the float32 export, mse tables, per-channel vs per-tensor.
+for v in pc pt; do
+  [[ -f "$WORK/layers-$v/layer-report.json" ]] || { step "layer-report mse $v"; "$SQ" layer-report \
+    --reference "$WORK/tflite/float32.tflite" --quantized "$WORK/tflite/int8-mse-$v-fio.tflite" \
+    --data "$WORK/fm-test" --rows 1000 --out "$WORK/layers-$v"; }
+done
 
 python3 - "$WORK/eval/metrics.json" <<'PY'
 import json, sys
@@ -81,4 +89,12 @@ print(f"{'model':<28} {'top-1':>7} {'delta pt':>9} {'agree':>7} {'bytes':>9}")
 for r in m["models"]:
     a = r["metrics"]["accuracy"]
     print(f"{r['key']:<28} {a*100:7.2f} {(a-ref)*100:+9.2f} {r['agreementWithReference']['top1']*100:7.2f} {r['sizeBytes']:9d}")
+PY
+
+python3 - "$WORK/layers-pc/layer-report.json" "$WORK/layers-pt/layer-report.json" <<'PY'
+import json, sys
+pc, pt = (json.load(open(f))["layers"] for f in sys.argv[1:3])
+print(f"{'tensor':<16} {'op':<18} {'SQNR dB per-channel':>20} {'per-tensor':>11}")
+for a, b in zip(pc, pt):
+    print(f"{a['tensor']:<16} {a['op']:<18} {a['sqnrDb']:20.1f} {b['sqnrDb']:11.1f}")
 PY
