@@ -99,7 +99,7 @@ class MainTest {
   @Test
   void errorsNameTheProblem() {
     Run r = run("train", "--data", tmp.toString(), "--out", tmp.resolve("o").toString(), "--preset", "resnet");
-    assertTrue(r.err().contains("resnet") && r.err().contains("cnn, mlp"), r.err());
+    assertTrue(r.err().contains("resnet") && r.err().contains("cnn, micro, mlp"), r.err());
     r = run("train", "--data", tmp.toString(), "--out", tmp.toString());
     assertTrue(r.err().contains("already exists") && r.err().contains("--overwrite"), r.err());
   }

@@ -48,6 +48,11 @@ public final class QuantizeCommand implements Callable<Integer> {
       + "edges) or int8. Only valid with --mode int8. Default: float.")
   String io;
 
+  @Option(names = "--per-tensor-weights", description = "Int8 mode only: one symmetric weight scale per CONV_2D / "
+      + "DEPTHWISE_CONV_2D weight tensor instead of one per output channel, for accelerators and delegates that take "
+      + "only per-tensor scales. Default: per-channel.")
+  boolean perTensorWeights;
+
   @Option(names = "--calibration-data", description = "Parquet tensor dataset directory for activation ranges "
       + "(required by int8 and int16x8). Default: none.")
   String calibrationData;
@@ -130,7 +135,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     return new QuantizeJob.Options(model, out, m, ioType, shape,
         floatLayers == null ? Set.of() : Set.copyOf(floatLayers), keepFloat,
         m.needsRanges() ? calibrationTable : null, m.needsRanges() ? calibrationData : null, calibrationMethod,
-        calibrationRows, seed, batchSize, overwrite);
+        calibrationRows, seed, batchSize, perTensorWeights, overwrite);
   }
 
   /** The export mode, after checking every option value and interaction. */
@@ -149,6 +154,10 @@ public final class QuantizeCommand implements Callable<Integer> {
       if (m != ExportMode.INT8) {
         throw new CommandLine.ParameterException(cl, "--io is only valid with --mode int8 (got --mode " + mode + ")");
       }
+    }
+    if (perTensorWeights && m != ExportMode.INT8) {
+      throw new CommandLine.ParameterException(cl, "--per-tensor-weights is only valid with --mode int8 (got --mode "
+          + mode + ")");
     }
     if (m.needsRanges() && (calibrationData == null) == (calibrationTable == null)) {
       throw new CommandLine.ParameterException(cl, "--mode " + m.cliName() + " needs exactly one of "

@@ -35,7 +35,8 @@ public final class TrainCommand implements Callable<Integer> {
   String out;
 
   @Option(names = "--preset", defaultValue = "cnn",
-      description = "Network: cnn (conv-BN-pool x2, dense 128) or mlp (784-256-128-10). Default: ${DEFAULT-VALUE}.")
+      description = "Network: cnn (conv-BN-pool x2, dense 128), micro (depthwise-separable, 15k parameters) or mlp "
+          + "(784-256-128-10). Default: ${DEFAULT-VALUE}.")
   String preset;
 
   @Option(names = "--epochs", defaultValue = "3", description = "Passes over the data. Default: ${DEFAULT-VALUE}.")

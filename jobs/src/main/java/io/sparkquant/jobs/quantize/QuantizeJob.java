@@ -64,11 +64,13 @@ public final class QuantizeJob {
    * @param calibrationMethod range method of that calibration ({@link RangeMethod#parse}); null = minmax
    * @param calibrationRows rows of {@code calibrationData} to calibrate on (the smallest seeded id hashes)
    * @param seed seed of the calibration sample
+   * @param perTensorWeights int8 only: one weight scale per conv/depthwise tensor instead of per channel
    * @param overwrite replace an existing .tflite and model card; false makes them an error
    */
   public record Options(String model, String out, ExportMode mode, ExportOptions.IoType io, int[] inputShape,
       Set<String> floatLayers, int keepFloat, String calibrationTable, String calibrationData,
-      String calibrationMethod, int calibrationRows, long seed, int batchSize, boolean overwrite) {
+      String calibrationMethod, int calibrationRows, long seed, int batchSize, boolean perTensorWeights,
+      boolean overwrite) {
 
     public Options {
       if (model == null || out == null || mode == null) {
@@ -89,22 +91,26 @@ public final class QuantizeJob {
         throw new IllegalArgumentException("calibration rows and batch size must be >= 1, got " + calibrationRows
             + " and " + batchSize);
       }
+      if (perTensorWeights && mode != ExportMode.INT8) {
+        throw new IllegalArgumentException("per-tensor weights are only valid with mode int8, got mode "
+            + mode.cliName());
+      }
     }
 
     /** Export options only: float32, float16 and dynamic need no calibration. */
     public static Options of(String model, String out, ExportMode mode) {
       return new Options(model, out, mode, null, null, null, 0, null, null, null, 1000, 0,
-          Calibrator.DEFAULT_BATCH_SIZE, false);
+          Calibrator.DEFAULT_BATCH_SIZE, false, false);
     }
 
     public Options withCalibrationTable(String table) {
       return new Options(model, out, mode, io, inputShape, floatLayers, keepFloat, table, calibrationData,
-          calibrationMethod, calibrationRows, seed, batchSize, overwrite);
+          calibrationMethod, calibrationRows, seed, batchSize, perTensorWeights, overwrite);
     }
 
     public Options withOverwrite(boolean replace) {
       return new Options(model, out, mode, io, inputShape, floatLayers, keepFloat, calibrationTable,
-          calibrationData, calibrationMethod, calibrationRows, seed, batchSize, replace);
+          calibrationData, calibrationMethod, calibrationRows, seed, batchSize, perTensorWeights, replace);
     }
   }
 
@@ -212,7 +218,7 @@ public final class QuantizeJob {
     }
     provenance.put("createdUtc", Instant.now().toString());
     Quantizer.Config config = new Quantizer.Config(o.mode(), o.io(), o.floatLayers(), o.keepFloat(),
-        ExecutorCache.sha256(modelBytes), ProjectVersion.get());
+        ExecutorCache.sha256(modelBytes), ProjectVersion.get(), o.perTensorWeights());
     Quantizer.Result export = Quantizer.quantize(graph, ranges, config, rankingRows, provenance);
 
     // Card first, model last: a failed run leaves no .tflite that looks complete.

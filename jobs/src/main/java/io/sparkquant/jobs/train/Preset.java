@@ -2,8 +2,10 @@ package io.sparkquant.jobs.train;
 
 import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.Layout;
+import java.util.Arrays;
 import java.util.Locale;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -11,7 +13,10 @@ import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
@@ -22,7 +27,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
  * The float baselines the project trains itself (DESIGN.md "Models in"). Only layers the quant-ops importer
- * handles: convolution, batch norm (folded on import), ReLU, max pooling, dense, softmax output.
+ * handles: convolution, depthwise convolution, batch norm (folded on import), ReLU, max and global average pooling,
+ * dense, softmax output.
  */
 public enum Preset {
 
@@ -33,10 +39,7 @@ public enum Preset {
   CNN(Layout.NCHW) {
     @Override
     MultiLayerConfiguration configure(NeuralNetConfiguration.Builder base, int[] hwc, int numClasses) {
-      if (hwc.length != 3) {
-        throw new IllegalArgumentException("Preset cnn needs an image dataset of shape (height, width,"
-            + " channels); the dataset has shape " + java.util.Arrays.toString(hwc) + "; use --preset mlp");
-      }
+      requireImage(this, hwc);
       return base.list()
           .layer(new ConvolutionLayer.Builder(3, 3).nOut(32).activation(Activation.IDENTITY).build())
           .layer(new BatchNormalization.Builder().build())
@@ -47,6 +50,40 @@ public enum Preset {
           .layer(new ActivationLayer.Builder().activation(Activation.RELU).build())
           .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
           .layer(new DenseLayer.Builder().nOut(128).activation(Activation.RELU).build())
+          .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+              .nOut(numClasses).activation(Activation.SOFTMAX).build())
+          .setInputType(InputType.convolutional(hwc[0], hwc[1], hwc[2], CNN2DFormat.NCHW))
+          .build();
+    }
+  },
+
+  /**
+   * A microcontroller-size depthwise-separable network (14,954 parameters on 28x28x1 with 10 classes, BN statistics
+   * included): conv3x3(16, stride 2)-BN-ReLU, then three blocks of depthwise 3x3-BN-ReLU - pointwise 1x1-BN-ReLU
+   * (32 channels stride 1, 64 stride 2, 128 stride 2), global average pooling, dense(classes, softmax). Same
+   * padding throughout. Depthwise + 1x1 convolution rather than SeparableConvolution2D, so BN and ReLU sit
+   * between them as in MobileNet. Needs an image shape (H, W, C).
+   */
+  MICRO(Layout.NCHW) {
+    @Override
+    MultiLayerConfiguration configure(NeuralNetConfiguration.Builder base, int[] hwc, int numClasses) {
+      requireImage(this, hwc);
+      NeuralNetConfiguration.ListBuilder list = base.convolutionMode(ConvolutionMode.Same).list()
+          .layer(new ConvolutionLayer.Builder(3, 3).stride(2, 2).nOut(16).activation(Activation.IDENTITY).build())
+          .layer(new BatchNormalization.Builder().build())
+          .layer(new ActivationLayer.Builder().activation(Activation.RELU).build());
+      int[][] blocks = {{32, 1}, {64, 2}, {128, 2}}; // pointwise channels, depthwise stride
+      for (int[] b : blocks) {
+        list.layer(new DepthwiseConvolution2D.Builder(3, 3).stride(b[1], b[1]).depthMultiplier(1)
+                .activation(Activation.IDENTITY).build())
+            .layer(new BatchNormalization.Builder().build())
+            .layer(new ActivationLayer.Builder().activation(Activation.RELU).build())
+            .layer(new ConvolutionLayer.Builder(1, 1).nOut(b[0]).activation(Activation.IDENTITY).build())
+            .layer(new BatchNormalization.Builder().build())
+            .layer(new ActivationLayer.Builder().activation(Activation.RELU).build());
+      }
+      return list
+          .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).build())
           .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
               .nOut(numClasses).activation(Activation.SOFTMAX).build())
           .setInputType(InputType.convolutional(hwc[0], hwc[1], hwc[2], CNN2DFormat.NCHW))
@@ -83,7 +120,7 @@ public enum Preset {
     return layout;
   }
 
-  /** The command-line name: {@code cnn} or {@code mlp}. */
+  /** The command-line name: {@code cnn}, {@code micro} or {@code mlp}. */
   public String cliName() {
     return name().toLowerCase(Locale.ROOT);
   }
@@ -94,7 +131,7 @@ public enum Preset {
         return p;
       }
     }
-    throw new IllegalArgumentException("Unknown preset '" + name + "'; valid: cnn, mlp");
+    throw new IllegalArgumentException("Unknown preset '" + name + "'; valid: cnn, micro, mlp");
   }
 
   /**
@@ -108,6 +145,13 @@ public enum Preset {
         .weightInit(WeightInit.RELU)
         .updater(new Adam(new ExponentialSchedule(ScheduleType.EPOCH, learningRate, decay)));
     return configure(base, info.shape(), info.classNames().size());
+  }
+
+  private static void requireImage(Preset p, int[] shape) {
+    if (shape.length != 3) {
+      throw new IllegalArgumentException("Preset " + p.cliName() + " needs an image dataset of shape (height, width,"
+          + " channels); the dataset has shape " + Arrays.toString(shape) + "; use --preset mlp");
+    }
   }
 
   abstract MultiLayerConfiguration configure(NeuralNetConfiguration.Builder base, int[] shape, int numClasses);

@@ -207,7 +207,7 @@ class QuantizeCommandTest {
     // The job with the table in memory, as the demo calls it, and no Spark session.
     Path job = dir.resolve("job.tflite");
     QuantizeJob.Result r = QuantizeJob.run(null, new QuantizeJob.Options(modelZip.toString(), job.toString(),
-        ExportMode.INT8, ExportOptions.IoType.INT8, null, Set.of(), 0, null, null, null, 1, 0, 1, false),
+        ExportMode.INT8, ExportOptions.IoType.INT8, null, Set.of(), 0, null, null, null, 1, 0, 1, false, false),
         calibration);
     assertArrayEquals(lib.tflite(), Files.readAllBytes(job));
     assertEquals(dir.resolve("job.json").toString(), r.cardPath());

@@ -14,9 +14,11 @@ import java.util.TreeSet;
  * @param projectVersion SparkQuant version that produced the model
  * @param floatNodes names of graph nodes computed in float (DEQUANTIZE before, QUANTIZE after, float weights);
  *     only for INT8 and INT16X8; empty for none
+ * @param perTensorWeights INT8 only: CONV_2D and DEPTHWISE_CONV_2D weights get one symmetric scale per tensor
+ *     instead of one per output channel, for accelerators and delegates that take only per-tensor scales
  */
 public record ExportOptions(ExportMode mode, IoType io, ActivationRanges ranges, String sourceModelSha256,
-    String projectVersion, Set<String> floatNodes) {
+    String projectVersion, Set<String> floatNodes, boolean perTensorWeights) {
 
   /** The type of the model's input and output tensors. */
   public enum IoType { FLOAT, INT8 }
@@ -38,6 +40,16 @@ public record ExportOptions(ExportMode mode, IoType io, ActivationRanges ranges,
       throw new IllegalArgumentException("float nodes " + floatNodes + " can only be kept in an integer model "
           + "(int8, int16x8); mode " + mode.cliName() + " has no integer layers");
     }
+    if (perTensorWeights && mode != ExportMode.INT8) {
+      throw new IllegalArgumentException("per-tensor weights are only valid with mode int8, got mode "
+          + mode.cliName());
+    }
+  }
+
+  /** Options with per-channel conv/depthwise weights. */
+  public ExportOptions(ExportMode mode, IoType io, ActivationRanges ranges, String sourceModelSha256,
+      String projectVersion, Set<String> floatNodes) {
+    this(mode, io, ranges, sourceModelSha256, projectVersion, floatNodes, false);
   }
 
   /** Options with no node kept in float. */
@@ -55,15 +67,20 @@ public record ExportOptions(ExportMode mode, IoType io, ActivationRanges ranges,
   }
 
   public ExportOptions withRanges(ActivationRanges r) {
-    return new ExportOptions(mode, io, r, sourceModelSha256, projectVersion, floatNodes);
+    return new ExportOptions(mode, io, r, sourceModelSha256, projectVersion, floatNodes, perTensorWeights);
   }
 
   public ExportOptions withProvenance(String sha256, String version) {
-    return new ExportOptions(mode, io, ranges, sha256, version, floatNodes);
+    return new ExportOptions(mode, io, ranges, sha256, version, floatNodes, perTensorWeights);
   }
 
   /** The same options keeping these graph nodes in float. */
   public ExportOptions withFloatNodes(Set<String> nodes) {
-    return new ExportOptions(mode, io, ranges, sourceModelSha256, projectVersion, nodes);
+    return new ExportOptions(mode, io, ranges, sourceModelSha256, projectVersion, nodes, perTensorWeights);
+  }
+
+  /** The same options with per-tensor ({@code true}) or per-channel conv/depthwise weights. */
+  public ExportOptions withPerTensorWeights(boolean perTensor) {
+    return new ExportOptions(mode, io, ranges, sourceModelSha256, projectVersion, floatNodes, perTensor);
   }
 }

@@ -34,9 +34,10 @@ public final class Quantizer {
    * @param floatNodes graph nodes kept in float (empty for none); exclusive with {@code keepFloat}
    * @param keepFloat keep this many of the most sensitive weight layers in float (0 = none); needs ranking rows
    * @param sourceModelSha256 hex SHA-256 of the source model, or null; written into the model's provenance
+   * @param perTensorWeights int8 only: one weight scale per conv/depthwise tensor ({@link ExportOptions})
    */
   public record Config(ExportMode mode, ExportOptions.IoType io, Set<String> floatNodes, int keepFloat,
-      String sourceModelSha256, String projectVersion) {
+      String sourceModelSha256, String projectVersion, boolean perTensorWeights) {
 
     public Config {
       if (mode == null) {
@@ -54,6 +55,16 @@ public final class Quantizer {
       if (keepFloat > 0 && !floatNodes.isEmpty()) {
         throw new IllegalArgumentException("give either keepFloat or floatNodes, not both");
       }
+      if (perTensorWeights && mode != ExportMode.INT8) {
+        throw new IllegalArgumentException("per-tensor weights are only valid with mode int8, got mode "
+            + mode.cliName());
+      }
+    }
+
+    /** A config with per-channel conv/depthwise weights. */
+    public Config(ExportMode mode, ExportOptions.IoType io, Set<String> floatNodes, int keepFloat,
+        String sourceModelSha256, String projectVersion) {
+      this(mode, io, floatNodes, keepFloat, sourceModelSha256, projectVersion, false);
     }
   }
 
@@ -93,7 +104,8 @@ public final class Quantizer {
           + "none given");
     }
     ExportOptions options = new ExportOptions(config.mode(), config.io(),
-        config.mode().needsRanges() ? ranges : null, config.sourceModelSha256(), config.projectVersion());
+        config.mode().needsRanges() ? ranges : null, config.sourceModelSha256(), config.projectVersion(), Set.of(),
+        config.perTensorWeights());
     TfliteModel float32 = TfliteExporter.export(graph, ExportOptions.of(ExportMode.FLOAT32));
     List<LayerSensitivity.Ranked> ranking = null;
     if (config.keepFloat() > 0) {
@@ -118,6 +130,10 @@ public final class Quantizer {
     extra.put("sizeRatioToFloat32", bytes.length / (double) float32SizeBytes);
     extra.putAll(provenance);
     extra.put("floatNodes", List.copyOf(options.floatNodes()));
+    if (config.mode() != ExportMode.FLOAT32 && config.mode() != ExportMode.FLOAT16) {
+      // Conv/depthwise weight scales: per-tensor models suit delegates that reject per-channel scales.
+      extra.put("convWeightScales", options.perTensorWeights() ? "per-tensor" : "per-channel");
+    }
     if (ranking != null) {
       extra.put("layerSensitivity", ranking);
     }

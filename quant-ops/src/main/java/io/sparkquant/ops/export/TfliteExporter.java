@@ -39,7 +39,9 @@ import java.util.TreeMap;
  *       weight tensor is quantized, whatever its size;</li>
  *   <li>INT8: int8 activations (per-tensor asymmetric, from {@link ActivationRanges}), int8 weights, int32 biases;
  *       float I/O through QUANTIZE/DEQUANTIZE, or int8 I/O. SOFTMAX stays an int8 op (output 1/256, -128) run by the
- *       runtime's integer kernel;</li>
+ *       runtime's integer kernel. Conv/depthwise weights are per output channel, or with
+ *       {@link ExportOptions#perTensorWeights()} one symmetric scale per tensor (scale max|W| / 127, zero point 0);
+ *       the converter gives both the same op versions (CONV_2D 3, DEPTHWISE_CONV_2D 3);</li>
  *   <li>INT16X8: int16 symmetric activations, int8 weights, int64 biases, float I/O. ADD is written without
  *       AddOptions.pot_scale_int16 (the model types cannot express it), so it reads as true; TFLite 2.6.2's ADD then
  *       still takes the general-scale int16 path unless all three scales are powers of two, in which case its
@@ -330,6 +332,9 @@ public final class TfliteExporter {
 
     /** Weights and bias for a conv/depthwise/FC node in the current mode; returns {weightIndex, biasIndex, weightType}. */
     int[] weightsAndBias(String nodeName, ConstTensor w, ConstTensor bias, int channelAxis, String inputName) {
+      if (options.perTensorWeights()) {
+        channelAxis = -1;
+      }
       String wName = nodeName + "/weights";
       String bName = nodeName + "/bias";
       if (keptFloat) {
@@ -351,6 +356,11 @@ public final class TfliteExporter {
       }
     }
 
+    /** Whether conv/depthwise weights with this many output channels carry one scale per channel. */
+    boolean perChannel(int outputChannels) {
+      return outputChannels > 1 && !options.perTensorWeights();
+    }
+
     TensorType weightType() {
       boolean floatWeights = keptFloat || mode == ExportMode.FLOAT32 || mode == ExportMode.FLOAT16;
       return floatWeights ? TensorType.FLOAT32 : TensorType.INT8;
@@ -366,7 +376,7 @@ public final class TfliteExporter {
         int[] wb = weightsAndBias(c.name(), c.filter(), c.bias(), 0, c.input());
         int in = tensorIndex.get(c.input());
         int out = addActivation(c.output(), outT.shape());
-        ops.add(op(BuiltinOp.CONV_2D, actType, weightType(), actType, c.filter().dim(0) > 1, false,
+        ops.add(op(BuiltinOp.CONV_2D, actType, weightType(), actType, perChannel(c.filter().dim(0)), false,
             new int[] {in, wb[0], wb[1]}, new int[] {out},
             new OperatorOptions.ConvParams(c.padding(), c.strideW(), c.strideH(), c.activation(),
                 c.dilationW(), c.dilationH())));
@@ -375,7 +385,8 @@ public final class TfliteExporter {
         int in = tensorIndex.get(d.input());
         int out = addActivation(d.output(), outT.shape());
         boolean dilated = d.dilationH() != 1 || d.dilationW() != 1;
-        ops.add(op(BuiltinOp.DEPTHWISE_CONV_2D, actType, weightType(), actType, d.filter().dim(3) > 1, dilated,
+        ops.add(op(BuiltinOp.DEPTHWISE_CONV_2D, actType, weightType(), actType, perChannel(d.filter().dim(3)),
+            dilated,
             new int[] {in, wb[0], wb[1]}, new int[] {out},
             new OperatorOptions.DepthwiseConvParams(d.padding(), d.strideW(), d.strideH(), d.depthMultiplier(),
                 d.activation(), d.dilationW(), d.dilationH())));
@@ -518,6 +529,9 @@ public final class TfliteExporter {
       }
       if (options.ranges() != null) {
         p.put("rangeMethod", options.ranges().method());
+      }
+      if (options.perTensorWeights()) {
+        p.put("perTensorWeights", true);
       }
       Map<String, Integer> opCounts = new TreeMap<>();
       for (TfliteOperator o : all) {
