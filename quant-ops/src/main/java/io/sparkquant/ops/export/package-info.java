@@ -11,7 +11,6 @@
  *       {@link io.sparkquant.ops.tflite.TfliteWriter#write}.</li>
  *   <li>{@link io.sparkquant.ops.export.TfliteExporter#tensorsNeedingRanges}: which tensors calibration must
  *       supply ranges for (the others inherit their input's parameters or have fixed ones).</li>
- *   <li>{@link io.sparkquant.ops.export.MinMaxRanges}: in-process min/max ranges over a few batches.</li>
  *   <li>{@link io.sparkquant.ops.export.ModelCard}: the JSON card written next to a .tflite.</li>
  * </ul>
  */

@@ -11,8 +11,8 @@ import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * In-process min/max ranges over a sample (the quantize command's convenience path; distributed calibration
- * lives elsewhere). Observes every graph tensor through {@link Dl4jActivations}.
+ * In-process min/max ranges over a few batches, for tests that need ranges without Spark. The product has one
+ * calibration path, the distributed calibrator in jobs. Observes every graph tensor through {@link Dl4jActivations}.
  */
 public final class MinMaxRanges {
 
