@@ -9,22 +9,12 @@
 # The table is printed at the end from $WORK/eval/metrics.json.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-SQ="${SQ:-$root/sparkquant}"
 WORK="${WORK:-/tmp/sparkquant-full}"
-DATA="${DATA:-/usr/share/datasets/fashion-mnist}"
 EPOCHS="${EPOCHS:-3}"
-CALIB_ROWS="${CALIB_ROWS:-5000}"
-RUNTIME="${RUNTIME:-tflite}"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 mkdir -p "$WORK/tflite"
 
-step() { echo "== $(date -u +%H:%M:%S) $*"; }
-timed() { local t0; t0=$(date +%s); "$@"; echo "   ($(( $(date +%s) - t0 )) s)"; }
-
-for split in train test; do
-  [[ -d "$WORK/fm-$split" ]] || { step "convert $split"; timed "$SQ" convert --input "$DATA" --format idx \
-    --split "$split" --out "$WORK/fm-$split"; }
-done
+convert_fashion_mnist
 
 [[ -f "$WORK/cnn/model.zip" ]] || { step "train cnn, $EPOCHS epochs"; timed "$SQ" train --data "$WORK/fm-train" \
   --validation "$WORK/fm-test" --preset cnn --epochs "$EPOCHS" --out "$WORK/cnn"; }

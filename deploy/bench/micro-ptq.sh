@@ -11,23 +11,13 @@
 # The tables are printed at the end from $WORK/eval/metrics.json and the two layer reports.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-SQ="${SQ:-$root/sparkquant}"
 WORK="${WORK:-/tmp/sparkquant-micro}"
-DATA="${DATA:-/usr/share/datasets/fashion-mnist}"
 EPOCHS="${EPOCHS:-4}"
 SEED="${SEED:-42}"
-CALIB_ROWS="${CALIB_ROWS:-5000}"
-RUNTIME="${RUNTIME:-tflite}"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 mkdir -p "$WORK/tflite" "$WORK/calib"
 
-step() { echo "== $(date -u +%H:%M:%S) $*"; }
-timed() { local t0; t0=$(date +%s); "$@"; echo "   ($(( $(date +%s) - t0 )) s)"; }
-
-for split in train test; do
-  [[ -d "$WORK/fm-$split" ]] || { step "convert $split"; timed "$SQ" convert --input "$DATA" --format idx \
-    --split "$split" --out "$WORK/fm-$split"; }
-done
+convert_fashion_mnist
 
 model="$WORK/micro/model.zip"
 [[ -f "$model" ]] || { step "train micro, $EPOCHS epochs"; timed "$SQ" train --data "$WORK/fm-train" \
