@@ -89,9 +89,13 @@ public final class QatJob {
     }
   }
 
-  /** What the job wrote and how training went. */
+  /**
+   * What the job wrote and how training went.
+   *
+   * @param int8Accuracy accuracy of the exported .tflite (Java interpreter) on the fine-tuning rows
+   */
   public record Result(String outDir, String modelPath, String tflitePath, Quantizer.Result export,
-      ParameterAveragingTrainer.Result<ComputationGraph> training) {}
+      ParameterAveragingTrainer.Result<ComputationGraph> training, double int8Accuracy) {}
 
   public static Result run(SparkSession spark, Options o, Consumer<EpochStats> progress) {
     long start = System.nanoTime();
@@ -142,6 +146,9 @@ public final class QatJob {
       Quantizer.Config config = new Quantizer.Config(ExportMode.INT8, ExportOptions.IoType.FLOAT, Set.of(), 0,
           ExecutorCache.sha256(modelBytes), ProjectVersion.get(), false);
       Quantizer.Result export = Quantizer.quantize(tuned, qat.ranges(), config, null, provenance);
+      // the deployed model's accuracy on the rows it was fine-tuned on, for comparison with the simulated one
+      double int8Accuracy = ParameterAveragingTrainer.accuracy(spark, export.tflite(), TFLITE_FILE, rows, info);
+      LOG.info("int8 .tflite accuracy on the {} training rows: {}", training.rows(), int8Accuracy);
 
       try (OutputStream model = out.create(MODEL_FILE)) {
         ByteArrayOutputStream zip = new ByteArrayOutputStream();
@@ -160,12 +167,14 @@ public final class QatJob {
           .put("partitions", training.partitions())
           .put("parameters", qat.network().numParams())
           .put("epochs", training.epochs())
+          .put("int8TrainAccuracy", int8Accuracy)
           .duration("train", training.trainMillis())
           .duration("total", (System.nanoTime() - start) / 1_000_000)
           .writeTo(out);
       out.commit();
       LOG.info("QAT model written to {}", out.finalPath());
-      return new Result(out.finalPath(), out.finalPath(MODEL_FILE), out.finalPath(TFLITE_FILE), export, training);
+      return new Result(out.finalPath(), out.finalPath(MODEL_FILE), out.finalPath(TFLITE_FILE), export, training,
+          int8Accuracy);
     }
   }
 

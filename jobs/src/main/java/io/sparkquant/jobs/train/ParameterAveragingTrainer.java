@@ -196,7 +196,12 @@ public final class ParameterAveragingTrainer {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot serialize the model of epoch " + epoch, e);
     }
-    Scoring.Scored scored = Scoring.predictions(spark, bytes.toByteArray(), "epoch " + epoch, rows, info, 256);
+    return accuracy(spark, bytes.toByteArray(), "epoch " + epoch, rows, info);
+  }
+
+  /** Accuracy of a model (DL4J zip or .tflite, on the Java interpreter) on labelled rows, scored on the executors. */
+  public static double accuracy(SparkSession spark, byte[] model, String name, Dataset<Row> rows, DatasetInfo info) {
+    Scoring.Scored scored = Scoring.predictions(spark, model, name, rows, info, 256);
     try {
       Row counts = scored.predictions()
           .agg(functions.count(functions.lit(1)),

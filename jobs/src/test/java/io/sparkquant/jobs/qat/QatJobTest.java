@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.data.testing.SharedSpark;
 import io.sparkquant.jobs.Main;
@@ -57,7 +59,9 @@ class QatJobTest {
     assertArrayEquals(tflite, Files.readAllBytes(second.resolve(QatJob.TFLITE_FILE)),
         "same seed and partitioning must give the same int8 model");
     assertTrue(Files.exists(first.resolve("model-int8.json")));
-    assertTrue(Files.exists(first.resolve(Manifest.FILE_NAME)));
+    JsonNode manifest = new ObjectMapper().readTree(first.resolve(Manifest.FILE_NAME).toFile());
+    double int8Accuracy = manifest.findValue("int8TrainAccuracy").asDouble();
+    assertTrue(int8Accuracy > 0.3, "int8 accuracy on the fine-tuning rows " + int8Accuracy);
 
     float[] x = testFeatures();
     float[] deployed;
