@@ -11,6 +11,7 @@ import io.sparkquant.jobs.cli.InspectCommand;
 import io.sparkquant.jobs.cli.LayerReportCommand;
 import io.sparkquant.jobs.cli.QuantizeCommand;
 import io.sparkquant.jobs.cli.RunCommand;
+import io.sparkquant.jobs.cli.QatCommand;
 import io.sparkquant.jobs.cli.TrainCommand;
 import io.sparkquant.jobs.output.ProjectVersion;
 import picocli.CommandLine.Command;
@@ -34,6 +35,7 @@ import picocli.CommandLine;
         QuantizeCommand.class,
         ConvertCommand.class,
         TrainCommand.class,
+        QatCommand.class,
         EvaluateCommand.class,
         LayerReportCommand.class,
         DemoCommand.class,

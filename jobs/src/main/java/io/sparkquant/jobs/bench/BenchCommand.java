@@ -22,6 +22,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.dataset.DataSet;
 import picocli.CommandLine.Command;
@@ -88,7 +89,7 @@ public final class BenchCommand implements Callable<Integer> {
         Dataset<Row> input = dataset.rows().limit((int) rows);
         TrainConfig perMaster = new TrainConfig(config.preset(), config.epochs(), config.batchSize(), cores,
             config.seed(), config.learningRate(), config.learningRateDecay(), config.localSteps());
-        ParameterAveragingTrainer.Result result =
+        ParameterAveragingTrainer.Result<MultiLayerNetwork> result =
             new ParameterAveragingTrainer(perMaster).fit(spark, input, info, s -> { });
         double rate = result.epochs().get(result.epochs().size() - 1).samplesPerSecond();
         rates.add(rate);

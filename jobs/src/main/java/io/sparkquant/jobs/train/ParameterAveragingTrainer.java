@@ -23,7 +23,11 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.api.NeuralNetwork;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -56,7 +60,7 @@ public final class ParameterAveragingTrainer {
   }
 
   /** The result of {@link #fit}: the averaged network and per-epoch statistics. */
-  public record Result(MultiLayerNetwork network, List<EpochStats> epochs, long rows, int partitions,
+  public record Result<N extends Model & NeuralNetwork>(N network, List<EpochStats> epochs, long rows, int partitions,
       long trainMillis) {}
 
   /**
@@ -64,7 +68,8 @@ public final class ParameterAveragingTrainer {
    *
    * @param listener called on the driver after every epoch (progress output)
    */
-  public Result fit(SparkSession spark, Dataset<Row> rows, DatasetInfo info, Consumer<EpochStats> listener) {
+  public Result<MultiLayerNetwork> fit(SparkSession spark, Dataset<Row> rows, DatasetInfo info,
+      Consumer<EpochStats> listener) {
     return fit(spark, rows, null, info, listener);
   }
 
@@ -72,16 +77,34 @@ public final class ParameterAveragingTrainer {
    * As {@link #fit(SparkSession, Dataset, DatasetInfo, Consumer)}, scoring {@code validation} (same info; null
    * for none) with the averaged model after every epoch.
    */
-  public Result fit(SparkSession spark, Dataset<Row> rows, Dataset<Row> validation, DatasetInfo info,
-      Consumer<EpochStats> listener) {
-    int partitions = config.partitions() > 0 ? config.partitions() : spark.sparkContext().defaultParallelism();
+  public Result<MultiLayerNetwork> fit(SparkSession spark, Dataset<Row> rows, Dataset<Row> validation,
+      DatasetInfo info, Consumer<EpochStats> listener) {
     MultiLayerConfiguration conf = config.preset().configuration(info, config.seed(), config.learningRate(),
         config.learningRateDecay());
     MultiLayerNetwork network = new MultiLayerNetwork(conf);
     network.init();
+    return fit(spark, network, config.preset().cliName(), config.preset().layout(), rows, validation, info,
+        listener);
+  }
+
+  /**
+   * Trains a network already built and initialized (a MultiLayerNetwork or a ComputationGraph with one input and
+   * one output), starting from its parameters and updater state, with this configuration's epochs, batch size,
+   * partitions and local steps (its preset is not used). Workers rebuild the network from its configuration JSON,
+   * so whatever that configuration holds (e.g. fake-quant hooks) trains with it.
+   *
+   * @param name what the log calls the network
+   * @param layout the feature layout the network reads
+   * @param validation labelled rows scored after every epoch, or null (a MultiLayerNetwork only)
+   */
+  public <N extends Model & NeuralNetwork> Result<N> fit(SparkSession spark, N network, String name, Layout layout,
+      Dataset<Row> rows, Dataset<Row> validation, DatasetInfo info, Consumer<EpochStats> listener) {
+    if (validation != null && !(network instanceof MultiLayerNetwork)) {
+      throw new IllegalArgumentException("validation scoring needs a MultiLayerNetwork, got " + name);
+    }
+    int partitions = config.partitions() > 0 ? config.partitions() : spark.sparkContext().defaultParallelism();
     LOG.info("Training {} ({} parameters) on {} partitions: {} epochs, batch size {}, {} local steps per round",
-        config.preset().cliName(), network.numParams(), partitions, config.epochs(), config.batchSize(),
-        config.localSteps());
+        name, network.numParams(), partitions, config.epochs(), config.batchSize(), config.localSteps());
 
     // Hash-partition by id, then sort each partition by id: which rows a partition holds, and in which
     // order, depends only on the data, so local mode and any cluster see the same minibatches. (A
@@ -104,10 +127,13 @@ public final class ParameterAveragingTrainer {
       LOG.info("{} training rows, partition sizes {}; {} rounds per epoch", totalRows, partitionRows,
           roundsPerEpoch);
 
-      WorkerTask task = new WorkerTask(conf.toJson(), info, config.batchSize(), config.preset().layout(),
+      boolean graph = network instanceof ComputationGraph;
+      String configurationJson = graph ? ((ComputationGraph) network).getConfiguration().toJson()
+          : ((MultiLayerNetwork) network).getLayerWiseConfigurations().toJson();
+      WorkerTask task = new WorkerTask(configurationJson, graph, info, config.batchSize(), layout,
           config.localSteps());
       float[] params = network.params().toFloatVector();
-      float[] updaterState = network.getUpdater().getStateViewArray().toFloatVector();
+      float[] updaterState = network.updaterState().toFloatVector();
       int iteration = 0;
       int progressEvery = Math.max(1, roundsPerEpoch / 10); // about ten progress lines per epoch
       List<EpochStats> epochs = new ArrayList<>();
@@ -143,7 +169,7 @@ public final class ParameterAveragingTrainer {
         double validationAccuracy = Double.NaN;
         if (validation != null) {
           WorkerState.apply(network, new WorkerState(params, updaterState, iteration, epoch + 1, 0));
-          validationAccuracy = accuracy(spark, network, validation, info, epoch + 1);
+          validationAccuracy = accuracy(spark, (MultiLayerNetwork) network, validation, info, epoch + 1);
         }
         EpochStats stats = new EpochStats(epoch + 1, roundsPerEpoch, epochSums.samples,
             epochSums.lossSum / epochSums.samples,
@@ -155,7 +181,7 @@ public final class ParameterAveragingTrainer {
         listener.accept(stats);
       }
       WorkerState.apply(network, new WorkerState(params, updaterState, iteration, config.epochs(), 0));
-      return new Result(network, epochs, totalRows, partitions, (System.nanoTime() - start) / 1_000_000);
+      return new Result<>(network, epochs, totalRows, partitions, (System.nanoTime() - start) / 1_000_000);
     } finally {
       training.unpersist();
     }
@@ -170,7 +196,12 @@ public final class ParameterAveragingTrainer {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot serialize the model of epoch " + epoch, e);
     }
-    Scoring.Scored scored = Scoring.predictions(spark, bytes.toByteArray(), "epoch " + epoch, rows, info, 256);
+    return accuracy(spark, bytes.toByteArray(), "epoch " + epoch, rows, info);
+  }
+
+  /** Accuracy of a model (DL4J zip or .tflite, on the Java interpreter) on labelled rows, scored on the executors. */
+  public static double accuracy(SparkSession spark, byte[] model, String name, Dataset<Row> rows, DatasetInfo info) {
+    Scoring.Scored scored = Scoring.predictions(spark, model, name, rows, info, 256);
     try {
       Row counts = scored.predictions()
           .agg(functions.count(functions.lit(1)),
@@ -197,14 +228,20 @@ public final class ParameterAveragingTrainer {
       implements Serializable {
 
     /** Loads this state into a network built from the same configuration. */
-    static void apply(MultiLayerNetwork net, WorkerState s) {
+    static <N extends Model & NeuralNetwork> void apply(N net, WorkerState s) {
       net.setParams(Nd4j.createFromArray(s.params).reshape(1, s.params.length));
-      INDArray view = net.getUpdater().getStateViewArray();
+      INDArray view = net.updaterState();
       if (view != null) {
         view.assign(Nd4j.createFromArray(s.updaterState).reshape(view.shape()));
       }
-      net.setIterationCount(s.iteration); // Adam's bias correction depends on it
-      net.setEpochCount(s.epoch);
+      // Adam's bias correction depends on the iteration count
+      if (net instanceof ComputationGraph g) {
+        g.getConfiguration().setIterationCount(s.iteration);
+        g.getConfiguration().setEpochCount(s.epoch);
+      } else {
+        ((MultiLayerNetwork) net).setIterationCount(s.iteration);
+        ((MultiLayerNetwork) net).setEpochCount(s.epoch);
+      }
     }
   }
 
@@ -213,13 +250,16 @@ public final class ParameterAveragingTrainer {
     private static final long serialVersionUID = 1L;
 
     private final String configurationJson;
+    private final boolean graph;
     private final DatasetInfo info;
     private final int batchSize;
     private final Layout layout;
     private final int localSteps;
 
-    WorkerTask(String configurationJson, DatasetInfo info, int batchSize, Layout layout, int localSteps) {
+    WorkerTask(String configurationJson, boolean graph, DatasetInfo info, int batchSize, Layout layout,
+        int localSteps) {
       this.configurationJson = configurationJson;
+      this.graph = graph;
       this.info = info;
       this.batchSize = batchSize;
       this.layout = layout;
@@ -235,8 +275,18 @@ public final class ParameterAveragingTrainer {
       if (!rows.hasNext()) {
         return Collections.singletonList(RoundStats.empty()).iterator();
       }
+      if (graph) {
+        ComputationGraph net = new ComputationGraph(ComputationGraphConfiguration.fromJson(configurationJson));
+        net.init();
+        return fit(net, rows, state);
+      }
       MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(configurationJson));
       net.init();
+      return fit(net, rows, state);
+    }
+
+    private <N extends Model & NeuralNetwork> Iterator<RoundStats> fit(N net, Iterator<Row> rows, WorkerState state) {
+      long rowsPerRound = (long) localSteps * batchSize;
       WorkerState.apply(net, state);
       Iterator<DataSet> batches = Batches.iterator(limit(rows, rowsPerRound), info, batchSize, layout);
       long samples = 0;
@@ -248,7 +298,9 @@ public final class ParameterAveragingTrainer {
         DataSet batch = batches.next();
         int n = batch.numExamples();
         if (steps == 0) {
-          INDArray predicted = net.output(batch.getFeatures(), false).argMax(1);
+          INDArray output = net instanceof ComputationGraph g ? g.output(false, batch.getFeatures())[0]
+              : ((MultiLayerNetwork) net).output(batch.getFeatures(), false);
+          INDArray predicted = output.argMax(1);
           INDArray actual = batch.getLabels().argMax(1);
           accuracyCorrect += predicted.eq(actual).castTo(org.nd4j.linalg.api.buffer.DataType.INT64)
               .sumNumber().longValue();
@@ -260,7 +312,7 @@ public final class ParameterAveragingTrainer {
         steps++;
       }
       return Collections.singletonList(RoundStats.ofWorker(net.params().toFloatVector(),
-          net.getUpdater().getStateViewArray().toFloatVector(), samples, lossSum, accuracySamples,
+          net.updaterState().toFloatVector(), samples, lossSum, accuracySamples,
           accuracyCorrect, steps)).iterator();
     }
 

@@ -17,6 +17,7 @@ import java.util.function.Consumer;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,7 +51,7 @@ public final class TrainJob {
     }
   }
 
-  public record Result(String modelPath, String outDir, ParameterAveragingTrainer.Result training) {}
+  public record Result(String modelPath, String outDir, ParameterAveragingTrainer.Result<MultiLayerNetwork> training) {}
 
   public static Result run(SparkSession spark, Options options, Consumer<EpochStats> progress) {
     long start = System.nanoTime();
@@ -71,7 +72,7 @@ public final class TrainJob {
         }
         validation = v.rows();
       }
-      ParameterAveragingTrainer.Result result =
+      ParameterAveragingTrainer.Result<MultiLayerNetwork> result =
           new ParameterAveragingTrainer(options.train()).fit(spark, rows, validation, info, progress);
       try (OutputStream model = out.create(MODEL_FILE)) {
         // The zip records what export and evaluation need (input shape, class names) next to the network.

@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -57,7 +58,7 @@ class ParameterAveragingTrainerTest {
   void mlpLearnsTheSubset() {
     TensorDataset train = TensorDatasets.load(SharedSpark.get(), TestDatasets.train());
     List<EpochStats> progress = new ArrayList<>();
-    ParameterAveragingTrainer.Result result = new ParameterAveragingTrainer(
+    ParameterAveragingTrainer.Result<MultiLayerNetwork> result = new ParameterAveragingTrainer(
         new TrainConfig(Preset.MLP, 3, 64, 2, 42, 0.002, 0.7, 4)).fit(SharedSpark.get(), train.rows(), train.info(),
         progress::add);
 
@@ -94,7 +95,7 @@ class ParameterAveragingTrainerTest {
     assertTrue(accuracy > MIN_HELD_OUT_ACCURACY, "held-out accuracy " + accuracy);
   }
 
-  private static ParameterAveragingTrainer.Result train(TrainConfig config, Dataset<Row> rows, TensorDataset data) {
+  private static ParameterAveragingTrainer.Result<MultiLayerNetwork> train(TrainConfig config, Dataset<Row> rows, TensorDataset data) {
     return new ParameterAveragingTrainer(config).fit(SharedSpark.get(), rows, data.info(), s -> { });
   }
 }
