@@ -8,13 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkquant.ops.graph.ConstTensor;
 import io.sparkquant.ops.graph.Node;
-import io.sparkquant.ops.interp.Interpreter;
 import io.sparkquant.ops.numerics.QuantParams;
 import io.sparkquant.ops.tflite.BuiltinOp;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteOperator;
 import io.sparkquant.ops.tflite.TfliteReader;
-import io.sparkquant.ops.tflite.TfliteRuntime;
 import io.sparkquant.ops.tflite.TfliteTensor;
 import io.sparkquant.ops.tflite.TfliteWriter;
 import java.nio.charset.StandardCharsets;
@@ -44,20 +42,7 @@ class PerTensorWeightsExportTest {
       TfliteModel read = TfliteReader.read(bytes);
       convOps += (int) read.operators().stream()
           .filter(o -> o.op() == BuiltinOp.CONV_2D || o.op() == BuiltinOp.DEPTHWISE_CONV_2D).count();
-      Interpreter interpreter = new Interpreter(read);
-      try (TfliteRuntime rt = TfliteRuntime.create(bytes, 1)) {
-        QuantParams in = new QuantParams(rt.inputScale(0), rt.inputZeroPoint(0));
-        for (int s = 0; s < c.inputs().length; s++) {
-          float[] x = c.inputs()[s];
-          byte[] q = new byte[x.length];
-          for (int i = 0; i < x.length; i++) {
-            q[i] = (byte) in.quantize(x[i], -128, 127);
-          }
-          byte[] expected = (byte[]) rt.run((Object) q)[0];
-          byte[] actual = (byte[]) interpreter.run((Object) q)[0];
-          assertArrayEquals(expected, actual, c.name() + " sample " + s);
-        }
-      }
+      ExportedInt8InterpreterTest.assertJavaMatchesTflite(c, bytes);
     }
     assertTrue(convOps >= 5, "the test models must exercise conv and depthwise, got " + convOps + " ops");
   }
