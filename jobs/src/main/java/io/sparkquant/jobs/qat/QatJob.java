@@ -24,6 +24,7 @@ import io.sparkquant.ops.export.Quantizer;
 import io.sparkquant.ops.export.TfliteExporter;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
+import io.sparkquant.ops.graph.Dl4jImporter.InputShapeRequiredException;
 import io.sparkquant.ops.graph.ModelMetadata;
 import io.sparkquant.ops.qat.QatNetwork;
 import java.io.ByteArrayOutputStream;
@@ -59,8 +60,9 @@ import org.slf4j.LoggerFactory;
  * {@code manifest.json}.
  *
  * <p>At every epoch's end, on the driver: the weights are written back into the graph, exported as int8 with the
- * current ranges and scored on the executors by the Java interpreter (on the validation rows if given, else on the
- * fine-tuning rows), and a checkpoint is written ({@link QatCheckpoint}, under {@link Options#checkpoints()}), from
+ * ranges the epoch trained with and scored on the executors by the Java interpreter (on the validation rows if given,
+ * else on the fine-tuning rows); the ranges are refreshed for the next epoch (up to {@code freezeRangesAfter}); and a
+ * checkpoint is written ({@link QatCheckpoint}, under {@link Options#checkpoints()}), from
  * which {@code resume} continues after a killed driver with the same result, byte for byte.
  */
 public final class QatJob {
@@ -192,8 +194,8 @@ public final class QatJob {
       }
     }
     DatasetInfo info = TensorDatasets.readInfo(o.data(), conf);
-    int[] shape = recorded != null && recorded.inputShape() != null ? recorded.inputShape()
-        : table != null && table.inputShape() != null ? table.inputShape() : info.shape();
+    int[] known = recorded != null && recorded.inputShape() != null ? recorded.inputShape()
+        : table != null ? table.inputShape() : null;
     Model dl4j;
     try {
       dl4j = Dl4jImporter.load(modelBytes);
@@ -201,7 +203,12 @@ public final class QatJob {
       throw new IllegalArgumentException("model " + o.model() + " is not a readable DL4J ModelSerializer zip: "
           + e.getMessage(), e);
     }
-    Graph graph = Dl4jImporter.importModel(dl4j, shape);
+    Graph graph;
+    try {
+      graph = Dl4jImporter.importModel(dl4j, known);
+    } catch (InputShapeRequiredException e) {
+      graph = Dl4jImporter.importModel(dl4j, info.shape()); // the data's shape only where the model cannot tell
+    }
     QatNetwork.checkSupported(graph);
     checkShape(graph, info, "--data " + o.data());
     if (o.validation() != null) {
@@ -319,17 +326,19 @@ public final class QatJob {
       Quantizer.Result[] lastExport = new Quantizer.Result[1];
       Calibrator refresher = calibrator(p).setMethod(table.method());
       ParameterAveragingTrainer.EpochEnd<ComputationGraph> epochEnd = (network, stats) -> {
+        // What ships after this epoch, with the ranges it trained with (those of the simulated accuracies)
         long t0 = System.nanoTime();
-        boolean refresh = stats.epoch() <= o.lastRefreshEpoch();
-        if (refresh) {
-          tuning.setRanges(refreshedRanges(tuning, refresher, data.rows(), o.rangeMomentum()));
-        }
         Quantizer.Result export = Quantizer.quantize(tuning.writeBack(), tuning.ranges(), exportConfig, null,
             provenance);
         double int8Accuracy = ParameterAveragingTrainer.accuracy(spark, export.tflite(), TFLITE_FILE, int8Rows, info);
         lastExport[0] = export;
-        QatEpochStats epoch = new QatEpochStats(stats, int8Accuracy, int8RowsName, refresh,
-            (System.nanoTime() - t0) / 1_000_000);
+        long int8Millis = (System.nanoTime() - t0) / 1_000_000;
+        // then the ranges the next epoch trains with, saved in the checkpoint
+        boolean refresh = stats.epoch() <= o.lastRefreshEpoch();
+        if (refresh) {
+          tuning.setRanges(refreshedRanges(tuning, refresher, data.rows(), o.rangeMomentum()));
+        }
+        QatEpochStats epoch = new QatEpochStats(stats, int8Accuracy, int8RowsName, refresh, int8Millis);
         history.add(epoch);
         String written = new QatCheckpoint(stats.epoch(), network.getConfiguration().getIterationCount(), fingerprint,
             tuning.ranges().asMap(), history).write(conf, checkpoints, network);

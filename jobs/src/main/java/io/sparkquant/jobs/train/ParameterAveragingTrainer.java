@@ -62,8 +62,10 @@ public final class ParameterAveragingTrainer {
     this.schedule = config.schedule();
   }
 
-  /** Trains networks built by the caller ({@link #fit(SparkSession, Model, String, Layout, Dataset, Dataset,
-   * DatasetInfo, EpochEnd)}). */
+  /**
+   * Trains networks built by the caller ({@link #fit(SparkSession, Model, String, Layout, Dataset, Dataset,
+   * DatasetInfo, EpochEnd)}): their updater holds the learning rate and its schedule.
+   */
   public ParameterAveragingTrainer(Schedule schedule) {
     this.preset = null;
     this.schedule = schedule;
@@ -139,7 +141,8 @@ public final class ParameterAveragingTrainer {
    * @param layout the feature layout the network reads
    * @param validation labelled rows scored after every epoch, or null
    * @param epochEnd called on the driver after every epoch
-   * @throws DivergedException when a round's loss is NaN or infinite (the network keeps the last epoch's state)
+   * @throws DivergedException when a worker's loss or parameters become NaN or infinite (the network keeps the last
+   *     complete epoch's state)
    */
   public <N extends Model & NeuralNetwork> Result<N> fit(SparkSession spark, N network, String name, Layout layout,
       Dataset<Row> rows, Dataset<Row> validation, DatasetInfo info, EpochEnd<? super N> epochEnd) {
@@ -171,7 +174,7 @@ public final class ParameterAveragingTrainer {
           roundsPerEpoch);
 
       float[] params = network.params().toFloatVector();
-      float[] updaterState = network.updaterState().toFloatVector();
+      float[] updaterState = updaterState(network);
       int iteration = iterationCount(network);
       int progressEvery = Math.max(1, roundsPerEpoch / 10); // about ten progress lines per epoch
       List<EpochStats> epochs = new ArrayList<>();
@@ -229,6 +232,12 @@ public final class ParameterAveragingTrainer {
     } finally {
       training.unpersist();
     }
+  }
+
+  /** The updater state as one vector; empty for an updater without state (SGD). */
+  static <N extends Model & NeuralNetwork> float[] updaterState(N network) {
+    INDArray state = network.updaterState();
+    return state == null ? new float[0] : state.toFloatVector();
   }
 
   private static String configurationJson(Model network) {
@@ -377,7 +386,7 @@ public final class ParameterAveragingTrainer {
         }
       }
       return Collections.singletonList(RoundStats.ofWorker(net.params().toFloatVector(),
-          net.updaterState().toFloatVector(), samples, lossSum, accuracySamples,
+          updaterState(net), samples, lossSum, accuracySamples,
           accuracyCorrect, steps)).iterator();
     }
 

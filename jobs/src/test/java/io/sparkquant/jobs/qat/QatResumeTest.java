@@ -14,7 +14,6 @@ import io.sparkquant.jobs.TestDatasets;
 import io.sparkquant.jobs.output.Manifest;
 import io.sparkquant.jobs.train.Schedule;
 import io.sparkquant.jobs.train.TrainConfig;
-import io.sparkquant.jobs.train.TrainJob;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -39,18 +38,13 @@ class QatResumeTest {
   private static final int CALIBRATION_ROWS = 100;
   private static final Duration SUBPROCESS_TIMEOUT = Duration.ofMinutes(5);
 
-  @TempDir static Path shared;
   private static String model;
 
   @TempDir Path tmp;
 
-  /** A small float model: the cnn preset, one epoch on 600 rows. */
   @BeforeAll
-  static void trainSourceModel() {
-    Path out = shared.resolve("model");
-    assertEquals(0, Main.execute("train", "--data", TestDatasets.train(), "--out", out.toString(),
-        "--preset", "cnn", "--epochs", "1", "--limit", "600", "--partitions", "2"));
-    model = out.resolve(TrainJob.MODEL_FILE).toString();
+  static void sourceModel() {
+    model = QatFixtures.cnnModel();
   }
 
   /**
