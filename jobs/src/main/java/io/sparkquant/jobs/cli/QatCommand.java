@@ -81,7 +81,8 @@ public final class QatCommand implements Callable<Integer> {
   int localSteps;
 
   @Option(names = "--partitions", defaultValue = "0",
-      description = "Data partitions = parallel workers; 0 uses Spark's default parallelism. Default: ${DEFAULT-VALUE}.")
+      description = "Data partitions = parallel workers; 0 uses Spark's default parallelism."
+          + " Default: ${DEFAULT-VALUE}.")
   int partitions;
 
   @Option(names = "--seed", defaultValue = "" + TrainConfig.DEFAULT_SEED,
@@ -135,8 +136,8 @@ public final class QatCommand implements Callable<Integer> {
     try {
       QatJob.Options options = new QatJob.Options(model, data, validation, calibration, calibrationMethod,
           calibrationRows, out, new Schedule(epochs, batchSize, partitions, seed, learningRate, learningRateDecay,
-              localSteps), fraction, limit, perTensorWeights, ioType(io), freezeRangesAfter, rangeMomentum, checkpointDir, resume,
-          overwrite);
+              localSteps), fraction, limit, perTensorWeights, ioType(io), freezeRangesAfter, rangeMomentum,
+          checkpointDir, resume, overwrite);
       CheckedPaths.requireFile(model, "--model");
       CheckedPaths.requireDirectory(data, "--data");
       if (validation != null) {

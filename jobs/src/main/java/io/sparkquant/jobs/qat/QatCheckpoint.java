@@ -55,7 +55,7 @@ public record QatCheckpoint(int epoch, int iterationCount, Map<String, String> f
     return new Path(checkpoints, "epoch-" + epoch).toString();
   }
 
-  /** Writes this checkpoint and {@code network} atomically into {@code <checkpoints>/epoch-<epoch>}; returns its path. */
+  /** Writes this checkpoint and {@code network} atomically into {@code <checkpoints>/epoch-<epoch>}; returns it. */
   String write(Configuration conf, String checkpoints, ComputationGraph network) {
     String dir = epochDir(checkpoints, epoch);
     try (OutputDir out = OutputDir.create(conf, dir, true)) {
@@ -71,7 +71,7 @@ public record QatCheckpoint(int epoch, int iterationCount, Map<String, String> f
     }
   }
 
-  /** The complete checkpoint with the highest epoch under {@code checkpoints}, if any (temporary directories skipped). */
+  /** The complete checkpoint with the highest epoch under {@code checkpoints}, if any (temporary ones skipped). */
   static Optional<String> latest(Configuration conf, String checkpoints) {
     try {
       Path root = new Path(checkpoints);

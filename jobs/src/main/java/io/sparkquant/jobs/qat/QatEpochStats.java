@@ -26,7 +26,8 @@ public record QatEpochStats(EpochStats training, double int8Accuracy, String int
       s.append(String.format(Locale.ROOT, ", simulated validation accuracy %.4f", t.validationAccuracy()));
     }
     s.append(String.format(Locale.ROOT, ", int8 .tflite accuracy %.4f (%s rows)%s; %.1f s training (%.0f samples/s),"
-        + " %.1f s export and scoring", int8Accuracy, int8Rows, rangesRefreshed ? ", ranges refreshed for the next epoch" : "",
+        + " %.1f s export and scoring", int8Accuracy, int8Rows,
+        rangesRefreshed ? ", ranges refreshed for the next epoch" : "",
         t.millis() / 1000.0, t.samplesPerSecond(), int8Millis / 1000.0));
     return s.toString();
   }

@@ -31,6 +31,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -188,7 +189,7 @@ public final class QatJob {
       byte[] json = HadoopFiles.readAllBytes(conf, o.calibration());
       tableSha = ExecutorCache.sha256(json);
       try {
-        table = CalibrationTable.fromJson(new String(json, java.nio.charset.StandardCharsets.UTF_8));
+        table = CalibrationTable.fromJson(new String(json, StandardCharsets.UTF_8));
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(o.calibration() + ": " + e.getMessage(), e);
       }
@@ -459,7 +460,7 @@ public final class QatJob {
     f.put("trainingRows", Long.toString(rows));
     f.put("validation", o.validation());
     f.put("calibrationTableSha256", p.tableSha256());
-    f.put("initialRangesSha256", ExecutorCache.sha256(table.toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    f.put("initialRangesSha256", ExecutorCache.sha256(table.toJson().getBytes(StandardCharsets.UTF_8)));
     f.put("batchSize", Integer.toString(s.batchSize()));
     f.put("partitions", Integer.toString(partitions));
     f.put("seed", Long.toString(s.seed()));

@@ -128,7 +128,8 @@ class QatResumeTest {
     // Other options than the checkpoint's (the learning rate): refused, naming the option.
     QatJob.Options other = new QatJob.Options(model, TestDatasets.train(), null, null, "minmax", CALIBRATION_ROWS,
         tmp.resolve("other").toString(), new Schedule(EPOCHS, TrainConfig.DEFAULT_BATCH_SIZE, 2,
-            TrainConfig.DEFAULT_SEED, 0.002, 1.0, 2), 0.03, 0, false, null, 1, QatJob.DEFAULT_RANGE_MOMENTUM, checkpoints.toString(), true, false);
+            TrainConfig.DEFAULT_SEED, 0.002, 1.0, 2), 0.03, 0, false, null, 1, QatJob.DEFAULT_RANGE_MOMENTUM,
+        checkpoints.toString(), true, false);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> QatJob.run(SharedSpark.get(), other, s -> { }));
     assertTrue(e.getMessage().contains("learningRate: the checkpoint has 0.001, this run 0.002"), e.getMessage());
