@@ -16,9 +16,13 @@ record CalibrationModel(Model model, Graph graph) {
   /**
    * Leases an instance of the model whose bytes hash to {@code sha256} from the executor's cache; {@code bytes} is
    * only read on a miss. Instances for concurrent tasks are clones (a parameter copy, far cheaper than the zip).
+   *
+   * @param graph the graph to observe on the model (read on a miss), or null to import the model's own
    */
-  static ExecutorCache.Lease<CalibrationModel> lease(String sha256, Supplier<byte[]> bytes, int[] inputShape) {
-    return ExecutorCache.lease("calibration/" + sha256, () -> load(bytes.get(), inputShape), CalibrationModel::copy);
+  static ExecutorCache.Lease<CalibrationModel> lease(String sha256, Supplier<byte[]> bytes, Supplier<Graph> graph,
+      int[] inputShape) {
+    return ExecutorCache.lease("calibration/" + sha256, () -> load(bytes.get(), graph == null ? null : graph.get(),
+        inputShape), CalibrationModel::copy);
   }
 
   private CalibrationModel copy() {
@@ -26,10 +30,10 @@ record CalibrationModel(Model model, Graph graph) {
     return new CalibrationModel(clone, graph);
   }
 
-  private static CalibrationModel load(byte[] bytes, int[] inputShape) {
+  private static CalibrationModel load(byte[] bytes, Graph graph, int[] inputShape) {
     try {
       Model model = Dl4jImporter.load(bytes);
-      return new CalibrationModel(model, Dl4jImporter.importModel(model, inputShape));
+      return new CalibrationModel(model, graph != null ? graph : Dl4jImporter.importModel(model, inputShape));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot restore the broadcast DL4J model", e);
     }

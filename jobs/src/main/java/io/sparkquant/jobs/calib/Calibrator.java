@@ -70,6 +70,7 @@ public final class Calibrator {
   static final int MAX_BATCHES_PER_PARTITION = 32;
 
   private byte[] modelBytes;
+  private Graph graph;
   private int[] inputShape;
   private RangeMethod method = RangeMethod.minMax();
   private int batchSize = DEFAULT_BATCH_SIZE;
@@ -92,6 +93,16 @@ public final class Calibrator {
       throw new IllegalArgumentException("model bytes must be a non-empty DL4J ModelSerializer zip");
     }
     this.modelBytes = modelZip.clone();
+    return this;
+  }
+
+  /**
+   * The graph whose tensors are observed on the model, instead of the model's own import: for a network built from
+   * a graph, whose tensors' {@link io.sparkquant.ops.graph.Dl4jSource}s name its vertices (the fake-quant network of
+   * QAT with its hooks off, {@code QatNetwork.observableGraph()}); null (default) imports the model.
+   */
+  public Calibrator setGraph(Graph graph) {
+    this.graph = graph;
     return this;
   }
 
@@ -224,7 +235,7 @@ public final class Calibrator {
         col(idCol).cast(DataTypes.LongType).as(idCol));
     // A model SparkQuant trained records its input shape; an explicit one wins.
     int[] shape = inputShape != null ? inputShape : Dl4jImporter.recordedInputShape(modelBytes);
-    Graph graph = importOnDriver(shape);
+    Graph graph = this.graph != null ? this.graph : importOnDriver(shape);
     int featureLength = graph.input().itemSize();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());
     try {
@@ -293,11 +304,12 @@ public final class Calibrator {
 
     String sha = ExecutorCache.sha256(modelBytes);
     Broadcast<byte[]> model = jsc.broadcast(modelBytes);
+    Broadcast<Graph> givenGraph = this.graph == null ? null : jsc.broadcast(this.graph);
     try {
       long t1 = System.nanoTime();
       jsc.setJobDescription("calibrate: pass 1 (min/max)");
       PassStats<MinMaxStats> pass1 = batched
-          .mapPartitions(new ObservePartition<MinMaxStats>(sha, model, shape, TensorObserver::addMinMax))
+          .mapPartitions(new ObservePartition<MinMaxStats>(sha, model, givenGraph, shape, TensorObserver::addMinMax))
           .treeAggregate(PassStats.<MinMaxStats>empty(), PassStats::merge, PassStats::merge, treeDepth);
       long minMaxMillis = (System.nanoTime() - t1) / 1_000_000;
       LOG.info("pass 1 (min/max): {} rows, {} tensors in {} ms", pass1.rows(), pass1.tensors().tensors().size(),
@@ -313,7 +325,7 @@ public final class Calibrator {
           long t2 = System.nanoTime();
           jsc.setJobDescription("calibrate: pass 2 (histograms)");
           PassStats<HistogramStats> pass2 = batched
-              .mapPartitions(new ObservePartition<HistogramStats>(sha, model, shape,
+              .mapPartitions(new ObservePartition<HistogramStats>(sha, model, givenGraph, shape,
                   (stats, tensors) -> TensorObserver.addHistograms(stats, tensors, layoutsBc.value())))
               .treeAggregate(PassStats.<HistogramStats>empty(), PassStats::merge, PassStats::merge, treeDepth);
           histogramMillis = (System.nanoTime() - t2) / 1_000_000;
@@ -332,6 +344,9 @@ public final class Calibrator {
           histogramMillis);
     } finally {
       model.destroy();
+      if (givenGraph != null) {
+        givenGraph.destroy();
+      }
     }
   }
 

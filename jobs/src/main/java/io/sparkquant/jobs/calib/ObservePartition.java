@@ -4,6 +4,7 @@ import io.sparkquant.jobs.spark.ExecutorCache;
 import io.sparkquant.ops.calib.MergeableStats;
 import io.sparkquant.ops.calib.ModelStats;
 import io.sparkquant.ops.graph.Dl4jActivations;
+import io.sparkquant.ops.graph.Graph;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -31,12 +32,16 @@ final class ObservePartition<S extends MergeableStats<S>>
 
   private final String modelSha256;
   private final Broadcast<byte[]> model;
+  private final Broadcast<Graph> graph;
   private final int[] inputShape;
   private final BatchObserver<S> observer;
 
-  ObservePartition(String modelSha256, Broadcast<byte[]> model, int[] inputShape, BatchObserver<S> observer) {
+  /** @param graph the graph to observe on the model, or null to import the model's own */
+  ObservePartition(String modelSha256, Broadcast<byte[]> model, Broadcast<Graph> graph, int[] inputShape,
+      BatchObserver<S> observer) {
     this.modelSha256 = modelSha256;
     this.model = model;
+    this.graph = graph;
     this.inputShape = inputShape;
     this.observer = observer;
   }
@@ -47,7 +52,8 @@ final class ObservePartition<S extends MergeableStats<S>>
     if (!rows.hasNext()) {
       return List.of(stats).iterator();
     }
-    try (ExecutorCache.Lease<CalibrationModel> lease = CalibrationModel.lease(modelSha256, model::value, inputShape)) {
+    try (ExecutorCache.Lease<CalibrationModel> lease = CalibrationModel.lease(modelSha256, model::value,
+        graph == null ? null : graph::value, inputShape)) {
       int length = lease.value().graph().input().itemSize();
       List<float[]> batch = new ArrayList<>();
       int bucket = -1;

@@ -1,6 +1,7 @@
 package io.sparkquant.jobs.eval;
 
 import io.sparkquant.data.Layout;
+import io.sparkquant.ops.qat.FakeQuantInputPreProcessor;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
@@ -60,7 +62,12 @@ public final class Dl4jPredictor implements Predictor {
    */
   private static Layout layoutOf(MultiLayerNetwork net, String name) {
     MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
-    return layoutOf(conf.getConf(0).getLayer(), conf.getInputPreProcess(0) != null, name);
+    return layoutOf(conf.getConf(0).getLayer(), hasPreprocessor(conf.getInputPreProcess(0)), name);
+  }
+
+  /** A QAT network's input fake-quantizer reshapes nothing: only the preprocessor it wraps, if any, tells. */
+  private static boolean hasPreprocessor(InputPreProcessor p) {
+    return p instanceof FakeQuantInputPreProcessor q ? q.getInner() != null : p != null;
   }
 
   /** As for a MultiLayerNetwork, using the first vertex that reads the network input. */
@@ -68,7 +75,7 @@ public final class Dl4jPredictor implements Predictor {
     String input = conf.getNetworkInputs().get(0);
     for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
       if (e.getValue().contains(input) && conf.getVertices().get(e.getKey()) instanceof LayerVertex v) {
-        return layoutOf(v.getLayerConf().getLayer(), v.getPreProcessor() != null, name);
+        return layoutOf(v.getLayerConf().getLayer(), hasPreprocessor(v.getPreProcessor()), name);
       }
     }
     throw new IllegalArgumentException("Model " + name + ": no layer reads the network input '" + input

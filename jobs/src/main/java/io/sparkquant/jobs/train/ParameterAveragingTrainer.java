@@ -53,15 +53,54 @@ public final class ParameterAveragingTrainer {
 
   private static final Logger LOG = LoggerFactory.getLogger(ParameterAveragingTrainer.class);
 
-  private final TrainConfig config;
+  private final Preset preset;
+  private final Schedule schedule;
 
+  /** Trains the preset of {@code config} ({@link #fit(SparkSession, Dataset, Dataset, DatasetInfo, Consumer)}). */
   public ParameterAveragingTrainer(TrainConfig config) {
-    this.config = config;
+    this.preset = config.preset();
+    this.schedule = config.schedule();
+  }
+
+  /**
+   * Trains networks built by the caller ({@link #fit(SparkSession, Model, String, Layout, Dataset, Dataset,
+   * DatasetInfo, EpochEnd)}): their updater holds the learning rate and its schedule.
+   */
+  public ParameterAveragingTrainer(Schedule schedule) {
+    this.preset = null;
+    this.schedule = schedule;
   }
 
   /** The result of {@link #fit}: the averaged network and per-epoch statistics. */
   public record Result<N extends Model & NeuralNetwork>(N network, List<EpochStats> epochs, long rows, int partitions,
       long trainMillis) {}
+
+  /**
+   * Called on the driver at the end of every epoch, after validation, with the network holding the averaged
+   * parameters, updater state and counters of that epoch. It may change the network's configuration (e.g. the
+   * fake-quant ranges): the next epoch's workers are built from the configuration as the hook leaves it. An
+   * exception it throws stops training.
+   */
+  @FunctionalInterface
+  public interface EpochEnd<N> {
+    void accept(N network, EpochStats stats);
+  }
+
+  /**
+   * Thrown when a worker's loss or parameters became NaN or infinite in a round: training stops before that round is
+   * averaged in, so the network keeps the state of the last complete epoch.
+   */
+  public static final class DivergedException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    public DivergedException(String message) {
+      super(message);
+    }
+
+    public DivergedException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
 
   /**
    * Trains on {@code rows} (columns as {@code TensorDatasets.load} returns them).
@@ -79,32 +118,39 @@ public final class ParameterAveragingTrainer {
    */
   public Result<MultiLayerNetwork> fit(SparkSession spark, Dataset<Row> rows, Dataset<Row> validation,
       DatasetInfo info, Consumer<EpochStats> listener) {
-    MultiLayerConfiguration conf = config.preset().configuration(info, config.seed(), config.learningRate(),
-        config.learningRateDecay());
+    if (preset == null) {
+      throw new IllegalStateException("this trainer was given a schedule without a preset; pass a network to fit");
+    }
+    MultiLayerConfiguration conf = preset.configuration(info, schedule.seed(), schedule.learningRate(),
+        schedule.learningRateDecay());
     MultiLayerNetwork network = new MultiLayerNetwork(conf);
     network.init();
-    return fit(spark, network, config.preset().cliName(), config.preset().layout(), rows, validation, info,
-        listener);
+    return fit(spark, network, preset.cliName(), preset.layout(), rows, validation, info,
+        (net, stats) -> listener.accept(stats));
   }
 
   /**
    * Trains a network already built and initialized (a MultiLayerNetwork or a ComputationGraph with one input and
-   * one output), starting from its parameters and updater state, with this configuration's epochs, batch size,
-   * partitions and local steps (its preset is not used). Workers rebuild the network from its configuration JSON,
-   * so whatever that configuration holds (e.g. fake-quant hooks) trains with it.
+   * one output), starting from its parameters, updater state, iteration count and epoch count, with this schedule's
+   * epochs, batch size, partitions and local steps: a network restored from a checkpoint written at the end of
+   * epoch E (ModelSerializer with its updater) runs epochs E+1 to {@code epochs} exactly as an uninterrupted run
+   * would. Workers rebuild the network from its configuration JSON, so whatever that configuration holds (e.g.
+   * fake-quant hooks and their ranges) trains with it. The learning rate and its decay are the network's updater's.
    *
    * @param name what the log calls the network
    * @param layout the feature layout the network reads
-   * @param validation labelled rows scored after every epoch, or null (a MultiLayerNetwork only)
+   * @param validation labelled rows scored after every epoch, or null
+   * @param epochEnd called on the driver after every epoch
+   * @throws DivergedException when a worker's loss or parameters become NaN or infinite (the network keeps the last
+   *     complete epoch's state)
    */
   public <N extends Model & NeuralNetwork> Result<N> fit(SparkSession spark, N network, String name, Layout layout,
-      Dataset<Row> rows, Dataset<Row> validation, DatasetInfo info, Consumer<EpochStats> listener) {
-    if (validation != null && !(network instanceof MultiLayerNetwork)) {
-      throw new IllegalArgumentException("validation scoring needs a MultiLayerNetwork, got " + name);
-    }
-    int partitions = config.partitions() > 0 ? config.partitions() : spark.sparkContext().defaultParallelism();
-    LOG.info("Training {} ({} parameters) on {} partitions: {} epochs, batch size {}, {} local steps per round",
-        name, network.numParams(), partitions, config.epochs(), config.batchSize(), config.localSteps());
+      Dataset<Row> rows, Dataset<Row> validation, DatasetInfo info, EpochEnd<? super N> epochEnd) {
+    int partitions = schedule.partitions() > 0 ? schedule.partitions() : spark.sparkContext().defaultParallelism();
+    int firstEpoch = epochCount(network);
+    LOG.info("Training {} ({} parameters) on {} partitions: epochs {} to {}, batch size {}, {} local steps per round",
+        name, network.numParams(), partitions, firstEpoch + 1, schedule.epochs(), schedule.batchSize(),
+        schedule.localSteps());
 
     // Hash-partition by id, then sort each partition by id: which rows a partition holds, and in which
     // order, depends only on the data, so local mode and any cluster see the same minibatches. (A
@@ -122,22 +168,20 @@ public final class ParameterAveragingTrainer {
       if (totalRows == 0) {
         throw new IllegalArgumentException("The training data has no rows");
       }
-      long rowsPerRound = (long) config.localSteps() * config.batchSize();
+      long rowsPerRound = (long) schedule.localSteps() * schedule.batchSize();
       int roundsPerEpoch = (int) ((largest + rowsPerRound - 1) / rowsPerRound);
       LOG.info("{} training rows, partition sizes {}; {} rounds per epoch", totalRows, partitionRows,
           roundsPerEpoch);
 
-      boolean graph = network instanceof ComputationGraph;
-      String configurationJson = graph ? ((ComputationGraph) network).getConfiguration().toJson()
-          : ((MultiLayerNetwork) network).getLayerWiseConfigurations().toJson();
-      WorkerTask task = new WorkerTask(configurationJson, graph, info, config.batchSize(), layout,
-          config.localSteps());
       float[] params = network.params().toFloatVector();
-      float[] updaterState = network.updaterState().toFloatVector();
-      int iteration = 0;
+      float[] updaterState = updaterState(network);
+      int iteration = iterationCount(network);
       int progressEvery = Math.max(1, roundsPerEpoch / 10); // about ten progress lines per epoch
       List<EpochStats> epochs = new ArrayList<>();
-      for (int epoch = 0; epoch < config.epochs(); epoch++) {
+      for (int epoch = firstEpoch; epoch < schedule.epochs(); epoch++) {
+        // rebuilt every epoch: an epoch-end hook may have changed the configuration
+        WorkerTask task = new WorkerTask(configurationJson(network), network instanceof ComputationGraph, info,
+            schedule.batchSize(), layout, schedule.localSteps());
         long epochStart = System.nanoTime();
         RoundStats epochSums = RoundStats.empty();
         for (int round = 0; round < roundsPerEpoch; round++) {
@@ -154,6 +198,11 @@ public final class ParameterAveragingTrainer {
           if (sums.samples == 0) {
             break;
           }
+          if (!Double.isFinite(sums.lossSum)) {
+            throw new DivergedException(String.format(java.util.Locale.ROOT, "training diverged in epoch %d, round "
+                + "%d/%d: the loss or the parameters are not finite (learning rate too high, or non-finite "
+                + "features?); the last complete epoch is %d", epoch + 1, round + 1, roundsPerEpoch, epoch));
+          }
           params = sums.averageParams();
           updaterState = sums.averageUpdaterState();
           iteration += sums.maxSteps;
@@ -166,11 +215,9 @@ public final class ParameterAveragingTrainer {
           }
         }
         long millis = (System.nanoTime() - epochStart) / 1_000_000;
-        double validationAccuracy = Double.NaN;
-        if (validation != null) {
-          WorkerState.apply(network, new WorkerState(params, updaterState, iteration, epoch + 1, 0));
-          validationAccuracy = accuracy(spark, (MultiLayerNetwork) network, validation, info, epoch + 1);
-        }
+        WorkerState.apply(network, new WorkerState(params, updaterState, iteration, epoch + 1, 0));
+        double validationAccuracy = validation == null ? Double.NaN
+            : accuracy(spark, network, validation, info, epoch + 1);
         EpochStats stats = new EpochStats(epoch + 1, roundsPerEpoch, epochSums.samples,
             epochSums.lossSum / epochSums.samples,
             epochSums.accuracySamples == 0 ? Double.NaN
@@ -178,17 +225,39 @@ public final class ParameterAveragingTrainer {
             epochSums.samples / Math.max(millis / 1000.0, 1e-3), millis, validationAccuracy);
         LOG.info(stats.describe());
         epochs.add(stats);
-        listener.accept(stats);
+        epochEnd.accept(network, stats);
       }
-      WorkerState.apply(network, new WorkerState(params, updaterState, iteration, config.epochs(), 0));
+      WorkerState.apply(network, new WorkerState(params, updaterState, iteration, schedule.epochs(), 0));
       return new Result<>(network, epochs, totalRows, partitions, (System.nanoTime() - start) / 1_000_000);
     } finally {
       training.unpersist();
     }
   }
 
+  /** The updater state as one vector; empty for an updater without state (SGD). */
+  static <N extends Model & NeuralNetwork> float[] updaterState(N network) {
+    INDArray state = network.updaterState();
+    return state == null ? new float[0] : state.toFloatVector();
+  }
+
+  private static String configurationJson(Model network) {
+    return network instanceof ComputationGraph g ? g.getConfiguration().toJson()
+        : ((MultiLayerNetwork) network).getLayerWiseConfigurations().toJson();
+  }
+
+  /** Epochs the network has completed (0 for a new one). */
+  private static int epochCount(Model network) {
+    return network instanceof ComputationGraph g ? g.getConfiguration().getEpochCount()
+        : ((MultiLayerNetwork) network).getEpochCount();
+  }
+
+  private static int iterationCount(Model network) {
+    return network instanceof ComputationGraph g ? g.getConfiguration().getIterationCount()
+        : ((MultiLayerNetwork) network).getIterationCount();
+  }
+
   /** Accuracy of the network on labelled rows, scored on the executors like the evaluate job does. */
-  private static double accuracy(SparkSession spark, MultiLayerNetwork network, Dataset<Row> rows,
+  private static double accuracy(SparkSession spark, Model network, Dataset<Row> rows,
       DatasetInfo info, int epoch) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try {
@@ -307,12 +376,17 @@ public final class ParameterAveragingTrainer {
           accuracySamples += n;
         }
         net.fit(batch);
-        lossSum += net.score() * n;
+        double loss = net.score();
+        lossSum += loss * n;
         samples += n;
         steps++;
+        if (!Double.isFinite(loss) || !Double.isFinite(net.params().sumNumber().doubleValue())) {
+          lossSum = Double.NaN; // diverged: stop here, the driver stops the training at this round
+          break;
+        }
       }
       return Collections.singletonList(RoundStats.ofWorker(net.params().toFloatVector(),
-          net.updaterState().toFloatVector(), samples, lossSum, accuracySamples,
+          updaterState(net), samples, lossSum, accuracySamples,
           accuracyCorrect, steps)).iterator();
     }
 

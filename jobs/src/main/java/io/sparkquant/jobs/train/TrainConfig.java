@@ -1,20 +1,16 @@
 package io.sparkquant.jobs.train;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+
 /**
- * Options of synchronous data-parallel training (immutable; checked on construction).
+ * Options of the {@code train} command's synchronous data-parallel training: a preset network and its
+ * {@link Schedule} (immutable; checked on construction).
  *
  * @param preset network architecture
- * @param epochs passes over the training data
- * @param batchSize minibatch size per worker step
- * @param partitions number of data partitions (= workers per round); 0 means Spark's default parallelism
- * @param seed weight initialization seed; the same seed and partitioning give the same model
- * @param learningRate Adam learning rate of the first epoch
- * @param learningRateDecay factor applied to the learning rate after every epoch, in (0, 1]; 1 keeps it constant
- * @param localSteps minibatches each worker fits between two parameter averagings
+ * @param schedule epochs, batch size, partitions, seed, learning rate and its decay, local steps
  */
-public record TrainConfig(
-    Preset preset, int epochs, int batchSize, int partitions, long seed, double learningRate, double learningRateDecay,
-    int localSteps) {
+// Unwrapped: manifests keep recording the schedule's fields next to the preset, as before the split.
+public record TrainConfig(Preset preset, @JsonUnwrapped Schedule schedule) {
 
   // defaults of the train command (constants so picocli annotations can use them)
   public static final int DEFAULT_BATCH_SIZE = 64;
@@ -23,34 +19,52 @@ public record TrainConfig(
   public static final int DEFAULT_LOCAL_STEPS = 8;
   public static final long DEFAULT_SEED = 42;
 
+  public TrainConfig {
+    if (preset == null) {
+      throw new IllegalArgumentException("preset must be set (cnn or mlp)");
+    }
+    if (schedule == null) {
+      throw new IllegalArgumentException("schedule must be set");
+    }
+  }
+
+  /** A preset with the schedule {@code new Schedule(epochs, batchSize, ...)}. */
+  public TrainConfig(Preset preset, int epochs, int batchSize, int partitions, long seed, double learningRate,
+      double learningRateDecay, int localSteps) {
+    this(preset, new Schedule(epochs, batchSize, partitions, seed, learningRate, learningRateDecay, localSteps));
+  }
+
   /** A configuration with the default batch size, learning rate and local steps. */
   public static TrainConfig withDefaults(Preset preset, int epochs, int partitions, long seed) {
     return new TrainConfig(preset, epochs, DEFAULT_BATCH_SIZE, partitions, seed, DEFAULT_LEARNING_RATE,
         DEFAULT_LEARNING_RATE_DECAY, DEFAULT_LOCAL_STEPS);
   }
 
-  public TrainConfig {
-    if (preset == null) {
-      throw new IllegalArgumentException("preset must be set (cnn or mlp)");
-    }
-    requirePositive("epochs", epochs);
-    requirePositive("batchSize", batchSize);
-    if (partitions < 0) {
-      throw new IllegalArgumentException("partitions must be >= 0 (0 = Spark default parallelism), got "
-          + partitions);
-    }
-    if (!(learningRate > 0 && learningRate < 1)) {
-      throw new IllegalArgumentException("learningRate must be in (0, 1), got " + learningRate);
-    }
-    if (!(learningRateDecay > 0 && learningRateDecay <= 1)) {
-      throw new IllegalArgumentException("learningRateDecay must be in (0, 1], got " + learningRateDecay);
-    }
-    requirePositive("localSteps", localSteps);
+  public int epochs() {
+    return schedule.epochs();
   }
 
-  private static void requirePositive(String name, int value) {
-    if (value < 1) {
-      throw new IllegalArgumentException(name + " must be >= 1, got " + value);
-    }
+  public int batchSize() {
+    return schedule.batchSize();
+  }
+
+  public int partitions() {
+    return schedule.partitions();
+  }
+
+  public long seed() {
+    return schedule.seed();
+  }
+
+  public double learningRate() {
+    return schedule.learningRate();
+  }
+
+  public double learningRateDecay() {
+    return schedule.learningRateDecay();
+  }
+
+  public int localSteps() {
+    return schedule.localSteps();
   }
 }

@@ -3,7 +3,7 @@ package io.sparkquant.ops.graph;
 import java.util.Arrays;
 
 /** A float constant (weights or bias) in row-major order with its shape. */
-public record ConstTensor(int[] shape, float[] data) {
+public record ConstTensor(int[] shape, float[] data) implements java.io.Serializable {
 
   public ConstTensor {
     shape = shape.clone();

@@ -12,7 +12,7 @@ package io.sparkquant.ops.graph;
  *       inputs with {@link FloatReference}.</li>
  * </ul>
  */
-public record Dl4jSource(Kind kind, int layerIndex, String vertexName) {
+public record Dl4jSource(Kind kind, int layerIndex, String vertexName) implements java.io.Serializable {
 
   public enum Kind { NETWORK_INPUT, ACTIVATION, DERIVED }
 

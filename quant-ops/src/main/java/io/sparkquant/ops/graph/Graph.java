@@ -13,8 +13,11 @@ import java.util.Set;
 /**
  * An immutable, topologically ordered float graph in NHWC with one input and one output. Built by
  * {@link Dl4jImporter}; consumed by the TFLite exporter, calibration and QAT. Batch is 1 in every shape.
+ * Serializable, weights included, so that a graph can travel to Spark executors in a broadcast.
  */
-public final class Graph {
+public final class Graph implements java.io.Serializable {
+
+  private static final long serialVersionUID = 1L;
 
   private final String name;
   private final String input;

@@ -6,7 +6,8 @@ import java.util.Arrays;
  * A value tensor of the graph: NHWC shape with batch 1 ({@code [1, H, W, C]} or {@code [1, F]}), the name of the
  * node producing it (null for the graph input) and where DL4J exposes its float value.
  */
-public record GraphTensor(String name, int[] shape, String producer, Dl4jSource source) {
+public record GraphTensor(String name, int[] shape, String producer, Dl4jSource source)
+    implements java.io.Serializable {
 
   public GraphTensor {
     shape = shape.clone();

@@ -8,7 +8,7 @@ import java.util.List;
  * One operation of the graph IR. All tensors are NHWC. {@code origin} names the DL4J layer(s) the node came from
  * ("layer 2 'conv1' (ConvolutionLayer) + layer 3 'bn1' (BatchNormalization)") for error messages and model cards.
  */
-public sealed interface Node {
+public sealed interface Node extends java.io.Serializable {
 
   String name();
 

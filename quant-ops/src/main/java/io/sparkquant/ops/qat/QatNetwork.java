@@ -7,6 +7,7 @@ import io.sparkquant.ops.export.TfliteExporter;
 import io.sparkquant.ops.graph.ConstTensor;
 import io.sparkquant.ops.graph.Dl4jActivations;
 import io.sparkquant.ops.graph.Dl4jInputLayout;
+import io.sparkquant.ops.graph.Dl4jSource;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.GraphTensor;
 import io.sparkquant.ops.graph.Node;
@@ -120,14 +121,16 @@ public final class QatNetwork {
   private final Map<String, String> weightVertices;
   private final List<Hook> hooks;
   private final String softmaxVertex;
+  /** Graph tensor -> the vertex whose output is its float value when the hooks are off. */
+  private final Map<String, String> observedAt;
 
-  private QatNetwork(Graph graph, ComputationGraph network, Map<String, String> weightVertices, List<Hook> hooks,
-      String softmaxVertex) {
+  private QatNetwork(Graph graph, ComputationGraph network, Builder b) {
     this.graph = graph;
     this.network = network;
-    this.weightVertices = weightVertices;
-    this.hooks = hooks;
-    this.softmaxVertex = softmaxVertex;
+    this.weightVertices = b.weightVertices;
+    this.hooks = b.hooks;
+    this.softmaxVertex = b.softmaxVertex;
+    this.observedAt = b.observedAt;
   }
 
   /**
@@ -146,11 +149,21 @@ public final class QatNetwork {
     FakeQuantInputPreProcessor.install(conf, 0f, 0f); // its range is set below with the others
     ComputationGraph network = new ComputationGraph(conf);
     network.init();
-    QatNetwork qat = new QatNetwork(graph, network, b.weightVertices, b.hooks, b.softmaxVertex);
+    QatNetwork qat = new QatNetwork(graph, network, b);
     qat.loadWeights(graph);
     qat.setRanges(ranges);
     qat.setSoftmaxOutputQuantized(options.quantizeSoftmaxOutput());
     return qat;
+  }
+
+  /**
+   * Checks that {@link #build} can express every node of {@code graph}, without building anything (a command's
+   * validation, before Spark starts).
+   *
+   * @throws UnsupportedModelException naming the first node (name, index, type, origin) it cannot express
+   */
+  public static void checkSupported(Graph graph) {
+    new Builder(graph, Options.defaults()).addAll();
   }
 
   /**
@@ -166,7 +179,7 @@ public final class QatNetwork {
             + graph.name() + "'?");
       }
     }
-    return new QatNetwork(graph, network, b.weightVertices, b.hooks, b.softmaxVertex);
+    return new QatNetwork(graph, network, b);
   }
 
   public ComputationGraph network() {
@@ -248,6 +261,25 @@ public final class QatNetwork {
     List<GraphTensor> rest = new ArrayList<>(graph.tensors());
     rest.remove(0); // the input, passed separately
     return Graph.of(graph.name(), graph.input(), rest, nodes, graph.output().name(), graph.dl4jInputLayout());
+  }
+
+  /**
+   * {@link #writeBack()} with each tensor's {@link Dl4jSource} naming the vertex of this network that outputs its
+   * float value when the hooks are off ({@link #setEnabled}{@code (false)}), or derived where none does (a flatten,
+   * the logits under a softmax output layer): {@link Dl4jActivations#collect} on this network, hooks off, observes
+   * the fine-tuned float model, e.g. to refresh calibration statistics between epochs.
+   */
+  public Graph observableGraph() {
+    Graph tuned = writeBack();
+    List<GraphTensor> rest = new ArrayList<>();
+    for (GraphTensor t : tuned.tensors().subList(1, tuned.tensors().size())) {
+      String v = observedAt.get(t.name());
+      rest.add(new GraphTensor(t.name(), t.shape(), t.producer(), v == null ? Dl4jSource.derived()
+          : Dl4jSource.cgVertex(v)));
+    }
+    GraphTensor in = tuned.input();
+    return Graph.of(tuned.name(), new GraphTensor(in.name(), in.shape(), null, Dl4jSource.networkInput(in.name())),
+        rest, tuned.nodes(), tuned.output().name(), tuned.dl4jInputLayout());
   }
 
   private Node withWeights(Node n) {
@@ -373,6 +405,7 @@ public final class QatNetwork {
     final Map<String, String> vertexOf = new HashMap<>();
     final Set<String> vertexNames = new HashSet<>();
     final Map<String, String> weightVertices = new LinkedHashMap<>();
+    final Map<String, String> observedAt = new HashMap<>();
     final List<Hook> hooks = new ArrayList<>();
     String softmaxVertex;
 
@@ -420,6 +453,8 @@ public final class QatNetwork {
           }
           String v = vertexOf.get(s.input());
           vertexOf.put(s.output(), v);
+          observedAt.put(s.output(), v); // the output layer's activation is the softmax
+          observedAt.remove(s.input()); // its logits are not a DL4J activation
           softmaxVertex = v;
           hooks.add(new Hook(s.output(), v, Side.OUTPUT, null));
           continue;
@@ -547,13 +582,15 @@ public final class QatNetwork {
           throw reject(n, index, "RESHAPE is supported only as the flatten of an image before FULLY_CONNECTED layers");
         }
         // DL4J's CnnToFeedForwardPreProcessor flattens in NCHW order; the dense weights' rows are permuted instead.
-        return produced(r.output(), vertexOf.get(r.input()));
+        vertexOf.put(r.output(), vertexOf.get(r.input())); // NCHW there: not observable as the NHWC flatten
+        return vertexOf.get(r.input());
       }
       throw reject(n, index, "node type " + n.getClass().getSimpleName() + " is not supported");
     }
 
     private String produced(String tensor, String vertex) {
       vertexOf.put(tensor, vertex);
+      observedAt.put(tensor, vertex);
       return vertex;
     }
 
