@@ -5,6 +5,7 @@ import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.ModelMetadata;
 import io.sparkquant.ops.tflite.TfliteModel;
+import io.sparkquant.ops.tflite.TfliteReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -24,7 +25,8 @@ public enum ModelFormat {
     @Override
     public DatasetInfo rowInfo(byte[] modelBytes, String name) {
       ModelMetadata recorded = ModelMetadata.read(modelBytes).orElseThrow(() -> new IllegalArgumentException(
-          "Model " + name + " records no input shape (a DL4J zip SparkQuant did not train); give the input shape"));
+          "Model " + name + " records no input shape (a DL4J zip SparkQuant did not train), and the data carries"
+              + " no tensor metadata: write the data with TensorDatasets.write, or give the input shape"));
       if (!recorded.classNames().isEmpty()) {
         return new DatasetInfo(recorded.inputShape(), recorded.classNames());
       }
@@ -47,7 +49,13 @@ public enum ModelFormat {
 
     @Override
     public DatasetInfo rowInfo(byte[] modelBytes, String name) {
-      TfliteModel model = TflitePredictor.fromBytes(modelBytes, name, TfliteEngine.JAVA).model();
+      TfliteModel model;
+      try {
+        model = TfliteReader.read(modelBytes);
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("Model " + name + " is not a readable .tflite flatbuffer: "
+            + e.getMessage(), e);
+      }
       int[] in = model.tensor(model.inputs()[0]).shape();
       int[] out = model.tensor(model.outputs()[0]).shape();
       return new DatasetInfo(Arrays.copyOfRange(in, 1, in.length), classIndices(out[1]));

@@ -155,10 +155,13 @@ public final class QuantizedClassifier extends Transformer implements MLWritable
         getOrDefault(predictionCol), getOrDefault(probabilityCol)).predictions();
   }
 
-  /** The row shape: the inputShape param if set, else the model's; class names are not used here. */
+  /** The row shape: the inputShape param if set, else the model's. */
   private DatasetInfo rowInfo() {
-    DatasetInfo fromModel = ModelFormat.detect(modelBytes, uid).rowInfo(modelBytes, uid);
-    return isDefined(inputShape) ? new DatasetInfo(getOrDefault(inputShape), fromModel.classNames()) : fromModel;
+    if (isDefined(inputShape)) {
+      // Scoring reads no labels, so no class names are needed; DatasetInfo wants one.
+      return new DatasetInfo(getOrDefault(inputShape), List.of("class 0"));
+    }
+    return ModelFormat.detect(modelBytes, uid).rowInfo(modelBytes, uid);
   }
 
   @Override

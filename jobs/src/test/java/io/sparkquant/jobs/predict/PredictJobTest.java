@@ -15,7 +15,6 @@ import io.sparkquant.jobs.TestDatasets;
 import io.sparkquant.jobs.eval.EvaluateJob;
 import io.sparkquant.jobs.eval.QuantizedModels;
 import io.sparkquant.jobs.output.Manifest;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -76,11 +75,11 @@ class PredictJobTest {
     }
     assertTrue(byId.isEmpty(), "every evaluated row was predicted");
 
-    JsonNode manifest = new ObjectMapper().readTree(Path.of(predicted.manifestPath()).toFile());
+    assertTrue(predicted.manifestPath().endsWith("predict/" + Manifest.FILE_NAME), predicted.manifestPath());
+    JsonNode manifest = new ObjectMapper().readTree(tmp.resolve("predict").resolve(Manifest.FILE_NAME).toFile());
     assertEquals("predict", manifest.get("command").asText());
     assertEquals("model", manifest.get("shapeFrom").asText());
     assertEquals(ROWS, manifest.at("/inputs/1/rows").asLong());
-    assertTrue(Files.exists(Path.of(predicted.outDir()).resolve(Manifest.FILE_NAME)));
   }
 
   @Test
