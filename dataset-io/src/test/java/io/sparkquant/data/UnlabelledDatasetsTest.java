@@ -80,9 +80,16 @@ class UnlabelledDatasetsTest {
     // A given info with fewer classes makes label 1 out of range: the check still runs.
     DatasetInfo oneClass = new DatasetInfo(new int[] {3}, List.of("a"));
     String oneClassDir = tmp.resolve("one-class").toString();
-    SharedSpark.get().read().parquet(dir).write().parquet(oneClassDir); // plain Spark: no tensor metadata
+    // Plain Spark, the DataFrame made anew (Spark keeps field metadata through a same-name alias): no tensor
+    // metadata, so the given info is used.
+    spark.createDataFrame(spark.read().parquet(dir).select("features", "label").javaRDD(), new StructType()
+        .add("features", DataTypes.createArrayType(DataTypes.FloatType)).add("label", DataTypes.IntegerType))
+        .write().parquet(oneClassDir);
+    assertFalse(TensorDatasets.hasInfo(oneClassDir, spark.sparkContext().hadoopConfiguration()));
+    TensorDataset oneClassData = TensorDatasets.loadFeatures(spark, oneClassDir, oneClass);
     Exception failed = assertThrows(Exception.class,
-        () -> TensorDatasets.loadFeatures(spark, oneClassDir, oneClass).rows().collectAsList());
-    assertTrue(InvalidDatasetException.findIn(failed).isPresent(), failed.toString());
+        () -> oneClassData.rows().collectAsList());
+    InvalidDatasetException cause = InvalidDatasetException.findIn(failed).orElseThrow();
+    assertTrue(cause.getMessage().contains("'label'") && cause.getMessage().contains("[0, 1)"), cause.getMessage());
   }
 }

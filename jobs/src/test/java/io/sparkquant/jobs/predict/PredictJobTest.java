@@ -22,6 +22,8 @@ import java.util.Map;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,10 +43,14 @@ class PredictJobTest {
     Dataset<Row> subset = test.rows().filter(col("id").lt(ROWS));
     String labelled = tmp.resolve("labelled").toString();
     TensorDatasets.write(subset, test.info(), labelled, Map.of());
-    // The same rows without labels, written by plain Spark: no label column and no tensor metadata either, so the
-    // row shape comes from the model.
+    // The same rows without labels, written by plain Spark: no label column and no tensor metadata either (the
+    // features field's metadata is dropped too), so the row shape comes from the model.
     String unlabelled = tmp.resolve("unlabelled").toString();
-    subset.drop("label").repartition(3).write().parquet(unlabelled);
+    // A DataFrame made anew from the rows: Spark keeps field metadata through a same-name alias.
+    spark.createDataFrame(subset.select("features", "id").javaRDD(), new StructType()
+        .add("features", DataTypes.createArrayType(DataTypes.FloatType)).add("id", DataTypes.LongType))
+        .repartition(3).write().parquet(unlabelled);
+    assertFalse(TensorDatasets.hasInfo(unlabelled, spark.sparkContext().hadoopConfiguration()));
     assertFalse(List.of(spark.read().parquet(unlabelled).columns()).contains("label"));
 
     String model = models.int8.toString();
