@@ -38,6 +38,7 @@ import picocli.CommandLine;
         QatCommand.class,
         EvaluateCommand.class,
         LayerReportCommand.class,
+        io.sparkquant.jobs.cli.PredictCommand.class,
         DemoCommand.class,
         BenchCommand.class,
         BenchCalibrateCommand.class,

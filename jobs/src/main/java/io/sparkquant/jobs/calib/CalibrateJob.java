@@ -54,7 +54,7 @@ public final class CalibrateJob {
     long t0 = System.nanoTime();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     byte[] modelBytes = HadoopFiles.readAllBytes(conf, o.model());
-    TensorDataset dataset = TensorDatasets.load(spark, o.data());
+    TensorDataset dataset = TensorDatasets.loadFeatures(spark, o.data(), null); // labels are not needed
     LOG.info("calibrate: model {} ({} bytes), data {} (shape {}), method {}", o.model(), modelBytes.length,
         o.data(), dataset.info().shapeString(), o.rangeMethod());
     Calibrator calibrator = new Calibrator()
