@@ -46,6 +46,9 @@ public final class TfliteReader {
   /** Highest tensor rank the reader accepts (TFLite kernels use at most 6). */
   private static final int MAX_RANK = 16;
 
+  /** Highest RESHAPE new_shape rank (TFLite's TFLITE_RESHAPE_PARAMS_MAX_DIMENSION_COUNT, flatbuffer_conversions.cc). */
+  private static final int MAX_RESHAPE_RANK = 8;
+
   /**
    * The schema's name for a builtin code (BuiltinOperator.name), or {@code BUILTIN_<code>} for codes newer
    * than the generated schema, so operators from newer converters keep a usable name.
@@ -63,6 +66,8 @@ public final class TfliteReader {
     TfliteReader reader = new TfliteReader(bytes);
     try {
       return reader.readModel();
+    } catch (InvalidModelException e) {
+      throw e;
     } catch (IndexOutOfBoundsException | BufferUnderflowException | BufferOverflowException
         | IllegalArgumentException | NegativeArraySizeException e) {
       throw new InvalidModelException("Corrupt TFLite flatbuffer (" + bytes.length + " bytes): offset or length "
@@ -71,6 +76,8 @@ public final class TfliteReader {
   }
 
   private final byte[] bytes;
+  /** Buffer contents by buffer index: tensors sharing a buffer share one copy (a small file cannot need N copies). */
+  private final Map<Integer, byte[]> buffers = new java.util.HashMap<>();
   private String where = "the model header";
 
   private TfliteReader(byte[] bytes) {
@@ -294,8 +301,9 @@ public final class TfliteReader {
       case BuiltinOptions.ReshapeOptions -> {
         ReshapeOptions o = (ReshapeOptions) op.builtinOptions(new ReshapeOptions());
         int rank = o.newShapeLength();
-        if (rank > MAX_RANK) {
-          throw new InvalidModelException(label + " has a new_shape of rank " + rank + ", expected 0.." + MAX_RANK);
+        if (rank > MAX_RESHAPE_RANK) {
+          throw new InvalidModelException(label + " has a new_shape of rank " + rank + ", expected 0.."
+              + MAX_RESHAPE_RANK);
         }
         yield new OperatorOptions.ReshapeParams(readInts(rank, o::newShape, label + " new_shape"));
       }
@@ -314,6 +322,15 @@ public final class TfliteReader {
   }
 
   private byte[] bufferBytes(Model model, int index, String label) {
+    byte[] cached = buffers.get(index);
+    if (cached == null) {
+      cached = readBuffer(model, index, label);
+      buffers.put(index, cached);
+    }
+    return cached;
+  }
+
+  private byte[] readBuffer(Model model, int index, String label) {
     Buffer buffer = model.buffers(index);
     int length = checkedLength(buffer.dataLength(), 1, label + " buffer " + index);
     if (length == 0) {
