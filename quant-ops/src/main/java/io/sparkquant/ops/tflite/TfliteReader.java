@@ -270,18 +270,20 @@ public final class TfliteReader {
     }
     return switch (type) {
       case BuiltinOptions.Conv2DOptions -> {
-        Conv2DOptions o = (Conv2DOptions) op.builtinOptions(new Conv2DOptions());
+        Conv2DOptions o = (Conv2DOptions) present(op.builtinOptions(new Conv2DOptions()), label);
         yield new OperatorOptions.ConvParams(padding(o.padding(), label), o.strideW(), o.strideH(),
             activation(o.fusedActivationFunction(), label), o.dilationWFactor(), o.dilationHFactor());
       }
       case BuiltinOptions.DepthwiseConv2DOptions -> {
-        DepthwiseConv2DOptions o = (DepthwiseConv2DOptions) op.builtinOptions(new DepthwiseConv2DOptions());
+        DepthwiseConv2DOptions o = (DepthwiseConv2DOptions)
+            present(op.builtinOptions(new DepthwiseConv2DOptions()), label);
         yield new OperatorOptions.DepthwiseConvParams(padding(o.padding(), label), o.strideW(), o.strideH(),
             o.depthMultiplier(), activation(o.fusedActivationFunction(), label), o.dilationWFactor(),
             o.dilationHFactor());
       }
       case BuiltinOptions.FullyConnectedOptions -> {
-        FullyConnectedOptions o = (FullyConnectedOptions) op.builtinOptions(new FullyConnectedOptions());
+        FullyConnectedOptions o = (FullyConnectedOptions)
+            present(op.builtinOptions(new FullyConnectedOptions()), label);
         if (o.weightsFormat() != 0) {
           throw new InvalidModelException(label + " uses FullyConnected weights_format " + o.weightsFormat()
               + "; only DEFAULT (0) is supported");
@@ -290,16 +292,16 @@ public final class TfliteReader {
             o.asymmetricQuantizeInputs());
       }
       case BuiltinOptions.Pool2DOptions -> {
-        Pool2DOptions o = (Pool2DOptions) op.builtinOptions(new Pool2DOptions());
+        Pool2DOptions o = (Pool2DOptions) present(op.builtinOptions(new Pool2DOptions()), label);
         yield new OperatorOptions.PoolParams(padding(o.padding(), label), o.strideW(), o.strideH(), o.filterWidth(),
             o.filterHeight(), activation(o.fusedActivationFunction(), label));
       }
       case BuiltinOptions.AddOptions -> {
-        AddOptions o = (AddOptions) op.builtinOptions(new AddOptions());
+        AddOptions o = (AddOptions) present(op.builtinOptions(new AddOptions()), label);
         yield new OperatorOptions.AddParams(activation(o.fusedActivationFunction(), label));
       }
       case BuiltinOptions.ReshapeOptions -> {
-        ReshapeOptions o = (ReshapeOptions) op.builtinOptions(new ReshapeOptions());
+        ReshapeOptions o = (ReshapeOptions) present(op.builtinOptions(new ReshapeOptions()), label);
         int rank = o.newShapeLength();
         if (rank > MAX_RESHAPE_RANK) {
           throw new InvalidModelException(label + " has a new_shape of rank " + rank + ", expected 0.."
@@ -308,17 +310,25 @@ public final class TfliteReader {
         yield new OperatorOptions.ReshapeParams(readInts(rank, o::newShape, label + " new_shape"));
       }
       case BuiltinOptions.SoftmaxOptions -> {
-        SoftmaxOptions o = (SoftmaxOptions) op.builtinOptions(new SoftmaxOptions());
+        SoftmaxOptions o = (SoftmaxOptions) present(op.builtinOptions(new SoftmaxOptions()), label);
         yield new OperatorOptions.SoftmaxParams(o.beta());
       }
       case BuiltinOptions.ReducerOptions -> {
-        ReducerOptions o = (ReducerOptions) op.builtinOptions(new ReducerOptions());
+        ReducerOptions o = (ReducerOptions) present(op.builtinOptions(new ReducerOptions()), label);
         yield new OperatorOptions.ReducerParams(o.keepDims());
       }
       // Other union members (e.g. the empty QuantizeOptions some converters write) carry nothing we use;
       // ModelCheck.verify reports an op whose required options are missing.
       default -> null;
     };
+  }
+
+  /** A union whose type is set but whose table offset is absent reads as null: a damaged file. */
+  private static <T> T present(T options, String label) {
+    if (options == null) {
+      throw new InvalidModelException(label + " names a builtin_options type but has no options table");
+    }
+    return options;
   }
 
   private byte[] bufferBytes(Model model, int index, String label) {
