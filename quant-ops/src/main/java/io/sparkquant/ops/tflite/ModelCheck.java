@@ -6,9 +6,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The checks of a model: {@link #structuralProblems} before {@link TfliteWriter} writes it (and before inspect
- * hands it to the native runtime), {@link #verify} (structure, dataflow, quantization, and ops, versions and
- * options as an {@link OpResolver} registers them) before the interpreter prepares it.
+ * The model verifier, shared by inspect, run, evaluate and the interpreter, with the checks TFLite makes in its
+ * verifier (tools/verifier.cc), its flatbuffer parsing (core/api/flatbuffer_conversions.cc) and its kernels'
+ * Prepare: {@link #structuralProblems} before {@link TfliteWriter} writes a model; {@link #requireRunnable}
+ * (structure, dataflow, quantization parameters, ops, versions and options as an {@link OpResolver} registers
+ * them) before a runtime prepares it, which then runs its own per-op checks; {@link #verify} all of it, the
+ * registered prepares included, as a list for inspect. {@link TfliteReader} has already checked every offset,
+ * length, index and buffer size in the file.
  */
 public final class ModelCheck {
 
