@@ -85,7 +85,7 @@ public final class NpyFile {
       throw new IOException(file + ": unsupported .npy format version " + major + "." + bytes[7]
           + "; supported: 1.0, 2.0, 3.0");
     }
-    if (headerLen < 0 || headerStart + headerLen > bytes.length) {
+    if (headerLen < 0 || (long) headerStart + headerLen > bytes.length) { // long: the sum may wrap
       throw new IOException(file + ": truncated .npy header (declares " + headerLen + " bytes)");
     }
     String header = new String(bytes, headerStart, headerLen,
