@@ -69,13 +69,15 @@ public final class Interpreter {
     ModelCheck.requireRunnable(model, BuiltinOpResolver.INSTANCE);
     int n = model.tensors().size();
     Object[] constants = new Object[n];
-    // tensors sharing one buffer share one decoded array
-    java.util.IdentityHashMap<byte[], Object> decoded = new java.util.IdentityHashMap<>();
+    // tensors sharing one buffer and type share one decoded array
+    java.util.Map<io.sparkquant.ops.tflite.TensorType, java.util.IdentityHashMap<byte[], Object>> decoded =
+        new java.util.EnumMap<>(io.sparkquant.ops.tflite.TensorType.class);
     int[][] shapes = new int[n][];
     for (int i = 0; i < n; i++) {
       TfliteTensor t = model.tensor(i);
       if (t.isConstant()) {
-        constants[i] = decoded.computeIfAbsent(t.data(), d -> decode(t));
+        constants[i] = decoded.computeIfAbsent(t.type(), type -> new java.util.IdentityHashMap<>())
+            .computeIfAbsent(t.data(), d -> decode(t));
         shapes[i] = t.shape();
       }
     }
@@ -104,6 +106,12 @@ public final class Interpreter {
       }
       checkPlanned(shapes[out], label + " output " + ModelCheck.tensorLabel(model, out));
       if (p instanceof PreparedOp.Folded f) {
+        // later ops read the folded tensor's declared shape (a filter's): it must be the data's
+        if (!Arrays.equals(model.tensor(out).shape(), shapes[out])) {
+          throw new InvalidModelException(label + ": output " + ModelCheck.tensorLabel(model, out)
+              + " declares shape " + Arrays.toString(model.tensor(out).shape()) + ", its constant input has "
+              + Arrays.toString(shapes[out]));
+        }
         constants[out] = f.value;
       } else {
         ops.add(p);
