@@ -9,6 +9,7 @@ import io.sparkquant.jobs.cli.DemoCommand;
 import io.sparkquant.jobs.cli.EvaluateCommand;
 import io.sparkquant.jobs.cli.InspectCommand;
 import io.sparkquant.jobs.cli.LayerReportCommand;
+import io.sparkquant.jobs.cli.PipelineCommand;
 import io.sparkquant.jobs.cli.QuantizeCommand;
 import io.sparkquant.jobs.cli.RunCommand;
 import io.sparkquant.jobs.cli.QatCommand;
@@ -40,6 +41,7 @@ import picocli.CommandLine;
         LayerReportCommand.class,
         io.sparkquant.jobs.cli.PredictCommand.class,
         DemoCommand.class,
+        PipelineCommand.class,
         BenchCommand.class,
         BenchCalibrateCommand.class,
         ClusterCheckCommand.class,
