@@ -2,6 +2,7 @@ package io.sparkquant.jobs;
 
 import io.sparkquant.jobs.bench.BenchCalibrateCommand;
 import io.sparkquant.jobs.bench.BenchCommand;
+import io.sparkquant.jobs.bench.BenchQatCommand;
 import io.sparkquant.jobs.cli.CalibrateCommand;
 import io.sparkquant.jobs.cli.ClusterCheckCommand;
 import io.sparkquant.jobs.cli.ConvertCommand;
@@ -44,6 +45,7 @@ import picocli.CommandLine;
         PipelineCommand.class,
         BenchCommand.class,
         BenchCalibrateCommand.class,
+        BenchQatCommand.class,
         ClusterCheckCommand.class,
     })
 public final class Main implements Runnable {

@@ -64,11 +64,7 @@ public final class BenchCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     TrainConfig config;
     try {
-      for (String m : masters) {
-        if (!m.matches("local\\[\\d+]")) {
-          throw new IllegalArgumentException("--masters entries must look like local[N], got " + m);
-        }
-      }
+      masters.forEach(BenchCommand::localCores); // checks them before Spark starts
       config = TrainConfig.withDefaults(Preset.fromCliName(preset), epochs, 1, TrainConfig.DEFAULT_SEED);
       CheckedPaths.requireExists(data, "--data");
       if (rows < 1) {
@@ -81,16 +77,13 @@ public final class BenchCommand implements Callable<Integer> {
     List<Double> rates = new ArrayList<>();
     byte[] model = null;
     for (String master : masters) {
-      int cores = Integer.parseInt(master.replaceAll("\\D", ""));
+      int cores = localCores(master);
       SparkSession spark = SparkSessions.create("sparkquant-bench", master);
       try {
         TensorDataset dataset = TensorDatasets.load(spark, data);
         DatasetInfo info = dataset.info();
         Dataset<Row> input = dataset.rows().limit((int) rows);
-        TrainConfig perMaster = new TrainConfig(config.preset(), config.epochs(), config.batchSize(), cores,
-            config.seed(), config.learningRate(), config.learningRateDecay(), config.localSteps());
-        ParameterAveragingTrainer.Result<MultiLayerNetwork> result =
-            new ParameterAveragingTrainer(perMaster).fit(spark, input, info, s -> { });
+        ParameterAveragingTrainer.Result<MultiLayerNetwork> result = trainFloat(spark, input, info, config, cores);
         double rate = result.epochs().get(result.epochs().size() - 1).samplesPerSecond();
         rates.add(rate);
         console.printf("train %s %s: %.0f samples/s (%d rows, %d partitions, last of %d epochs)%n", preset,
@@ -112,6 +105,26 @@ public final class BenchCommand implements Callable<Integer> {
       console.printf("speed-up %s vs %s: %.2fx%n", masters.get(i), masters.get(0), rates.get(i) / rates.get(0));
     }
     return 0;
+  }
+
+  /**
+   * The core count of a {@code local[N]} master (the benchmarks compare masters on one machine).
+   *
+   * @throws IllegalArgumentException for any other master
+   */
+  static int localCores(String master) {
+    if (!master.matches("local\\[[1-9]\\d*]")) {
+      throw new IllegalArgumentException("--masters entries must look like local[N], N >= 1, got " + master);
+    }
+    return Integer.parseInt(master.replaceAll("\\D", ""));
+  }
+
+  /** Trains {@code config}'s preset on {@code input} with one partition per core. */
+  static ParameterAveragingTrainer.Result<MultiLayerNetwork> trainFloat(SparkSession spark, Dataset<Row> input,
+      DatasetInfo info, TrainConfig config, int cores) {
+    TrainConfig perMaster = new TrainConfig(config.preset(), config.epochs(), config.batchSize(), cores,
+        config.seed(), config.learningRate(), config.learningRateDecay(), config.localSteps());
+    return new ParameterAveragingTrainer(perMaster).fit(spark, input, info, s -> { });
   }
 
   /**

@@ -12,7 +12,6 @@ import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.activations.impl.ActivationTanH;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Activation fake quantization: wraps a layer's real activation (identity, relu, relu6, tanh, sigmoid, softmax...)
@@ -174,24 +173,14 @@ public final class FakeQuantActivation extends BaseActivationFunction {
     return new Pair<>(dz, null);
   }
 
-  /** {@code a[i] = p.dequantize(p.quantize(a[i]))}: the exporter's own int8 rounding, element by element. */
+  /** {@code a[i] = p.dequantize(p.quantize(a[i]))}, the exporter's own int8 rounding, as whole-array ops. */
   static void fakeQuantizeInPlace(INDArray a, QuantParams p) {
-    float[] v = floats(a);
-    for (int i = 0; i < v.length; i++) {
-      v[i] = p.dequantize(p.quantize(v[i], QMIN, QMAX));
-    }
-    a.assign(Nd4j.createFromArray(v).reshape('c', a.shape()));
+    FakeQuantOps.fakeQuantizeInPlace(a, p, QMIN, QMAX);
   }
 
   /** 1 where {@code a} lies in {@code [p.dequantize(-128), p.dequantize(127)]}, else 0; in {@code a}'s type. */
   static INDArray passMask(INDArray a, QuantParams p) {
-    float lo = p.dequantize(QMIN);
-    float hi = p.dequantize(QMAX);
-    float[] v = floats(a);
-    for (int i = 0; i < v.length; i++) {
-      v[i] = v[i] >= lo && v[i] <= hi ? 1f : 0f;
-    }
-    return Nd4j.createFromArray(v).reshape('c', a.shape()).castTo(a.dataType());
+    return FakeQuantOps.passMask(a, p.dequantize(QMIN), p.dequantize(QMAX));
   }
 
   /** A copy of {@code a}'s values as float32, row-major. */

@@ -1,8 +1,5 @@
 package io.sparkquant.ops.qat;
 
-import static io.sparkquant.ops.qat.FakeQuantActivation.floats;
-
-import io.sparkquant.ops.graph.ConstTensor;
 import io.sparkquant.ops.numerics.QuantParams;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
@@ -84,85 +81,56 @@ public final class FakeQuantWeights implements IWeightNoise {
     if (!enabled || !conf.initializer().isWeightParam(conf, paramKey)) {
       return param;
     }
-    float[] fake = fakeQuantize(conf, paramKey, param, perTensor);
     // Detached, not in the INPUT workspace as DropConnect does: ComputationGraph inference asks for the weights
     // while that workspace is closed, and DL4J keeps the array of a training pass until its backprop.
     try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-      return Nd4j.createFromArray(fake).reshape('c', param.shape()).castTo(param.dataType());
+      return fakeQuantize(conf, paramKey, param, perTensor).castTo(param.dataType());
     }
   }
 
   /**
-   * The fake-quantized values of a DL4J weight parameter, in its own layout (row-major).
+   * The fake-quantized values of a DL4J weight parameter, as float32 in its own shape: {@code scale[c] *
+   * clamp(round(w / scale[c]), -127, 127)} with the exporter's symmetric int8 weight scales.
+   *
+   * <p>Each layout is viewed as a 2-D array whose rows (or columns) hold exactly one exported channel's weights:
+   * the per-channel maximum of |w|, and so the scale, does not depend on the order of the channel's elements.
    *
    * @throws IllegalArgumentException for a layer type the exporter does not quantize this way
    */
-  static float[] fakeQuantize(org.deeplearning4j.nn.conf.layers.Layer conf, String paramKey, INDArray param,
+  static INDArray fakeQuantize(org.deeplearning4j.nn.conf.layers.Layer conf, String paramKey, INDArray param,
       boolean perTensor) {
     long[] s = param.shape();
+    long rows;
+    int channelAxis;
     if (conf instanceof SeparableConvolution2D) {
-      if (SeparableConvolutionParamInitializer.POINT_WISE_WEIGHT_KEY.equals(paramKey)) {
-        return fakeQuantize(channelsFirst(param, s[0]), perTensor ? -1 : 0);
-      }
-      // [m, in, kH, kW] -> [in, m, kH, kW]: channel c * m + j is then the leading index pair.
-      INDArray inFirst = param.permute(1, 0, 2, 3).dup('c');
-      float[] q = fakeQuantize(channelsFirst(inFirst, s[0] * s[1]), perTensor ? -1 : 0);
-      return floats(Nd4j.createFromArray(q).reshape('c', s[1], s[0], s[2], s[3]).permute(1, 0, 2, 3));
+      // pointwise [out, in*m, 1, 1]: a row per output channel; depthwise [m, in, kH, kW]: a row per (j, c), which
+      // is exported channel c * m + j
+      rows = SeparableConvolutionParamInitializer.POINT_WISE_WEIGHT_KEY.equals(paramKey) ? s[0] : s[0] * s[1];
+      channelAxis = 0;
+    } else if (conf instanceof DepthwiseConvolution2D) {
+      rows = s[0] * s[1]; // [kH, kW, in, m]: a column per channel c * m + j
+      channelAxis = 1;
+    } else if (conf.getClass() == ConvolutionLayer.class) {
+      rows = s[0]; // [out, in, kH, kW]
+      channelAxis = 0;
+    } else if (conf instanceof DenseLayer || conf.getClass() == OutputLayer.class) {
+      rows = 1; // the exporter writes FULLY_CONNECTED with per-tensor weights
+      channelAxis = -1;
+    } else {
+      throw new IllegalArgumentException("layer '" + conf.getLayerName() + "' (" + conf.getClass().getSimpleName()
+          + ") parameter '" + paramKey + "': weight fake quantization supports ConvolutionLayer, "
+          + "DepthwiseConvolution2D, SeparableConvolution2D, DenseLayer and OutputLayer");
     }
-    if (conf instanceof DepthwiseConvolution2D) {
-      ConstTensor w = new ConstTensor(new int[] {(int) (s[0] * s[1]), (int) (s[2] * s[3])}, floats(param));
-      return fakeQuantize(w, perTensor ? -1 : 1);
+    if (perTensor) {
+      channelAxis = -1;
     }
-    if (conf.getClass() == ConvolutionLayer.class) {
-      return fakeQuantize(channelsFirst(param, s[0]), perTensor ? -1 : 0);
-    }
-    if (conf instanceof DenseLayer || conf.getClass() == OutputLayer.class) {
-      return fakeQuantize(ConstTensor.vector(floats(param)), -1);
-    }
-    throw new IllegalArgumentException("layer '" + conf.getLayerName() + "' (" + conf.getClass().getSimpleName()
-        + ") parameter '" + paramKey + "': weight fake quantization supports ConvolutionLayer, "
-        + "DepthwiseConvolution2D, SeparableConvolution2D, DenseLayer and OutputLayer");
-  }
-
-  /**
-   * {@code scale[c] * clamp(round(w / scale[c]), -127, 127)} with the exporter's symmetric int8 weight scales, per
-   * slice along {@code axis} or per tensor ({@code axis < 0}); the values stay in {@code w}'s order.
-   */
-  public static float[] fakeQuantize(ConstTensor w, int axis) {
-    float[] scales = scales(w, axis);
-    int[] shape = w.shape();
-    int inner = 1;
-    for (int i = axis + 1; axis >= 0 && i < shape.length; i++) {
-      inner *= shape[i];
-    }
-    int n = axis < 0 ? 1 : shape[axis];
-    QuantParams[] params = new QuantParams[scales.length];
+    INDArray w = param.reshape('c', rows, param.length() / rows);
+    float[] absMax = FakeQuantOps.absMax(w, channelAxis);
+    float[] scales = new float[absMax.length];
     for (int c = 0; c < scales.length; c++) {
-      params[c] = new QuantParams(scales[c], 0);
+      scales[c] = QuantParams.int8WeightScale(absMax[c]);
     }
-    float[] data = w.data();
-    float[] out = new float[data.length];
-    for (int i = 0; i < data.length; i++) {
-      QuantParams p = params[axis < 0 ? 0 : (i / inner) % n];
-      out[i] = p.dequantize(p.quantize(data[i], -127, 127)); // w' = s * clamp(round(w / s))
-    }
-    return out;
-  }
-
-  /** The exporter's int8 weight scales: {@code int8WeightScale(max|w|)} per slice along {@code axis}, or one. */
-  public static float[] scales(ConstTensor w, int axis) {
-    if (axis < 0) {
-      return new float[] {QuantParams.int8WeightScale(w.absMax())};
-    }
-    float[] s = new float[w.dim(axis)];
-    for (int c = 0; c < s.length; c++) {
-      s[c] = QuantParams.int8WeightScale(w.absMaxAlong(axis, c));
-    }
-    return s;
-  }
-
-  private static ConstTensor channelsFirst(INDArray param, long channels) {
-    return new ConstTensor(new int[] {(int) channels, (int) (param.length() / channels)}, floats(param));
+    return FakeQuantOps.fakeQuantizeSymmetric(w, channelAxis, scales, -127, 127).reshape('c', s);
   }
 
   @Override

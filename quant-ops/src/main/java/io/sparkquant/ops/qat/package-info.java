@@ -23,7 +23,14 @@
  *       too; a preprocessor on layer 0 (wrapping the layer's own), because an ActivationLayer first would overwrite
  *       the caller's input array in inference and fail DL4J's workspace checks.</li>
  * </ul>
- * An op without an activation function of its own whose output the exporter quantizes with its own range (a
+ * The hooks compute with whole-array ND4J ops ({@code FakeQuantOps}: double division, clamp, round half away from
+ * zero by multiply/add passes, float multiply), bit-identical to {@code QuantParams.quantize} then
+ * {@code dequantize} element by element (FakeQuantOpsTest). DL4J already asks a layer's weight hook once per
+ * training step (it keeps the quantized weights of the forward pass for backprop), so the hook caches nothing.
+ * {@code sparkquant bench-qat} on the cnn preset (loaded machine): QAT fine-tuning at 1.10-1.28x of float training
+ * samples/s (its network has BatchNorm folded), against 0.73-0.88x with the earlier Java loop per element.
+ *
+ * <p>An op without an activation function of its own whose output the exporter quantizes with its own range (a
  * residual ADD, global average pooling as MEAN) gets an identity ActivationLayer with a FakeQuantActivation after
  * it (FakeQuantGraphTest). Max pooling, reshape and flatten need nothing: their output stays on their input's grid.
  * Average pooling keeps its input's parameters but its int8 average is rounded to that grid: follow it with an

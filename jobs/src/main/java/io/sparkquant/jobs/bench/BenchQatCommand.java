@@ -1,0 +1,179 @@
+package io.sparkquant.jobs.bench;
+
+import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.data.TensorDataset;
+import io.sparkquant.data.TensorDatasets;
+import io.sparkquant.jobs.calib.Calibrator;
+import io.sparkquant.jobs.cli.CheckedPaths;
+import io.sparkquant.jobs.qat.QatJob;
+import io.sparkquant.jobs.spark.SparkSessions;
+import io.sparkquant.jobs.train.EpochStats;
+import io.sparkquant.jobs.train.ParameterAveragingTrainer;
+import io.sparkquant.jobs.train.Preset;
+import io.sparkquant.jobs.train.TrainConfig;
+import io.sparkquant.ops.calib.ActivationRanges;
+import io.sparkquant.ops.graph.Dl4jImporter;
+import io.sparkquant.ops.graph.Graph;
+import io.sparkquant.ops.qat.QatNetwork;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.learning.config.Adam;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code sparkquant bench-qat} (hidden): QAT fine-tuning samples/s against float training samples/s of the same
+ * preset on the same rows, batch size, local steps and partitions (one per core), for each local master, and the
+ * speed-up between masters. After an untimed epoch of each, float and QAT runs of one epoch take turns
+ * {@code --repeats} times and the best epoch of each counts; every ratio divides two rates measured in the same
+ * run, since the machine is noisy.
+ *
+ * <p>The QAT runs fine-tune what the {@code qat} job fine-tunes: a float model of the preset (trained for two epochs
+ * on the same rows, once), imported into the graph IR, built by {@link QatNetwork} with ranges from a calibration
+ * table that this command computes with the {@link Calibrator}, trained by {@link ParameterAveragingTrainer}. Run it
+ * with {@code OMP_NUM_THREADS=1} (the launcher's default) so that a local[k] master uses k cores.
+ */
+@Command(name = "bench-qat", hidden = true, mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Benchmark: QAT fine-tuning samples/s vs float training samples/s on the same model, rows and"
+        + " cores; local[1] vs local[2].")
+public final class BenchQatCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--data", required = true, description = "Dataset (Parquet tensor format).")
+  String data;
+
+  @Option(names = "--preset", defaultValue = "cnn",
+      description = "Network: cnn, micro or mlp. Default: ${DEFAULT-VALUE}.")
+  String preset;
+
+  @Option(names = "--rows", defaultValue = "4000",
+      description = "Training rows (the first N). Default: ${DEFAULT-VALUE}.")
+  long rows;
+
+  @Option(names = "--repeats", defaultValue = "3",
+      description = "Timed epochs per run after one warm-up epoch; the best is reported. Default: ${DEFAULT-VALUE}.")
+  int repeats;
+
+  @Option(names = "--calibration-rows", defaultValue = "512",
+      description = "Rows the calibrator samples for the QAT ranges. Default: ${DEFAULT-VALUE}.")
+  long calibrationRows;
+
+  @Option(names = "--hooks-off",
+      description = "Also time the QAT network with every fake-quant hook disabled (the cost of the hooks alone)."
+          + " Default: false.")
+  boolean hooksOff;
+
+  @Option(names = "--masters", split = ",", defaultValue = "local[1],local[2]",
+      description = "Local masters to compare, comma separated. Default: ${DEFAULT-VALUE}.")
+  List<String> masters;
+
+  @Override
+  public Integer call() throws IOException {
+    TrainConfig config;
+    try {
+      masters.forEach(BenchCommand::localCores);
+      if (repeats < 1 || rows < 1 || calibrationRows < 1) {
+        throw new IllegalArgumentException("--repeats, --rows and --calibration-rows must be >= 1");
+      }
+      config = TrainConfig.withDefaults(Preset.fromCliName(preset), 1, 1, TrainConfig.DEFAULT_SEED);
+      CheckedPaths.requireExists(data, "--data");
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+    PrintWriter console = spec.commandLine().getOut();
+    Map<String, double[]> rates = new LinkedHashMap<>(); // master -> best {float, qat[, hooks off]}
+    byte[] model = null;
+    ActivationRanges ranges = null;
+    for (String master : masters) {
+      int cores = BenchCommand.localCores(master);
+      SparkSession spark = SparkSessions.create("sparkquant-bench-qat", master);
+      try {
+        TensorDataset dataset = TensorDatasets.load(spark, data);
+        DatasetInfo info = dataset.info();
+        Dataset<Row> input = dataset.rows().limit((int) rows);
+        if (model == null) { // the model QAT fine-tunes, and its ranges: trained and calibrated once
+          ParameterAveragingTrainer.Result<MultiLayerNetwork> trained = BenchCommand.trainFloat(spark, input, info,
+              TrainConfig.withDefaults(config.preset(), 2, cores, config.seed()), cores);
+          ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+          ModelSerializer.writeModel(trained.network(), bytes, false);
+          model = bytes.toByteArray();
+          ranges = new Calibrator().setModel(model).setInputShape(info.shape()).setSampleRows(calibrationRows)
+              .setSeed(config.seed()).fit(input).toActivationRanges();
+        }
+        // One untimed epoch of each (JIT, class loading), then the kinds take turns, one epoch per run, so that
+        // load from other processes falls on all of them alike; the best epoch of each kind counts.
+        int kinds = hooksOff ? 3 : 2;
+        double[] best = new double[kinds];
+        for (int run = 0; run <= repeats; run++) {
+          for (int kind = 0; kind < kinds; kind++) {
+            double rate = kind == 0
+                ? BenchCommand.trainFloat(spark, input, info, config, cores).epochs().get(0).samplesPerSecond()
+                : fineTune(spark, model, ranges, input, info, config, cores, kind == 1).get(0).samplesPerSecond();
+            if (run > 0) {
+              best[kind] = Math.max(best[kind], rate);
+            }
+          }
+        }
+        String[] names = {"float", "qat", "qat, hooks off"};
+        for (int kind = 0; kind < kinds; kind++) {
+          console.printf(Locale.ROOT, "%s %s %s: %.0f samples/s (best of %d epochs after a warm-up; %d rows, %d"
+              + " partitions)%n", names[kind], preset, master, best[kind], repeats, rows, cores);
+        }
+        console.flush();
+        rates.put(master, best);
+      } finally {
+        spark.stop();
+      }
+    }
+    for (Map.Entry<String, double[]> e : rates.entrySet()) {
+      double[] r = e.getValue();
+      console.printf(Locale.ROOT, "qat / float %s: %.2f (goal >= 0.7)%s%n", e.getKey(), r[1] / r[0],
+          r.length > 2 ? String.format(Locale.ROOT, "; hooks off / float %.2f", r[2] / r[0]) : "");
+    }
+    double[] first = rates.get(masters.get(0));
+    for (int i = 1; i < masters.size(); i++) {
+      double[] r = rates.get(masters.get(i));
+      console.printf(Locale.ROOT, "speed-up %s -> %s: qat %.2fx (goal >= 1.8x), float %.2fx%n", masters.get(0),
+          masters.get(i), r[1] / first[1], r[0] / first[0]);
+    }
+    return 0;
+  }
+
+  /** Fine-tunes the fake-quant network of {@code model} as the qat job does (ranges fixed), hooks on or off. */
+  private static List<EpochStats> fineTune(SparkSession spark, byte[] model, ActivationRanges ranges,
+      Dataset<Row> input, DatasetInfo info, TrainConfig config, int cores, boolean hooks) {
+    Graph graph;
+    try {
+      graph = Dl4jImporter.importModel(Dl4jImporter.load(model), info.shape());
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read back the benchmark's own model", e);
+    }
+    QatNetwork qat = QatNetwork.build(graph, ranges,
+        new QatNetwork.Options(false, false, new Adam(QatJob.DEFAULT_LEARNING_RATE), config.seed()));
+    qat.setEnabled(hooks);
+    TrainConfig schedule = new TrainConfig(config.preset(), config.epochs(), config.batchSize(), cores,
+        config.seed(), QatJob.DEFAULT_LEARNING_RATE, 1.0, config.localSteps());
+    // The QAT network reads the source model's input layout, which is the preset's.
+    ParameterAveragingTrainer.Result<ComputationGraph> result = new ParameterAveragingTrainer(schedule)
+        .fit(spark, qat.network(), "QAT " + config.preset().cliName(), config.preset().layout(), input, null, info,
+            s -> { });
+    return result.epochs();
+  }
+}
