@@ -40,10 +40,10 @@ class BatchNormQatMeasurement {
 
   private static final Path DIR = Path.of(FashionMnist.SYSTEM_DIR);
   private static final long SEED = 11;
-  private static final int TRAIN_ROWS = Integer.getInteger("bn.trainRows", 6000);
+  private static final int TRAIN_ROWS = 4000;
   private static final int CALIBRATION_ROWS = 1000;
   private static final int BATCH = 64;
-  private static final int QAT_STEPS = Integer.getInteger("bn.qatSteps", 200);
+  private static final int QAT_STEPS = 150;
   private static final int EVAL_BATCH = 500;
   private static final int CLASSES = 10;
 
@@ -61,7 +61,7 @@ class BatchNormQatMeasurement {
     testY = labels("t10k-labels-idx1-ubyte.gz", Integer.MAX_VALUE);
     StringBuilder table = new StringBuilder(String.format("%n| preset | float epochs | weights | PTQ int8 | "
         + "QAT folded int8 (sim) | QAT frozen-stats int8 (sim) |%n|---|---|---|---|---|---|"));
-    for (Preset p : new Preset[] {Preset.CNN, Preset.MICRO}) {
+    for (Preset p : new Preset[] {Preset.MICRO, Preset.CNN}) {
       int epochs = p == Preset.CNN ? 1 : 3;
       long t0 = System.nanoTime();
       MultiLayerNetwork net = new MultiLayerNetwork(p.configuration(new DatasetInfo(new int[] {28, 28, 1},
@@ -72,7 +72,7 @@ class BatchNormQatMeasurement {
           net.fit(batch(s, BATCH));
         }
       }
-      Graph graph = Dl4jImporter.importModel(net, null);
+      Graph graph = Dl4jImporter.importModel(net, new int[] {28, 28, 1});
       ActivationRanges ranges = minMax(graph, net);
       Map<String, QatNetwork.FrozenBatchNorm> stats = QatNetwork.frozenBatchNormOf(graph, net);
       System.out.printf("%s: float training %.0f s, BatchNorm folded into %s%n", p.cliName(),

@@ -69,6 +69,20 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  *
  * <p>The hooks live in the layer configurations, looked up by vertex name on every call, so a network restored from
  * ModelSerializer or a Spark broadcast can be reattached with {@link #attach}.
+ *
+ * <p>Before comparing the simulation with the exported model, {@link #snapBiasesToExport} sets each bias to the
+ * int32 value the exporter writes (the export does not change).
+ *
+ * <p>BatchNorm. By default the network fine-tunes the IR's folded weights {@code Wf = W * gamma / std} and biases:
+ * BatchNorm is folded before fine-tuning, and the weights the hooks quantize are the weights exported.
+ * {@link Options#withFrozenBatchNorm} ({@link #frozenBatchNormOf} reads the statistics of a DL4J model) simulates
+ * the folding instead: the conv holds the unfolded {@code W} and the frozen {@code (b - mean) / std}, a 1x1
+ * depthwise layer after it holds the trainable {@code gamma} (weights) and {@code beta} (bias), and the forward pass
+ * quantizes {@code Wf} per output channel ({@link FoldedBatchNormWeights}); {@link #writeBack()} writes {@code Wf}
+ * and {@code gamma * (b - mean) / std + beta} computed by the same code, so the export still quantizes what was
+ * simulated (FrozenBatchNormTest). Folding stays the default until the frozen-statistics variant is measurably
+ * better: jobs BatchNormQatMeasurement fine-tunes the cnn and micro presets both ways for the same steps and
+ * compares int8 accuracy on the full test set (README, "Quantization-aware training").
  */
 public final class QatNetwork {
 
