@@ -68,7 +68,7 @@ print(f"{'model':<22} {'top-1 %':>8} {'delta pt':>9} {'agree %':>8} {'bytes':>9}
 for r in rows:
     a = r["metrics"]["accuracy"]
     print(f"{r['key']:<22} {a*100:8.2f} {(a-ref)*100:+9.2f} {r['agreementWithReference']['top1']*100:8.2f} {r['sizeBytes']:9d}")
-ptq = [r for r in rows if r["key"].startswith("ptq-")]
+ptq = [r for r in rows if r["key"].startswith("ptq")]
 best = max(ptq, key=lambda r: r["metrics"]["accuracy"])
 qat = rows[-1]["metrics"]["accuracy"]
 loss = ref - best["metrics"]["accuracy"]

@@ -10,6 +10,7 @@ import io.sparkquant.jobs.spark.SparkSessions;
 import io.sparkquant.jobs.train.EpochStats;
 import io.sparkquant.jobs.train.ParameterAveragingTrainer;
 import io.sparkquant.jobs.train.Preset;
+import io.sparkquant.jobs.train.Schedule;
 import io.sparkquant.jobs.train.TrainConfig;
 import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.graph.Dl4jImporter;
@@ -168,12 +169,12 @@ public final class BenchQatCommand implements Callable<Integer> {
     QatNetwork qat = QatNetwork.build(graph, ranges,
         new QatNetwork.Options(false, false, new Adam(QatJob.DEFAULT_LEARNING_RATE), config.seed()));
     qat.setEnabled(hooks);
-    TrainConfig schedule = new TrainConfig(config.preset(), config.epochs(), config.batchSize(), cores,
-        config.seed(), QatJob.DEFAULT_LEARNING_RATE, 1.0, config.localSteps());
+    Schedule schedule = new Schedule(config.epochs(), config.batchSize(), cores, config.seed(),
+        QatJob.DEFAULT_LEARNING_RATE, 1.0, config.localSteps());
     // The QAT network reads the source model's input layout, which is the preset's.
     ParameterAveragingTrainer.Result<ComputationGraph> result = new ParameterAveragingTrainer(schedule)
         .fit(spark, qat.network(), "QAT " + config.preset().cliName(), config.preset().layout(), input, null, info,
-            s -> { });
+            (network, stats) -> { });
     return result.epochs();
   }
 }

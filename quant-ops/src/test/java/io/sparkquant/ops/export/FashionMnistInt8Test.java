@@ -1,21 +1,17 @@
 package io.sparkquant.ops.export;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.sparkquant.ops.calib.ActivationRanges;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.tflite.TfliteWriter;
 import io.sparkquant.ops.tflite.TfliteRuntime;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.zip.GZIPInputStream;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -45,7 +41,7 @@ import org.slf4j.LoggerFactory;
 class FashionMnistInt8Test {
 
   private static final Logger LOG = LoggerFactory.getLogger(FashionMnistInt8Test.class);
-  static final Path DATA = Path.of("/usr/share/datasets/fashion-mnist");
+  static final Path DATA = FashionMnistIdx.DIR;
   static final int TRAIN_ROWS = 4000;
   static final int CALIBRATION_ROWS = 500;
   static final int TEST_ROWS = 1000;
@@ -54,12 +50,11 @@ class FashionMnistInt8Test {
 
   @Test
   void int8KeepsTop1WithinOnePointAndQuartersTheFile() throws IOException {
-    assumeTrue(Files.isReadable(DATA.resolve("train-images-idx3-ubyte.gz")),
-        "Fashion-MNIST not installed at " + DATA + " (Debian package dataset-fashion-mnist)");
-    float[][] trainX = images(DATA.resolve("train-images-idx3-ubyte.gz"), TRAIN_ROWS);
-    int[] trainY = labels(DATA.resolve("train-labels-idx1-ubyte.gz"), TRAIN_ROWS);
-    float[][] testX = images(DATA.resolve("t10k-images-idx3-ubyte.gz"), TEST_ROWS);
-    int[] testY = labels(DATA.resolve("t10k-labels-idx1-ubyte.gz"), TEST_ROWS);
+    FashionMnistIdx.assumeInstalled();
+    float[][] trainX = FashionMnistIdx.images(DATA.resolve("train-images-idx3-ubyte.gz"), TRAIN_ROWS);
+    int[] trainY = FashionMnistIdx.labels(DATA.resolve("train-labels-idx1-ubyte.gz"), TRAIN_ROWS);
+    float[][] testX = FashionMnistIdx.images(DATA.resolve("t10k-images-idx3-ubyte.gz"), TEST_ROWS);
+    int[] testY = FashionMnistIdx.labels(DATA.resolve("t10k-labels-idx1-ubyte.gz"), TEST_ROWS);
 
     MultiLayerNetwork net = trainedOrCached(trainX, trainY);
     Graph graph = Dl4jImporter.importNetwork(net);
@@ -167,41 +162,5 @@ class FashionMnistInt8Test {
       }
     }
     return best;
-  }
-
-  /** IDX3 images scaled to [0, 1], row-major HWC (C = 1). */
-  static float[][] images(Path gz, int n) throws IOException {
-    try (DataInputStream in = new DataInputStream(new GZIPInputStream(Files.newInputStream(gz)))) {
-      if (in.readInt() != 0x803) {
-        throw new IOException("not an IDX3 image file: " + gz);
-      }
-      int count = in.readInt();
-      int rows = in.readInt();
-      int cols = in.readInt();
-      float[][] x = new float[Math.min(n, count)][rows * cols];
-      byte[] buf = new byte[rows * cols];
-      for (float[] img : x) {
-        in.readFully(buf);
-        for (int i = 0; i < buf.length; i++) {
-          img[i] = (buf[i] & 0xff) / 255f;
-        }
-      }
-      return x;
-    }
-  }
-
-  static int[] labels(Path gz, int n) throws IOException {
-    try (InputStream raw = new GZIPInputStream(Files.newInputStream(gz));
-        DataInputStream in = new DataInputStream(raw)) {
-      if (in.readInt() != 0x801) {
-        throw new IOException("not an IDX1 label file: " + gz);
-      }
-      int count = in.readInt();
-      int[] y = new int[Math.min(n, count)];
-      for (int i = 0; i < y.length; i++) {
-        y[i] = in.readUnsignedByte();
-      }
-      return y;
-    }
   }
 }
