@@ -132,7 +132,8 @@ public final class CalibrationTable {
    * the right tensor names and silently wrong values.
    *
    * @param fingerprint the {@code Graph.fingerprint()} of the model about to use the table
-   * @param tableFile, modelFile the files as the user named them, for the message
+   * @param tableFile the table's file as the user named it, for the message
+   * @param modelFile the model's file as the user named it, for the message
    * @return false when the table records no fingerprint (written before tables did), for the caller to warn
    * @throws IllegalArgumentException naming both files and both fingerprints
    */
