@@ -69,7 +69,12 @@ public final class Main implements Runnable {
 
   /** Runs the CLI and returns the exit code; tests call this instead of {@link #main}. */
   public static int execute(String... args) {
-    return commandLine().execute(args);
+    CommandLine cli = commandLine();
+    try {
+      return cli.execute(args);
+    } catch (Error e) {
+      return ErrorContract.handleError(e, cli, args);
+    }
   }
 
   /** The configured picocli command line (tests inspect and run it). */

@@ -100,6 +100,21 @@ public final class ErrorContract {
     return c.code();
   }
 
+  /**
+   * Reports an Error that escaped the command (picocli's handlers see only Exceptions): an OutOfMemoryError, or an
+   * Error a library raised for a full disk. Exit code {@link #INTERNAL}.
+   */
+  public static int handleError(Error e, CommandLine root, String... args) {
+    PrintWriter err = root.getErr();
+    if (verbose(args)) {
+      e.printStackTrace(err);
+    }
+    err.println(root.getCommandName() + ": internal error: " + oneLine(e.getClass().getName() + ": "
+        + e.getMessage()) + "; rerun with --verbose for the stack trace");
+    err.flush();
+    return INTERNAL;
+  }
+
   /** The error to report and its exit code. */
   public record Classified(Throwable error, int code) {}
 

@@ -46,7 +46,7 @@ class ErrorContractTest {
     cli.setErr(new PrintWriter(err, true));
     assertEquals(ErrorContract.INTERNAL, cli.execute());
     assertEquals(1, err.toString().strip().lines().count(), err.toString());
-    assertTrue(err.toString().contains("internal error: java.lang.IllegalStateException: broken; rerun with "
+    assertTrue(err.toString().contains("internal error: java.lang.IllegalStateException: broken second line; rerun with "
         + "--verbose"), err.toString());
   }
 
