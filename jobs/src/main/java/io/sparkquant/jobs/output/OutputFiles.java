@@ -181,6 +181,7 @@ public final class OutputFiles implements AutoCloseable {
     for (Map.Entry<Pending, Path> a : asides.entrySet()) {
       try {
         a.getKey().fs().delete(a.getValue(), false);
+        OutputCommit.removeStaleChecksum(a.getKey().fs(), a.getKey().target());
       } catch (IOException e) {
         LOG.warn("Cannot delete the replaced file {}", a.getValue(), e);
       }
