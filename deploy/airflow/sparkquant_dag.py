@@ -1,34 +1,30 @@
-"""SparkQuant on Airflow: calibrate -> quantize -> evaluate -> gate.
+"""SparkQuant on Airflow: the nightly pipeline, one task per step, and the gate as the last task.
 
-Each Spark step is one `deploy/submit.sh <subcommand>` (spark-submit of the shaded app jar, no Spark
-distribution needed on the Airflow worker: Java 17 and the built repository are enough). The gate reads
-the evaluation's metrics.json and fails the run when the int8 model is not good enough, so downstream
-tasks (publishing the .tflite) only run for models that pass.
+Every task is one `deploy/submit.sh pipeline --config CONFIG --root ROOT --step STEP` (spark-submit of the shaded
+app jar; the Airflow worker needs Java 17 and the built repository, no Spark distribution). The pipeline is
+rerunnable: a task runs the steps up to its own, and the steps an earlier task completed are skipped (their outputs
+carry a record of their options and input hashes), so a retried task redoes only what is missing. Each night
+writes under its own dated root. The gate task exits with code 4 when a model misses a threshold of the config's
+"gate" section; the task fails, and so does the DAG run, and nothing downstream of it (a publish task) runs.
 
 Configure with Airflow Variables (or edit the defaults below):
-  sparkquant_home        repository checkout with the built jar (mvn -DskipTests package)
-  sparkquant_master      Spark master URL, e.g. spark://spark-master:7077, yarn, k8s://...
-  sparkquant_model       float DL4J model (ModelSerializer zip), e.g. from `sparkquant train`
-  sparkquant_calib_data  Parquet tensor dataset used for calibration
-  sparkquant_test_data   labelled Parquet tensor dataset used for evaluation
-  sparkquant_output      root directory (shared file system or HDFS) for the runs' outputs
-  sparkquant_min_accuracy            gate: minimum int8 accuracy (default 0.80)
-  sparkquant_max_accuracy_drop       gate: maximum drop versus the float model (default 0.01)
-
-Subcommand flags follow `sparkquant <subcommand> --help`; keep them in step with the CLI.
+  sparkquant_home     repository checkout with the built jar (mvn -DskipTests package)
+  sparkquant_master   Spark master URL: spark://host:7077, yarn, k8s://https://host:443, local[*]
+  sparkquant_config   the pipeline config (JSON, README "Operations"); read here to know which steps exist
+  sparkquant_output   where the dated roots go (a shared file system or HDFS): <output>/<ds>
+  sparkquant_submit_args  extra deploy/submit.sh options, e.g. "--deploy-mode cluster --conf spark.x=y"
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
+from datetime import datetime, timedelta, timezone
 
-import pendulum
 from airflow import DAG
-from airflow.exceptions import AirflowFailException
 from airflow.models import Variable
 from airflow.operators.bash import BashOperator
-from airflow.operators.python import PythonOperator
 
 
 def var(name: str, default: str) -> str:
@@ -36,12 +32,14 @@ def var(name: str, default: str) -> str:
 
 
 HOME = var("sparkquant_home", "/opt/sparkquant")
-SUBMIT = f"{HOME}/deploy/submit.sh --master {var('sparkquant_master', 'local[*]')}"
-MODEL = var("sparkquant_model", "/data/sparkquant/models/cnn/model.zip")
-CALIB_DATA = var("sparkquant_calib_data", "/data/sparkquant/fashion-mnist/train")
-TEST_DATA = var("sparkquant_test_data", "/data/sparkquant/fashion-mnist/test")
-# One directory per run; the jobs write atomically, so a retried task never sees half an output.
-RUN_DIR = var("sparkquant_output", "/data/sparkquant/runs") + "/{{ ds_nodash }}-{{ run_id | replace(':', '_') | replace('+', '_') }}"
+CONFIG = var("sparkquant_config", f"{HOME}/deploy/airflow/nightly.json")
+# One root per night ({{ ds }} is the run's logical date): reruns and retries of that night share it.
+ROOT = var("sparkquant_output", "/data/sparkquant/nightly") + "/{{ ds }}"
+SUBMIT = " ".join([
+    shlex.quote(f"{HOME}/deploy/submit.sh"),
+    "--master", shlex.quote(var("sparkquant_master", "local[*]")),
+    var("sparkquant_submit_args", ""),
+])
 
 # Executor sizing for ND4J (deploy/conf/spark-defaults.conf.example explains the numbers).
 SPARK_ENV = {
@@ -50,88 +48,67 @@ SPARK_ENV = {
     "SPARKQUANT_EXECUTOR_CORES": "2",
     "JAVA_HOME": os.environ.get("JAVA_HOME", "/usr/lib/jvm/java-17-openjdk-amd64"),
     "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    "HOME": os.environ.get("HOME", "/tmp"),
 }
 
+# The exit code of `sparkquant pipeline` when the gate fails (PipelineCommand.EXIT_GATE_FAILED).
+GATE_FAILED_EXIT_CODE = 4
 
-def gate(run_dir: str, min_accuracy: float, max_drop: float) -> dict:
-    """Fails the DAG run unless the int8 model is accurate enough and close enough to the float model."""
-    with open(f"{run_dir}/eval-int8/metrics.json", encoding="utf-8") as f:
-        int8 = json.load(f)
-    with open(f"{run_dir}/eval-float/metrics.json", encoding="utf-8") as f:
-        baseline = json.load(f)
-    accuracy, float_accuracy = int8["accuracy"], baseline["accuracy"]
-    drop = float_accuracy - accuracy
-    summary = {"accuracy": accuracy, "floatAccuracy": float_accuracy, "drop": drop, "rows": int8["rows"]}
-    if accuracy < min_accuracy:
-        raise AirflowFailException(f"int8 accuracy {accuracy:.4f} is below {min_accuracy}: {summary}")
-    if drop > max_drop:
-        raise AirflowFailException(f"int8 accuracy drops {drop:.4f} (> {max_drop}) below the float model: {summary}")
-    return summary  # pushed to XCom for reporting
+
+def pipeline_steps(config_path: str) -> list[str]:
+    """The config's steps in order (PipelineJob.Step): convert and train, qat and the gate only when configured."""
+    with open(config_path, encoding="utf-8") as f:
+        config = json.load(f)
+    steps = []
+    if "idx" in config.get("data", {}):
+        steps.append("convert")
+    if "train" in config:
+        steps.append("train")
+    steps += ["calibrate", "quantize"]
+    if "qat" in config:
+        steps.append("qat")
+    steps += ["evaluate", "report"]
+    if "gate" in config:
+        steps.append("gate")
+    return steps
+
+
+def step_command(step: str) -> str:
+    return f"{SUBMIT} pipeline --config {shlex.quote(CONFIG)} --root {ROOT} --step {step}"
 
 
 with DAG(
-    dag_id="sparkquant_int8",
-    description="Calibrate, quantize to int8 TFLite and evaluate on Spark; gate on accuracy",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    schedule=None,  # triggered when a new float model is trained
+    dag_id="sparkquant_nightly",
+    description="Nightly SparkQuant pipeline: train, calibrate, quantize, evaluate on Spark; gate on the metrics",
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    schedule="0 2 * * *",  # every night at 02:00 UTC
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 1, "retry_delay": pendulum.duration(minutes=2)},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},
     tags=["sparkquant", "spark", "quantization"],
 ) as dag:
-    calibrate = BashOperator(
-        task_id="calibrate",
-        bash_command=(
-            f"{SUBMIT} calibrate --model {MODEL} --data {CALIB_DATA} --method percentile "
-            f"--out {RUN_DIR}/calibration.json"
-        ),
-        env=SPARK_ENV,
-    )
+    previous = None
+    for step in pipeline_steps(CONFIG):
+        task = BashOperator(
+            task_id=step,
+            bash_command=step_command(step),
+            env=SPARK_ENV,
+            # A failed gate is a verdict, not a transient failure: never retried.
+            retries=0 if step == "gate" else 2,
+        )
+        if previous is not None:
+            previous >> task
+        previous = task
 
-    quantize = BashOperator(
-        task_id="quantize",
-        bash_command=(
-            f"{SUBMIT} quantize --model {MODEL} --mode int8 --io int8 "
-            f"--calibration {RUN_DIR}/calibration.json --out {RUN_DIR}/model-int8.tflite"
-        ),
-        env=SPARK_ENV,
-    )
-
-    evaluate_int8 = BashOperator(
-        task_id="evaluate_int8",
-        bash_command=f"{SUBMIT} evaluate --model {RUN_DIR}/model-int8.tflite --data {TEST_DATA} --out {RUN_DIR}/eval-int8",
-        env=SPARK_ENV,
-    )
-
-    evaluate_float = BashOperator(
-        task_id="evaluate_float",
-        bash_command=f"{SUBMIT} evaluate --model {MODEL} --data {TEST_DATA} --out {RUN_DIR}/eval-float",
-        env=SPARK_ENV,
-    )
-
-    accuracy_gate = PythonOperator(
-        task_id="accuracy_gate",
-        python_callable=gate,
-        op_kwargs={
-            "run_dir": RUN_DIR,
-            "min_accuracy": float(var("sparkquant_min_accuracy", "0.80")),
-            "max_drop": float(var("sparkquant_max_accuracy_drop", "0.01")),
-        },
-    )
-
-    calibrate >> quantize >> evaluate_int8
-    [evaluate_int8, evaluate_float] >> accuracy_gate
-
-# With a Spark distribution and a `spark_default` connection, each BashOperator above can be a
-# SparkSubmitOperator instead (apache-airflow-providers-apache-spark), e.g.:
+# With a Spark distribution and a `spark_default` connection, each task can be a SparkSubmitOperator instead
+# (apache-airflow-providers-apache-spark):
 #
 #   from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-#   evaluate_int8 = SparkSubmitOperator(
-#       task_id="evaluate_int8",
+#   SparkSubmitOperator(
+#       task_id=step,
 #       application=f"{HOME}/jobs/target/sparkquant-app.jar",
 #       java_class="io.sparkquant.jobs.Main",
-#       application_args=["evaluate", "--model", f"{RUN_DIR}/model-int8.tflite",
-#                         "--data", TEST_DATA, "--out", f"{RUN_DIR}/eval-int8"],
+#       application_args=["pipeline", "--config", CONFIG, "--root", ROOT, "--step", step],
 #       executor_memory="4g", executor_cores=2,
 #       conf={"spark.executor.memoryOverhead": "2g",
 #             "spark.executorEnv.OMP_NUM_THREADS": "2",

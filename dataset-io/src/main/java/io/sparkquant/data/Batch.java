@@ -6,12 +6,13 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Up to batchSize consecutive rows: features in the requested {@link Layout} (first dimension = rows), and the
- * labels and ids of the same rows in the same order.
+ * labels and ids of the same rows in the same order. {@code labels} is null for unlabelled rows, {@code ids} for
+ * rows read by {@link Batches#featureBatchIterator}.
  */
 public record Batch(INDArray features, int[] labels, long[] ids) {
 
   public int size() {
-    return labels.length;
+    return (int) features.size(0);
   }
 
   /** Labels one-hot encoded as a float {@code [n, numClasses]} matrix. */

@@ -36,21 +36,35 @@ public final class Batches {
 
   /**
    * Batches with features in {@code layout} plus the label and id of every row. Rows are checked as they are
-   * read (feature count, finite values, label range).
+   * read (feature count, finite values, label range). Rows without a {@code label} column (unlabelled data, as
+   * {@link TensorDatasets#loadFeatures} gives it) make batches whose {@link Batch#labels()} is null.
    *
    * @throws IllegalArgumentException when batchSize &lt; 1, or layout needs a rank-3 (H, W, C) shape
    * @throws InvalidDatasetException (from next()) for a bad row, naming column and row id
    */
   public static Iterator<Batch> batchIterator(Iterator<Row> rows, DatasetInfo info, int batchSize, Layout layout) {
+    return new BatchIterator(rows, info, batchSize, checked(layout, info, batchSize), TensorDatasets.FEATURES);
+  }
+
+  /**
+   * Batches of one features column of any rows (array&lt;float&gt;, checked as {@link #batchIterator} checks it);
+   * labels and ids are not read, so {@link Batch#labels()} and {@link Batch#ids()} are null. The iterator reads
+   * exactly the rows of a batch from {@code rows} on each {@code next()}, so a caller can pair batches with rows.
+   */
+  public static Iterator<Batch> featureBatchIterator(Iterator<Row> rows, String featuresColumn, DatasetInfo info,
+      int batchSize, Layout layout) {
+    return new BatchIterator(rows, info, batchSize, checked(layout, info, batchSize), featuresColumn);
+  }
+
+  private static Layout checked(Layout layout, DatasetInfo info, int batchSize) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
     }
-    int[] shape = info.shape();
-    if (layout != Layout.FLAT && shape.length != 3) {
+    if (layout != Layout.FLAT && info.shape().length != 3) {
       throw new IllegalArgumentException("Layout " + layout + " needs a shape of rank 3 (H, W, C), got "
           + info.shapeString() + "; use Layout.FLAT");
     }
-    return new BatchIterator(rows, info, batchSize, layout);
+    return layout;
   }
 
   private static final class BatchIterator implements Iterator<Batch> {
@@ -60,13 +74,18 @@ public final class Batches {
     private final Layout layout;
     private final int length;
     private final int[] shape;
+    private final String featuresColumn;
+    /** Only the features column is read: the rows are not tensor-format rows. */
+    private final boolean featuresOnly;
     private int featuresIndex = -1;
-    private int labelIndex;
-    private int idIndex;
+    private int labelIndex = -1;
+    private int idIndex = -1;
     private long rowsRead;
 
-    BatchIterator(Iterator<Row> rows, DatasetInfo info, int batchSize, Layout layout) {
+    BatchIterator(Iterator<Row> rows, DatasetInfo info, int batchSize, Layout layout, String featuresColumn) {
       this.rows = rows;
+      this.featuresColumn = featuresColumn;
+      this.featuresOnly = !featuresColumn.equals(TensorDatasets.FEATURES);
       this.info = info;
       this.batchSize = batchSize;
       this.layout = layout;
@@ -93,25 +112,30 @@ public final class Batches {
         if (featuresIndex < 0) {
           resolveIndices(row.schema());
         }
-        if (row.isNullAt(idIndex)) {
-          throw InvalidDatasetException.atRow("the rows given to Batches", TensorDatasets.ID,
-              "row " + rowsRead + " of this partition", "a long", "null");
+        String where = "row " + rowsRead + " of this partition";
+        if (idIndex >= 0) {
+          if (row.isNullAt(idIndex)) {
+            throw InvalidDatasetException.atRow("the rows given to Batches", TensorDatasets.ID, where, "a long",
+                "null");
+          }
+          ids[n] = row.getLong(idIndex);
+          where = "row id " + ids[n] + " (" + where + ")";
         }
-        ids[n] = row.getLong(idIndex);
-        String where = "row id " + ids[n] + " (row " + rowsRead + " of this partition)";
         List<Number> values = row.isNullAt(featuresIndex) ? null : row.getList(featuresIndex);
         RowChecks.Problem p = RowChecks.featuresProblem(values, info);
         if (p != null) {
-          throw InvalidDatasetException.atRow("the rows given to Batches", TensorDatasets.FEATURES, where,
-              p.expected(), p.actual());
+          throw InvalidDatasetException.atRow("the rows given to Batches", featuresColumn, where, p.expected(),
+              p.actual());
         }
-        Number label = row.isNullAt(labelIndex) ? null : (Number) row.get(labelIndex);
-        p = RowChecks.labelProblem(label, info);
-        if (p != null) {
-          throw InvalidDatasetException.atRow("the rows given to Batches", TensorDatasets.LABEL, where,
-              p.expected(), p.actual());
+        if (labelIndex >= 0) {
+          Number label = row.isNullAt(labelIndex) ? null : (Number) row.get(labelIndex);
+          p = RowChecks.labelProblem(label, info);
+          if (p != null) {
+            throw InvalidDatasetException.atRow("the rows given to Batches", TensorDatasets.LABEL, where,
+                p.expected(), p.actual());
+          }
+          labels[n] = label.intValue();
         }
-        labels[n] = label.intValue();
         copyFeatures(values, buffer, n * length);
         n++;
         rowsRead++;
@@ -123,8 +147,8 @@ public final class Batches {
         case FLAT -> new long[] {n, length};
       };
       return new Batch(Nd4j.create(data, batchShape, 'c'),
-          n == batchSize ? labels : java.util.Arrays.copyOf(labels, n),
-          n == batchSize ? ids : java.util.Arrays.copyOf(ids, n));
+          labelIndex < 0 ? null : n == batchSize ? labels : java.util.Arrays.copyOf(labels, n),
+          idIndex < 0 ? null : n == batchSize ? ids : java.util.Arrays.copyOf(ids, n));
     }
 
     private void copyFeatures(List<Number> values, float[] buffer, int offset) {
@@ -149,21 +173,28 @@ public final class Batches {
 
     private void resolveIndices(StructType schema) {
       if (schema == null) {
+        if (featuresOnly) {
+          throw new IllegalArgumentException("rows without a schema have no column '" + featuresColumn + "'");
+        }
         featuresIndex = 0;
         labelIndex = 1;
         idIndex = 2;
         return;
       }
       List<String> names = List.of(schema.fieldNames());
-      for (String required : new String[] {TensorDatasets.FEATURES, TensorDatasets.LABEL, TensorDatasets.ID}) {
-        if (!names.contains(required)) {
-          throw new InvalidDatasetException("the rows given to Batches", required, "Rows given to Batches have no '"
-              + required + "' column; found " + names + ". Use TensorDatasets.load(...).rows()");
+      List<String> required = featuresOnly ? List.of(featuresColumn)
+          : List.of(TensorDatasets.FEATURES, TensorDatasets.ID);
+      for (String column : required) {
+        if (!names.contains(column)) {
+          throw new InvalidDatasetException("the rows given to Batches", column, "Rows given to Batches have no '"
+              + column + "' column; found " + names + ". Use TensorDatasets.load(...).rows()");
         }
       }
-      featuresIndex = schema.fieldIndex(TensorDatasets.FEATURES);
-      labelIndex = schema.fieldIndex(TensorDatasets.LABEL);
-      idIndex = schema.fieldIndex(TensorDatasets.ID);
+      featuresIndex = schema.fieldIndex(featuresColumn);
+      if (!featuresOnly) {
+        idIndex = schema.fieldIndex(TensorDatasets.ID);
+        labelIndex = names.contains(TensorDatasets.LABEL) ? schema.fieldIndex(TensorDatasets.LABEL) : -1;
+      }
     }
   }
 }

@@ -21,13 +21,20 @@ public final class ColumnTypes {
 
   /** Checks that {@code schema} has acceptable features, label and (optional) id columns. */
   static void check(StructType schema, String source) {
+    check(schema, source, true);
+  }
+
+  /** As {@link #check(StructType, String)}, with the label column optional unless {@code labelRequired}. */
+  static void check(StructType schema, String source, boolean labelRequired) {
     DataType features = typeOf(schema, TensorDatasets.FEATURES, FEATURES_ACCEPTED, source);
     if (!isFeatureType(features)) {
       throw wrongType(source, TensorDatasets.FEATURES, features, FEATURES_ACCEPTED);
     }
-    DataType label = typeOf(schema, TensorDatasets.LABEL, LABEL_ACCEPTED, source);
-    if (!isIntegral(label)) {
-      throw wrongType(source, TensorDatasets.LABEL, label, LABEL_ACCEPTED);
+    if (labelRequired || Arrays.asList(schema.fieldNames()).contains(TensorDatasets.LABEL)) {
+      DataType label = typeOf(schema, TensorDatasets.LABEL, LABEL_ACCEPTED, source);
+      if (!isIntegral(label)) {
+        throw wrongType(source, TensorDatasets.LABEL, label, LABEL_ACCEPTED);
+      }
     }
     if (hasId(schema)) {
       DataType id = schema.apply(TensorDatasets.ID).dataType();

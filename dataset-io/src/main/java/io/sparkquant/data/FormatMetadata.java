@@ -42,25 +42,27 @@ final class FormatMetadata {
         .build();
   }
 
-  static StructType sparkSchema(DatasetInfo info, boolean withId) {
+  static StructType sparkSchema(DatasetInfo info, boolean withLabel, boolean withId) {
     List<StructField> fields = new ArrayList<>();
     fields.add(new StructField(TensorDatasets.FEATURES, DataTypes.createArrayType(DataTypes.FloatType, false),
         false, featuresFieldMetadata(info)));
-    fields.add(new StructField(TensorDatasets.LABEL, DataTypes.IntegerType, false, Metadata.empty()));
+    if (withLabel) {
+      fields.add(new StructField(TensorDatasets.LABEL, DataTypes.IntegerType, false, Metadata.empty()));
+    }
     if (withId) {
       fields.add(new StructField(TensorDatasets.ID, DataTypes.LongType, false, Metadata.empty()));
     }
     return new StructType(fields.toArray(new StructField[0]));
   }
 
-  static Map<String, String> footer(DatasetInfo info, Map<String, String> provenance, boolean withId,
-      String sparkVersion) {
+  static Map<String, String> footer(DatasetInfo info, Map<String, String> provenance, boolean withLabel,
+      boolean withId, String sparkVersion) {
     Map<String, String> kv = new LinkedHashMap<>();
     kv.put(KEY_FORMAT, FORMAT_VERSION);
     kv.put(KEY_SHAPE, info.shapeString());
     kv.put(KEY_CLASSES, toJson(info.classNames()));
     kv.put(KEY_PROVENANCE, toJson(new TreeMap<>(provenance)));
-    kv.put(KEY_SPARK_SCHEMA, sparkSchema(info, withId).json());
+    kv.put(KEY_SPARK_SCHEMA, sparkSchema(info, withLabel, withId).json());
     kv.put(KEY_SPARK_VERSION, sparkVersion);
     return kv;
   }

@@ -23,7 +23,8 @@ import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.sql.Row;
 
 /**
- * Writes one Spark partition of normalized rows (features array&lt;float&gt;, label integral, optional id long) to
+ * Writes one Spark partition of normalized rows (features array&lt;float&gt;, then the optional label (integral)
+ * and id (long), in this order) to
  * one Parquet file in the temporary dataset directory, validating every row. Each task attempt writes a
  * hidden file and renames it when complete, so a failed attempt leaves no visible part file.
  */
@@ -38,11 +39,13 @@ final class PartitionWriter implements Function2<Integer, Iterator<Row>, Iterato
   private final SerializableConf conf;
   private final DatasetInfo info;
   private final Map<String, String> footer;
+  private final boolean withLabel;
   private final boolean withId;
   private final String source;
 
   PartitionWriter(String tmpDir, Configuration conf, DatasetInfo info, Map<String, String> footer,
-      boolean withId, String source) {
+      boolean withLabel, boolean withId, String source) {
+    this.withLabel = withLabel;
     this.tmpDir = tmpDir;
     this.conf = new SerializableConf(conf);
     this.info = info;
@@ -67,7 +70,7 @@ final class PartitionWriter implements Function2<Integer, Iterator<Row>, Iterato
     boolean done = false;
     try {
       try (ParquetWriter<TensorRow> writer = new Builder(new NonRecursiveOutputFile(fs, attemptPath),
-          new TensorWriteSupport(withId, footer))
+          new TensorWriteSupport(withLabel, withId, footer))
           .withConf(hadoopConf)
           .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
           .withCompressionCodec(CompressionCodecName.SNAPPY)
@@ -97,7 +100,8 @@ final class PartitionWriter implements Function2<Integer, Iterator<Row>, Iterato
   }
 
   private TensorRow toTensorRow(Row row, int partition, long index) {
-    Long id = withId && !row.isNullAt(2) ? row.getLong(2) : null;
+    int idIndex = withLabel ? 2 : 1;
+    Long id = withId && !row.isNullAt(idIndex) ? row.getLong(idIndex) : null;
     String position = "row " + index + " of partition " + partition;
     List<Number> values = row.isNullAt(0) ? null : row.getList(0);
     RowChecks.Problem p = RowChecks.featuresProblem(values, info);
@@ -105,8 +109,8 @@ final class PartitionWriter implements Function2<Integer, Iterator<Row>, Iterato
       throw InvalidDatasetException.atRow(source, TensorDatasets.FEATURES, RowChecks.rowText(id, position),
           p.expected(), p.actual());
     }
-    Number label = row.isNullAt(1) ? null : (Number) row.get(1);
-    p = RowChecks.labelProblem(label, info);
+    Number label = !withLabel || row.isNullAt(1) ? null : (Number) row.get(1);
+    p = withLabel ? RowChecks.labelProblem(label, info) : null;
     if (p != null) {
       throw InvalidDatasetException.atRow(source, TensorDatasets.LABEL, RowChecks.rowText(id, position),
           p.expected(), p.actual());
@@ -118,7 +122,7 @@ final class PartitionWriter implements Function2<Integer, Iterator<Row>, Iterato
     for (int i = 0; i < features.length; i++) {
       features[i] = values.get(i).floatValue();
     }
-    return new TensorRow(features, label.intValue(), withId ? id : 0L);
+    return new TensorRow(features, withLabel ? label.intValue() : 0, withId ? id : 0L);
   }
 
   /**

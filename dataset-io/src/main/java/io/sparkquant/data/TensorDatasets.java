@@ -63,8 +63,8 @@ public final class TensorDatasets {
   }
 
   /**
-   * Writes {@code rows} (features as array&lt;float&gt;, array&lt;double&gt; or Vector; integral label; optional
-   * integral id) as one Parquet file per non-empty partition, validating every row against {@code info}.
+   * Writes {@code rows} (features as array&lt;float&gt;, array&lt;double&gt; or Vector; integral label, optional:
+   * data to score needs none; optional integral id) as one Parquet file per non-empty partition, validating every row against {@code info}.
    * The files go to a hidden sibling of {@code outDir} that is renamed to {@code outDir} only after every
    * partition succeeded; on failure it is deleted and nothing appears at {@code outDir}.
    *
@@ -81,11 +81,14 @@ public final class TensorDatasets {
     Objects.requireNonNull(outDir, "outDir");
     long start = System.nanoTime();
     SparkSession spark = rows.sparkSession();
-    ColumnTypes.check(rows.schema(), IN_MEMORY_SOURCE);
+    ColumnTypes.check(rows.schema(), IN_MEMORY_SOURCE, false);
     boolean withId = ColumnTypes.hasId(rows.schema());
+    boolean withLabel = List.of(rows.columns()).contains(LABEL);
     List<Column> cols = new ArrayList<>();
     cols.add(ColumnTypes.featuresAsFloatArray(FEATURES, rows.schema().apply(FEATURES).dataType()).as(FEATURES));
-    cols.add(col(LABEL));
+    if (withLabel) {
+      cols.add(col(LABEL));
+    }
     if (withId) {
       cols.add(col(ID).cast(DataTypes.LongType).as(ID));
     }
@@ -108,10 +111,12 @@ public final class TensorDatasets {
     } catch (IOException e) {
       throw new IllegalStateException("Cannot prepare output " + outDir + ": " + e.getMessage(), e);
     }
-    Map<String, String> footer = FormatMetadata.footer(info, withDefaults(provenance), withId, spark.version());
+    Map<String, String> footer = FormatMetadata.footer(info, withDefaults(provenance), withLabel, withId,
+        spark.version());
     try {
       List<WrittenFile> written = normalized.toJavaRDD()
-          .mapPartitionsWithIndex(new PartitionWriter(tmp.toString(), conf, info, footer, withId, IN_MEMORY_SOURCE),
+          .mapPartitionsWithIndex(new PartitionWriter(tmp.toString(), conf, info, footer, withLabel, withId,
+              IN_MEMORY_SOURCE),
               false)
           .collect();
       long total = written.stream().mapToLong(WrittenFile::rows).sum();
@@ -184,7 +189,8 @@ public final class TensorDatasets {
   }
 
   /**
-   * Loads a Parquet dataset, normalizing features to array&lt;float&gt;, label to int and id to long. When the
+   * Loads a labelled Parquet dataset (for training and evaluation; see {@link #loadFeatures} for data without
+   * labels), normalizing features to array&lt;float&gt;, label to int and id to long. When the
    * files have no {@code id} column, id = the row's position in the dataset (files sorted by name), so ids are
    * stable across runs. Each row's features and label are checked against the info when an action reads those
    * columns (a bad row fails the action; {@code count()} alone reads neither).
@@ -195,18 +201,40 @@ public final class TensorDatasets {
    *     with file, column, type found and types accepted), files that disagree, or no rows
    */
   public static TensorDataset load(SparkSession spark, String dir, DatasetInfo info) {
+    return load(spark, dir, info, true);
+  }
+
+  /**
+   * Loads a dataset whose {@code label} column is optional (data to score, calibrate or compare layers on): as
+   * {@link #load(SparkSession, String, DatasetInfo)}, but files without a label column give rows of
+   * {@code features} and {@code id} only. A label column that is there is checked as {@code load} checks it.
+   */
+  public static TensorDataset loadFeatures(SparkSession spark, String dir, DatasetInfo info) {
+    return load(spark, dir, info, false);
+  }
+
+  /** Whether any data file under {@code dir} carries the tensor metadata (shape and class names) in its footer. */
+  public static boolean hasInfo(String dir, Configuration conf) {
+    return DatasetFiles.scan(dir, conf).stream()
+        .anyMatch(f -> FormatMetadata.info(f.keyValues(), f.path().toString()) != null);
+  }
+
+  private static TensorDataset load(SparkSession spark, String dir, DatasetInfo info, boolean labelRequired) {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     List<FileFooter> footers = DatasetFiles.scan(dir, conf);
     DatasetInfo resolved = resolveInfo(footers, dir, info);
-    StructType schema = agreedSchema(footers, dir);
+    StructType schema = agreedSchema(footers, dir, labelRequired);
     if (DatasetFiles.totalRows(footers) == 0) {
       throw new InvalidDatasetException(dir, null, "Dataset " + dir + " has no rows (" + DatasetFiles.describe(footers)
           + ")");
     }
     boolean withId = ColumnTypes.hasId(schema);
+    boolean withLabel = List.of(schema.fieldNames()).contains(LABEL);
     List<StructField> read = new ArrayList<>();
     read.add(schema.apply(FEATURES));
-    read.add(schema.apply(LABEL));
+    if (withLabel) {
+      read.add(schema.apply(LABEL));
+    }
     if (withId) {
       read.add(schema.apply(ID));
     }
@@ -231,7 +259,7 @@ public final class TensorDatasets {
     }
     Dataset<Row> staged = raw.select(
         ColumnTypes.featuresAsFloatArray(FEATURES, schema.apply(FEATURES).dataType()).as("_f"),
-        col(LABEL).cast(DataTypes.LongType).as("_l"),
+        (withLabel ? col(LABEL).cast(DataTypes.LongType) : lit(0L)).as("_l"),
         id.as("_id"), file.as("_file"), position.as("_pos"));
 
     // array_contains matches NaN to NaN, and returns null (not false) when the array holds a null and no match;
@@ -253,10 +281,12 @@ public final class TensorDatasets {
         .otherwise(col("_f"));
     Column label = when(badLabel.or(badId), failLabel.apply(col("_file"), col("_pos"), col("_id"), col("_l")))
         .otherwise(col("_l")).cast(DataTypes.IntegerType);
-    Dataset<Row> rows = staged.select(
-        features.as(FEATURES, FormatMetadata.featuresFieldMetadata(resolved)),
-        label.as(LABEL),
-        col("_id").as(ID));
+    // With labels the label expression checks the id too; without, the id column checks itself.
+    Column featuresOut = features.as(FEATURES, FormatMetadata.featuresFieldMetadata(resolved));
+    Dataset<Row> rows = withLabel
+        ? staged.select(featuresOut, label.as(LABEL), col("_id").as(ID))
+        : staged.select(featuresOut, when(badId, failLabel.apply(col("_file"), col("_pos"), col("_id"), col("_l")))
+            .otherwise(col("_id")).as(ID));
     LOG.info("Loaded {} ({} rows, {}, {})", dir, DatasetFiles.totalRows(footers), DatasetFiles.describe(footers),
         resolved);
     return new TensorDataset(rows, resolved, dir);
@@ -277,7 +307,7 @@ public final class TensorDatasets {
   }
 
   /** The Spark schema of every file, checked per file so an error names the file; all files must agree. */
-  private static StructType agreedSchema(List<FileFooter> footers, String dir) {
+  private static StructType agreedSchema(List<FileFooter> footers, String dir, boolean labelRequired) {
     ParquetToSparkSchemaConverter converter = new ParquetToSparkSchemaConverter(SQLConf.get());
     StructType agreed = null;
     Path agreedFile = null;
@@ -285,7 +315,7 @@ public final class TensorDatasets {
       String sparkJson = f.keyValues().get(FormatMetadata.KEY_SPARK_SCHEMA);
       StructType schema = sparkJson != null ? (StructType) DataType.fromJson(sparkJson)
           : converter.convert(f.schema());
-      ColumnTypes.check(schema, "file " + f.path());
+      ColumnTypes.check(schema, "file " + f.path(), labelRequired);
       StructType signature = signature(schema);
       if (agreed == null) {
         agreed = signature;

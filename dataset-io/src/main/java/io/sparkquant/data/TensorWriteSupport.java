@@ -19,21 +19,25 @@ final class TensorWriteSupport extends WriteSupport<TensorWriteSupport.TensorRow
   /** One validated row. */
   record TensorRow(float[] features, int label, long id) {}
 
+  private final boolean withLabel;
   private final boolean withId;
   private final Map<String, String> extraMetaData;
   private RecordConsumer consumer;
 
-  TensorWriteSupport(boolean withId, Map<String, String> extraMetaData) {
+  TensorWriteSupport(boolean withLabel, boolean withId, Map<String, String> extraMetaData) {
+    this.withLabel = withLabel;
     this.withId = withId;
     this.extraMetaData = extraMetaData;
   }
 
-  static MessageType schema(boolean withId) {
+  static MessageType schema(boolean withLabel, boolean withId) {
     Types.MessageTypeBuilder b = Types.buildMessage();
     b.requiredGroup().as(LogicalTypeAnnotation.listType())
         .repeatedGroup().required(PrimitiveTypeName.FLOAT).named("element").named("list")
         .named(TensorDatasets.FEATURES);
-    b.required(PrimitiveTypeName.INT32).named(TensorDatasets.LABEL);
+    if (withLabel) {
+      b.required(PrimitiveTypeName.INT32).named(TensorDatasets.LABEL);
+    }
     if (withId) {
       b.required(PrimitiveTypeName.INT64).named(TensorDatasets.ID);
     }
@@ -42,7 +46,7 @@ final class TensorWriteSupport extends WriteSupport<TensorWriteSupport.TensorRow
 
   @Override
   public WriteContext init(Configuration configuration) {
-    return new WriteContext(schema(withId), extraMetaData);
+    return new WriteContext(schema(withLabel, withId), extraMetaData);
   }
 
   @Override
@@ -70,13 +74,16 @@ final class TensorWriteSupport extends WriteSupport<TensorWriteSupport.TensorRow
     }
     c.endGroup();
     c.endField(TensorDatasets.FEATURES, 0);
-    c.startField(TensorDatasets.LABEL, 1);
-    c.addInteger(row.label());
-    c.endField(TensorDatasets.LABEL, 1);
+    if (withLabel) {
+      c.startField(TensorDatasets.LABEL, 1);
+      c.addInteger(row.label());
+      c.endField(TensorDatasets.LABEL, 1);
+    }
     if (withId) {
-      c.startField(TensorDatasets.ID, 2);
+      int index = withLabel ? 2 : 1;
+      c.startField(TensorDatasets.ID, index);
       c.addLong(row.id());
-      c.endField(TensorDatasets.ID, 2);
+      c.endField(TensorDatasets.ID, index);
     }
     c.endMessage();
   }

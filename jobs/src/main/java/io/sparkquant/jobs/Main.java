@@ -10,6 +10,7 @@ import io.sparkquant.jobs.cli.ErrorContract;
 import io.sparkquant.jobs.cli.EvaluateCommand;
 import io.sparkquant.jobs.cli.InspectCommand;
 import io.sparkquant.jobs.cli.LayerReportCommand;
+import io.sparkquant.jobs.cli.PipelineCommand;
 import io.sparkquant.jobs.cli.QuantizeCommand;
 import io.sparkquant.jobs.cli.RunCommand;
 import io.sparkquant.jobs.cli.QatCommand;
@@ -39,7 +40,9 @@ import picocli.CommandLine;
         QatCommand.class,
         EvaluateCommand.class,
         LayerReportCommand.class,
+        io.sparkquant.jobs.cli.PredictCommand.class,
         DemoCommand.class,
+        PipelineCommand.class,
         BenchCommand.class,
         BenchCalibrateCommand.class,
         ClusterCheckCommand.class,

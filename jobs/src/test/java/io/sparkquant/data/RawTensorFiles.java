@@ -21,8 +21,8 @@ public final class RawTensorFiles {
   private RawTensorFiles() {}
 
   public static void write(String file, DatasetInfo info, List<RawRow> rows) throws IOException {
-    Map<String, String> footer = FormatMetadata.footer(info, Map.of(), true, "3.5.0");
-    TensorWriteSupport support = new TensorWriteSupport(true, footer);
+    Map<String, String> footer = FormatMetadata.footer(info, Map.of(), true, true, "3.5.0");
+    TensorWriteSupport support = new TensorWriteSupport(true, true, footer);
     Configuration conf = new Configuration();
     try (ParquetWriter<TensorWriteSupport.TensorRow> w =
         new Builder(HadoopOutputFile.fromPath(new Path(file), conf), support).withConf(conf).build()) {

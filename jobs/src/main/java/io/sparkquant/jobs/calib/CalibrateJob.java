@@ -62,7 +62,7 @@ public final class CalibrateJob {
       throw new IllegalArgumentException("model " + o.model() + " is not a readable DL4J ModelSerializer zip: "
           + e.getMessage(), e);
     }
-    TensorDataset dataset = TensorDatasets.load(spark, o.data());
+    TensorDataset dataset = TensorDatasets.loadFeatures(spark, o.data(), null); // labels are not needed
     LOG.info("calibrate: model {} ({} bytes), data {} (shape {}), method {}", o.model(), modelBytes.length,
         o.data(), dataset.info().shapeString(), o.rangeMethod());
     Calibrator calibrator = new Calibrator()

@@ -1,27 +1,15 @@
 package io.sparkquant.jobs.cli;
 
-import io.sparkquant.data.FashionMnist;
-import io.sparkquant.jobs.calib.CalibrateJob;
-import io.sparkquant.jobs.calib.Calibrator;
-import io.sparkquant.jobs.convert.ConvertJob;
-import io.sparkquant.jobs.convert.IdxFiles;
-import io.sparkquant.jobs.eval.EvaluateJob;
-import io.sparkquant.jobs.eval.ModelComparison;
-import io.sparkquant.jobs.eval.TfliteEngine;
-import io.sparkquant.jobs.output.HadoopFiles;
-import io.sparkquant.jobs.quantize.QuantizeJob;
-import io.sparkquant.jobs.train.Preset;
-import io.sparkquant.jobs.train.TrainConfig;
-import io.sparkquant.jobs.train.TrainJob;
-import io.sparkquant.ops.calib.BinLayout;
-import io.sparkquant.ops.calib.RangeMethod;
-import io.sparkquant.ops.export.ExportMode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkquant.jobs.output.OutputDir;
+import io.sparkquant.jobs.pipeline.PipelineConfig;
+import io.sparkquant.jobs.pipeline.PipelineJob;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
-import java.util.List;
+import java.io.UncheckedIOException;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
-import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,19 +18,21 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code sparkquant demo}: Fashion-MNIST end to end on the local machine: locate the IDX files, convert
- * train and test to Parquet, train the cnn preset, calibrate it on training rows, export a dynamic-range and
- * a full-int8 .tflite, and evaluate the float, dynamic-range and int8 models side by side on the test set.
- * Every step is the same library call its own subcommand makes. Reruns replace the demo's own outputs.
+ * {@code sparkquant demo}: the pipeline ({@link PipelineJob}) with its bundled config ({@value #CONFIG_RESOURCE}):
+ * Fashion-MNIST IDX files (as {@code FashionMnist.locate} finds them) converted to Parquet, the cnn preset trained,
+ * calibrated on training rows, exported as dynamic-range and full int8 .tflite, and the float, dynamic-range and int8
+ * models evaluated side by side on the test set. The options below replace the config's values; a rerun skips the
+ * steps whose outputs are up to date.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "End-to-end demo: Fashion-MNIST IDX -> Parquet -> train cnn -> calibrate -> quantize (dynamic,"
-        + " int8) -> evaluate float, dynamic and int8 side by side. Writes <out>/data/{train,test}, <out>/model,"
-        + " <out>/calib, <out>/quant, <out>/eval (replaced on rerun).")
+    description = "End-to-end demo: the pipeline with its bundled config (Fashion-MNIST IDX -> Parquet -> train cnn"
+        + " -> calibrate -> quantize (dynamic, int8) -> evaluate float, dynamic and int8 side by side -> gate)."
+        + " Writes <out>/data/{train,test}, <out>/model, <out>/calib, <out>/quant, <out>/eval, <out>/report;"
+        + " a rerun skips the steps that are up to date. Exit code 4: the gate failed.")
 public final class DemoCommand implements Callable<Integer> {
 
-  /** The demo's default range method: the best int8 accuracy in the full-data comparison (README, Results). */
-  static final String DEFAULT_CALIBRATION_METHOD = "mse";
+  /** The demo's pipeline config, a classpath resource. */
+  static final String CONFIG_RESOURCE = "/io/sparkquant/jobs/pipeline/demo.json";
 
   @Spec CommandSpec spec;
   @Mixin SparkOptions sparkOptions;
@@ -52,130 +42,103 @@ public final class DemoCommand implements Callable<Integer> {
           + " if installed, else the subset bundled with SparkQuant.")
   String data;
 
-  @Option(names = "--out", defaultValue = "sparkquant-demo",
-      description = "Output directory. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--out", description = "Output directory. Default: the config's root, sparkquant-demo.")
   String out;
 
-  @Option(names = "--epochs", defaultValue = "2", description = "Training epochs. Default: ${DEFAULT-VALUE}.")
-  int epochs;
+  @Option(names = "--epochs", description = "Training epochs. Default: the config's, 2.")
+  Integer epochs;
 
-  @Option(names = "--train-rows", defaultValue = "0",
-      description = "Train on the first N training rows only; 0 = all. Default: ${DEFAULT-VALUE}.")
-  long trainRows;
+  @Option(names = "--train-rows", description = "Train on the first N training rows only; 0 = all. Default: 0.")
+  Long trainRows;
 
-  @Option(names = "--test-rows", defaultValue = "0",
-      description = "Evaluate on the first N test rows only; 0 = all. Default: ${DEFAULT-VALUE}.")
-  long testRows;
+  @Option(names = "--test-rows", description = "Evaluate on the first N test rows only; 0 = all. Default: 0.")
+  Long testRows;
 
-  @Option(names = "--partitions", defaultValue = "0",
-      description = "Training partitions (workers); 0 = Spark default parallelism. Default: ${DEFAULT-VALUE}.")
-  int partitions;
+  @Option(names = "--partitions",
+      description = "Training partitions (workers); 0 = Spark default parallelism. Default: 0.")
+  Integer partitions;
 
-  @Option(names = "--seed", defaultValue = "" + TrainConfig.DEFAULT_SEED, description = "Training seed. Default: ${DEFAULT-VALUE}.")
-  long seed;
+  @Option(names = "--seed", description = "Training seed. Default: the config's, 42.")
+  Long seed;
 
-  @Option(names = "--calibration-method", defaultValue = DEFAULT_CALIBRATION_METHOD,
-      description = "Range method of the int8 calibration: minmax, percentile, entropy or mse."
-          + " Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--calibration-method",
+      description = "Range method of the int8 calibration: minmax, percentile, entropy or mse. Default: mse (the best"
+          + " int8 accuracy in the full-data comparison, README Results).")
   String calibrationMethod;
 
-  @Option(names = "--calibration-rows", defaultValue = "1000",
-      description = "Training rows to calibrate on (seeded by id hash). Default: ${DEFAULT-VALUE}.")
-  long calibrationRows;
+  @Option(names = "--calibration-rows",
+      description = "Training rows to calibrate on (seeded by id hash). Default: the config's, 1000.")
+  Long calibrationRows;
 
-  @Option(names = "--runtime", defaultValue = "java",
+  @Option(names = "--runtime",
       description = "What scores the .tflite models on the executors: java (SparkQuant's interpreter) or tflite"
-          + " (the TFLite 2.6.2 native runtime). Default: ${DEFAULT-VALUE}.")
+          + " (the TFLite 2.6.2 native runtime). Default: java.")
   String runtime;
 
   @Override
   public Integer call() {
-    IdxFiles train;
-    IdxFiles test;
-    TrainConfig trainConfig;
-    RangeMethod method;
-    TfliteEngine engine;
-    String sourceName;
+    Configuration conf = new Configuration();
+    PipelineJob.Plan plan;
     try {
-      FashionMnist.Location source = FashionMnist.locate(data);
-      train = new IdxFiles(source.trainImages(), source.trainLabels());
-      test = new IdxFiles(source.testImages(), source.testLabels());
-      sourceName = source.source() + " " + new Path(source.trainImages()).getParent();
-      trainConfig = TrainConfig.withDefaults(Preset.CNN, epochs, partitions, seed);
-      if (trainRows < 0 || testRows < 0) {
-        throw new IllegalArgumentException("--train-rows and --test-rows must be >= 0");
-      }
-      if (calibrationRows < 1) {
-        throw new IllegalArgumentException("--calibration-rows must be >= 1, got " + calibrationRows);
-      }
-      method = RangeMethod.parse(calibrationMethod, null);
-      engine = TfliteEngine.fromCliName(runtime);
+      plan = PipelineJob.plan(conf, config());
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     PrintWriter console = spec.commandLine().getOut();
-    String root = HadoopFiles.qualified(new Configuration(), out);
-    String trainData = root + "/data/train";
-    String testData = root + "/data/test";
-    console.printf("Fashion-MNIST from %s; writing to %s%n", sourceName, root);
+    console.printf("Fashion-MNIST from %s %s; writing to %s%n", plan.idx().source(),
+        new org.apache.hadoop.fs.Path(plan.idx().trainImages()).getParent(), plan.root());
     console.flush();
-
-    SparkSession spark = sparkOptions.session("sparkquant-demo");
-    long trainCount = ConvertJob.idx(spark, train, trainData, true, FashionMnist.CLASS_NAMES, 2);
-    long testCount = ConvertJob.idx(spark, test, testData, true, FashionMnist.CLASS_NAMES, 2);
-    console.printf("Converted %d training and %d test rows to Parquet%n", trainCount, testCount);
-    console.flush();
-
-    TrainJob.Result trained = TrainJob.run(spark,
-        new TrainJob.Options(trainData, null, root + "/model", true, trainRows, trainConfig),
-        stats -> {
-          console.println(stats.describe());
-          console.flush();
-        });
-    console.printf("Model: %s%n", trained.modelPath());
-    console.flush();
-
-    String tablePath = root + "/calib/table.json";
-    CalibrateJob.Result calibrated = CalibrateJob.run(spark, new CalibrateJob.Options(trained.modelPath(),
-        trainData, tablePath, method.name(), method instanceof RangeMethod.Percentile p ? p.percentile() : null,
-        calibrationRows, 0, 0, 0, Calibrator.DEFAULT_BATCH_SIZE, BinLayout.DEFAULT_TARGET_BINS, true));
-    console.printf("Calibrated %d tensors on %d training rows (%s): %s%n",
-        calibrated.run().table().tensors().size(), calibrated.run().rows(), method.name(), tablePath);
-
-    String quantDir = root + "/quant";
-    // The model records its input shape (train does), and the int8 export takes the table calibrate just made.
-    QuantizeJob.Result dynamicExport = QuantizeJob.run(spark, QuantizeJob.Options.of(trained.modelPath(),
-        quantDir + "/model-dynamic.tflite", ExportMode.DYNAMIC_RANGE).withOverwrite(true));
-    QuantizeJob.Result int8Export = QuantizeJob.run(spark, QuantizeJob.Options.of(trained.modelPath(),
-        quantDir + "/model-int8.tflite", ExportMode.INT8).withCalibrationTable(tablePath).withOverwrite(true),
-        calibrated.run().table());
-    for (QuantizeJob.Result r : List.of(dynamicExport, int8Export)) {
-      console.printf("%s %d bytes (%s)%n", r.tflitePath(), r.export().tflite().length,
-          r.export().options().mode().cliName());
-    }
-    String dynamic = dynamicExport.tflitePath();
-    String int8 = int8Export.tflitePath();
-
-    EvaluateJob.Result evaluated = EvaluateJob.run(spark, new EvaluateJob.Options(
-        List.of(trained.modelPath(), dynamic, int8), testData, root + "/eval", true, 256,
-        testRows, engine));
-    console.printf("%nOn %d test rows (.tflite on the %s runtime):%n", evaluated.metrics().rows(),
-        engine.cliName());
-    printTable(console, evaluated.models());
-    console.printf("%nModel: %s%nCalibration table: %s%nDynamic-range: %s%nInt8: %s%n", trained.modelPath(),
-        tablePath, dynamic, int8);
-    console.printf("Metrics: %s%nPredictions: %s%nReport: %s%nManifest: %s%n", evaluated.metricsPath(),
-        evaluated.predictionsPath(), evaluated.reportPath(), root + "/eval/manifest.json");
-    console.flush();
-    return 0;
+    PipelineJob.Result result = PipelineCommand.run(console, sparkOptions, "sparkquant-demo", conf, plan,
+        PipelineJob.Step.GATE);
+    PipelineCommand.printResult(console, result);
+    return PipelineCommand.gateExitCode(console, spec.commandLine().getErr(), result);
   }
 
-  /** model, top-1, size and agreement with the float model, one line per model. */
-  static void printTable(PrintWriter console, List<ModelComparison.ModelReport> models) {
-    console.printf("  %-16s %7s %11s %20s%n", "model", "top-1", "size bytes", "agreement with float");
-    for (ModelComparison.ModelReport m : models) {
-      console.printf("  %-16s %7.4f %11d %20.4f%n", m.key(), m.metrics().accuracy(), m.sizeBytes(),
-          m.agreementWithReference().top1());
+  /** The bundled config with the given options in place of its values, checked as any pipeline config. */
+  PipelineConfig config() {
+    ObjectNode tree;
+    try (InputStream in = DemoCommand.class.getResourceAsStream(CONFIG_RESOURCE)) {
+      if (in == null) {
+        throw new IllegalStateException("Bundled resource " + CONFIG_RESOURCE + " is missing from the classpath");
+      }
+      tree = (ObjectNode) OutputDir.json().readTree(in);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read " + CONFIG_RESOURCE, e);
     }
+    ObjectNode dataNode = (ObjectNode) tree.get("data");
+    ObjectNode train = (ObjectNode) tree.get("train");
+    ObjectNode calibrate = (ObjectNode) tree.get("calibrate");
+    ObjectNode evaluate = (ObjectNode) tree.get("evaluate");
+    if (data != null) {
+      dataNode.put("idx", data);
+    }
+    if (out != null) {
+      tree.put("root", out);
+    }
+    if (epochs != null) {
+      train.put("epochs", epochs);
+    }
+    if (trainRows != null) {
+      train.put("rows", trainRows);
+    }
+    if (partitions != null) {
+      train.put("partitions", partitions);
+    }
+    if (seed != null) {
+      train.put("seed", seed);
+    }
+    if (calibrationMethod != null) {
+      calibrate.put("method", calibrationMethod);
+    }
+    if (calibrationRows != null) {
+      calibrate.put("rows", calibrationRows);
+    }
+    if (testRows != null) {
+      evaluate.put("rows", testRows);
+    }
+    if (runtime != null) {
+      evaluate.put("runtime", runtime);
+    }
+    return PipelineConfig.parse(tree.toString());
   }
 }

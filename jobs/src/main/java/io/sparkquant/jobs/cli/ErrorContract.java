@@ -142,7 +142,8 @@ public final class ErrorContract {
     if (t instanceof CommandLine.ParameterException) {
       return USAGE;
     }
-    if (t instanceof UnsupportedModelException) {
+    if (t instanceof UnsupportedModelException
+        || t instanceof InvalidModelException ime && ime.kind() == InvalidModelException.Kind.UNSUPPORTED) {
       return UNSUPPORTED;
     }
     if (t instanceof InvalidModelException || t instanceof InvalidDatasetException) {

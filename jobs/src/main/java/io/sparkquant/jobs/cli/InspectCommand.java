@@ -31,9 +31,11 @@ import picocli.CommandLine;
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {
         "0:the model is valid and TFLite 2.6.2 loads it",
-        "1:the file cannot be read or is not a valid TFLite model",
+        "1:the file cannot be read or is not a valid TFLite model (damaged: the verifier's one-line message names",
+        "  the tensor or operator; the text report still shows what could be read)",
         "2:invalid command-line arguments",
-        "3:the model reads, but verification found problems or TFLite 2.6.2 refuses it"})
+        "3:the model is valid, but SparkQuant does not run it (unsupported op, version or types) or TFLite 2.6.2",
+        "  refuses it"})
 public final class InspectCommand implements Callable<Integer> {
 
   static final int EXIT_OK = 0;
@@ -57,7 +59,7 @@ public final class InspectCommand implements Callable<Integer> {
     Report report = InspectJob.inspect(model);
     if (json) {
       out.println(toJson(report));
-    } else if (report.error() == null) {
+    } else if (report.summary() != null) {
       printText(out, report);
     }
     out.flush();

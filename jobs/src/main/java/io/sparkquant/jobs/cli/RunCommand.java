@@ -28,7 +28,8 @@ import picocli.CommandLine;
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {
         "0:outputs written",
-        "1:a file cannot be read, is not a valid model/.npy, or an input has the wrong dtype or shape",
+        "1:a file cannot be read, is not a valid model/.npy (a damaged model: the verifier's one-line message names",
+        "  the tensor or operator), or an input has the wrong dtype or shape or holds NaN",
         "2:invalid command-line arguments",
         "3:the model is valid but the chosen runtime cannot run it (unsupported operator or types)"})
 public final class RunCommand implements Callable<Integer> {

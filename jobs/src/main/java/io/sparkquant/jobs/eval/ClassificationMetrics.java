@@ -2,6 +2,7 @@ package io.sparkquant.jobs.eval;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
 import org.apache.spark.mllib.evaluation.MulticlassMetrics;
 import org.apache.spark.mllib.linalg.Matrix;
 import org.apache.spark.sql.Dataset;
@@ -21,6 +22,28 @@ public record ClassificationMetrics(
   /** Metrics of one class; precision (recall) is 0 for a class never predicted (never a label). */
   public record ClassMetrics(int index, String name, long support, double precision, double recall,
       double f1) {}
+
+  /**
+   * The headline figures as Spark ML's {@link MulticlassClassificationEvaluator} computes them from the
+   * {@code prediction} and {@code label} columns (metric names accuracy, weightedPrecision, weightedRecall, f1): the
+   * figures a Spark ML user gets from a CrossValidator or their own evaluation, recorded beside
+   * {@link #compute}'s so that the two can be compared.
+   */
+  public record EvaluatorFigures(double accuracy, double weightedPrecision, double weightedRecall, double f1) {
+
+    public static EvaluatorFigures of(Dataset<Row> predictions) {
+      // The evaluator takes a double prediction (any numeric label).
+      Dataset<Row> pairs = predictions.select(functions.col("prediction").cast("double").as("prediction"),
+          functions.col("label"));
+      MulticlassClassificationEvaluator evaluator = new MulticlassClassificationEvaluator()
+          .setPredictionCol("prediction").setLabelCol("label");
+      return new EvaluatorFigures(
+          evaluator.setMetricName("accuracy").evaluate(pairs),
+          evaluator.setMetricName("weightedPrecision").evaluate(pairs),
+          evaluator.setMetricName("weightedRecall").evaluate(pairs),
+          evaluator.setMetricName("f1").evaluate(pairs));
+    }
+  }
 
   public static ClassificationMetrics compute(Dataset<Row> predictions, List<String> classNames) {
     Dataset<Row> pairs = predictions.select(

@@ -1,5 +1,7 @@
 package io.sparkquant.jobs.eval;
 
+import static org.apache.spark.sql.functions.col;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.TensorDataset;
@@ -31,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * <p>metrics.json holds the first (reference) model's {@link ClassificationMetrics} at the top level (as for a
  * single model) plus {@code reference} (its key) and {@code models}: per model its key, file name, format,
  * runtime, size in bytes, SHA-256, prediction columns, metrics and agreement with the reference
- * ({@link ModelComparison}).
+ * ({@link ModelComparison}), and {@code sparkMlEvaluator}: the reference's accuracy, weighted precision and recall
+ * and F1 as Spark ML's MulticlassClassificationEvaluator computes them (equal to the MulticlassMetrics figures).
  */
 public final class EvaluateJob {
 
@@ -73,10 +76,11 @@ public final class EvaluateJob {
   /**
    * @param metrics the reference (first) model's metrics
    * @param models every model's report, the reference first
+   * @param evaluatorFigures the reference's headline figures by Spark ML's MulticlassClassificationEvaluator
    */
   public record Result(ClassificationMetrics metrics, String outDir, String metricsPath,
       String predictionsPath, double inferenceRowsPerSecond, List<ModelComparison.ModelReport> models,
-      String reportPath) {}
+      String reportPath, ClassificationMetrics.EvaluatorFigures evaluatorFigures) {}
 
   public static Result run(SparkSession spark, Options options) {
     long start = System.nanoTime();
@@ -111,8 +115,11 @@ public final class EvaluateJob {
         List<ModelComparison.ModelReport> reports = ModelComparison.compare(predictions, scored, files,
             info.classNames(), options.runtime().cliName());
         ClassificationMetrics reference = reports.get(0).metrics();
+        ClassificationMetrics.EvaluatorFigures figures = ClassificationMetrics.EvaluatorFigures.of(
+            predictions.select(col(reports.get(0).predictionColumn()).as("prediction"), col("label")));
         ObjectNode metricsJson = OutputDir.json().valueToTree(reference);
         metricsJson.put("reference", reports.get(0).key());
+        metricsJson.set("sparkMlEvaluator", OutputDir.json().valueToTree(figures));
         metricsJson.set("models", OutputDir.json().valueToTree(reports));
         out.writeJson(METRICS_FILE, metricsJson);
         out.writeBytes(REPORT_FILE, EvaluationReport.html(reports, info.classNames(), options.data(), count)
@@ -131,7 +138,7 @@ public final class EvaluateJob {
             .writeTo(out);
         out.commit();
         return new Result(reference, out.finalPath(), out.finalPath(METRICS_FILE),
-            out.finalPath(PREDICTIONS_DIR), rowsPerSecond, reports, out.finalPath(REPORT_FILE));
+            out.finalPath(PREDICTIONS_DIR), rowsPerSecond, reports, out.finalPath(REPORT_FILE), figures);
       } finally {
         predictions.unpersist();
         scored.destroy();

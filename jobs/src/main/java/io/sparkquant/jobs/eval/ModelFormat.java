@@ -1,6 +1,16 @@
 package io.sparkquant.jobs.eval;
 
+import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.ops.graph.Dl4jImporter;
+import io.sparkquant.ops.graph.Graph;
+import io.sparkquant.ops.graph.ModelMetadata;
+import io.sparkquant.ops.tflite.TfliteModel;
+import io.sparkquant.ops.tflite.TfliteReader;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.IntStream;
 
 /** The model file formats evaluation can score, recognized by their content (not the file name). */
 public enum ModelFormat {
@@ -11,6 +21,23 @@ public enum ModelFormat {
     public Predictor load(byte[] modelBytes, String name, TfliteEngine engine) {
       return Dl4jPredictor.fromBytes(modelBytes, name);
     }
+
+    @Override
+    public DatasetInfo rowInfo(byte[] modelBytes, String name) {
+      ModelMetadata recorded = ModelMetadata.read(modelBytes).orElseThrow(() -> new IllegalArgumentException(
+          "Model " + name + " records no input shape (a DL4J zip SparkQuant did not train), and the data carries"
+              + " no tensor metadata: write the data with TensorDatasets.write, or give the input shape"));
+      if (!recorded.classNames().isEmpty()) {
+        return new DatasetInfo(recorded.inputShape(), recorded.classNames());
+      }
+      try {
+        Graph graph = Dl4jImporter.importModel(Dl4jImporter.load(modelBytes), recorded.inputShape());
+        int[] out = graph.output().shape();
+        return new DatasetInfo(recorded.inputShape(), classIndices(out[out.length - 1]));
+      } catch (IOException e) {
+        throw new IllegalArgumentException("Model " + name + " is not a readable DL4J zip: " + e.getMessage(), e);
+      }
+    }
   },
 
   /** A TensorFlow Lite flatbuffer (float, dynamic-range, int8 or 16x8), run by the chosen {@link TfliteEngine}. */
@@ -19,7 +46,31 @@ public enum ModelFormat {
     public Predictor load(byte[] modelBytes, String name, TfliteEngine engine) {
       return TflitePredictor.fromBytes(modelBytes, name, engine);
     }
+
+    @Override
+    public DatasetInfo rowInfo(byte[] modelBytes, String name) {
+      TfliteModel model;
+      try {
+        model = TfliteReader.read(modelBytes);
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("Model " + name + " is not a readable .tflite flatbuffer: "
+            + e.getMessage(), e);
+      }
+      int[] in = model.tensor(model.inputs()[0]).shape();
+      int[] out = model.tensor(model.outputs()[0]).shape();
+      return new DatasetInfo(Arrays.copyOfRange(in, 1, in.length), classIndices(out[1]));
+    }
   };
+
+  /**
+   * The rows the model takes: its input shape without the batch dimension, and its class names (a .tflite file
+   * carries none: "0", "1", ...). For data that carries no tensor metadata.
+   */
+  public abstract DatasetInfo rowInfo(byte[] modelBytes, String name);
+
+  private static List<String> classIndices(int n) {
+    return IntStream.range(0, n).mapToObj(Integer::toString).toList();
+  }
 
   /**
    * Builds a predictor from the model bytes; {@code engine} chooses what runs a .tflite model (DL4J ignores it);

@@ -3,6 +3,7 @@ package io.sparkquant.jobs.eval;
 import io.sparkquant.data.Layout;
 import io.sparkquant.ops.interp.FloatIo;
 import io.sparkquant.ops.interp.Interpreter;
+import io.sparkquant.ops.tflite.InvalidModelException;
 import io.sparkquant.ops.tflite.TfliteReader;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteRuntime;
@@ -78,7 +79,17 @@ public final class TflitePredictor implements Predictor {
       throw new IllegalArgumentException("Model " + name + " is not a readable .tflite flatbuffer: "
           + e.getMessage(), e);
     }
-    Interpreter interpreter = engine == TfliteEngine.JAVA ? new Interpreter(model) : null;
+    Interpreter interpreter = null;
+    try {
+      // the verifier for both engines: a damaged shape or stride could crash the native runtime's JVM
+      Interpreter verified = new Interpreter(model);
+      interpreter = engine == TfliteEngine.JAVA ? verified : null;
+    } catch (InvalidModelException e) {
+      if (engine == TfliteEngine.JAVA || e.kind() == InvalidModelException.Kind.INVALID) {
+        throw new InvalidModelException(e.kind(), "Model " + name + (e.kind() == InvalidModelException.Kind.INVALID
+            ? " is not a valid TFLite model: " : ": the Java interpreter cannot run it: ") + e.getMessage(), e);
+      }
+    }
     TflitePredictor p = new TflitePredictor(modelBytes, model, engine, interpreter, name);
     if (engine == TfliteEngine.TFLITE) {
       p.runtime = TfliteRuntime.create(modelBytes, 1);

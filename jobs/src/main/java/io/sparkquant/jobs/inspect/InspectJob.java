@@ -3,8 +3,8 @@ package io.sparkquant.jobs.inspect;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.sparkquant.jobs.output.HadoopFiles;
 import io.sparkquant.ops.interp.BuiltinOpResolver;
+import io.sparkquant.ops.interp.Interpreter;
 import io.sparkquant.ops.tflite.InvalidModelException;
-import io.sparkquant.ops.tflite.ModelCheck;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteModelSummary;
 import io.sparkquant.ops.tflite.TfliteReader;
@@ -26,6 +26,10 @@ public final class InspectJob {
   public record Report(String file, String error, TfliteModelSummary summary, Boolean tflite262Loads,
       String tflite262Message) {}
 
+  private static String invalid(String file, InvalidModelException e) {
+    return file + " is not a valid TFLite model: " + e.getMessage();
+  }
+
   /** Reads and checks {@code file} (a local path or any Hadoop URI); a read or parse failure is the report's error. */
   public static Report inspect(String file) {
     byte[] bytes;
@@ -38,12 +42,17 @@ public final class InspectJob {
     try {
       model = TfliteReader.read(bytes);
     } catch (InvalidModelException e) {
-      return new Report(file, file + " is not a valid TFLite model: " + e.getMessage(), null, null, null);
+      return new Report(file, invalid(file, e), null, null, null);
     }
     TfliteModelSummary summary = TfliteModelSummary.of(model, bytes.length, BuiltinOpResolver.INSTANCE);
-    // Only structurally sound models go to the native runtime: garbage indices could crash the JVM there.
-    if (!ModelCheck.structuralProblems(model).isEmpty()) {
-      return new Report(file, null, summary, false, "not tried: the model has structural problems");
+    // Only models the verifier finds valid go to the native runtime: a damaged shape or stride can crash the JVM
+    // there. A valid model outside SparkQuant's op table (UNSUPPORTED) is still tried.
+    try {
+      new Interpreter(model);
+    } catch (InvalidModelException e) {
+      if (e.kind() == InvalidModelException.Kind.INVALID) {
+        return new Report(file, invalid(file, e), summary, false, "not tried: the model is invalid");
+      }
     }
     try (TfliteRuntime runtime = TfliteRuntime.create(bytes, 1)) {
       return new Report(file, null, summary, true, "loads and allocates (" + runtime.inputCount()

@@ -169,7 +169,7 @@ public final class QuantizeJob {
       if (spark == null) {
         throw new IllegalArgumentException("calibrating on " + o.calibrationData() + " needs a Spark session");
       }
-      data = TensorDatasets.load(spark, o.calibrationData());
+      data = TensorDatasets.loadFeatures(spark, o.calibrationData(), null); // labels are not needed
     }
     int[] shape = firstKnown(o.inputShape(), recorded == null ? null : recorded.inputShape(),
         data == null ? null : data.info().shape(), table == null ? null : table.inputShape());

@@ -112,13 +112,22 @@ public final class HtmlReport {
     return this;
   }
 
+  private static final String STYLE = "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;"
+      + "padding:2px 8px;text-align:right}th{background:#f0f0f0}td:first-child{text-align:left}"
+      + "svg text{font-size:12px}figure{margin:1em 0}figcaption{font-weight:bold}";
+
   public String render() {
     return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + escape(title)
-        + "</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:60em}"
-        + "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:2px 8px;"
-        + "text-align:right}th{background:#f0f0f0}td:first-child{text-align:left}svg text{font-size:12px}"
-        + "figure{margin:1em 0}figcaption{font-weight:bold}</style></head>\n<body>\n" + body
-        + "</body></html>\n";
+        + "</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:60em}" + STYLE + "</style></head>\n"
+        + "<body>\n" + body + "</body></html>\n";
+  }
+
+  /** The report as one {@code <div>} with its style scoped to it, to embed in a page (Zeppelin's {@code %html}). */
+  public String fragment() {
+    // every selector of STYLE prefixed with the div's class (selectors hold the only commas)
+    String scoped = STYLE.replaceAll("(^|})([^{]+)\\{", "$1.sparkquant-report $2{")
+        .replace(",", ",.sparkquant-report ");
+    return "<div class=\"sparkquant-report\"><style>" + scoped + "</style>\n" + body + "</div>\n";
   }
 
   private static String color(int i) {

@@ -85,7 +85,7 @@ public final class LayerReportJob {
       // Fail on the driver, before any Spark work, if the models cannot be compared.
       LayerComparison driverSide = comparison(refBytes, qBytes, options.reference(), options.quantized());
       String key = "layer-report/" + ExecutorCache.sha256(refBytes) + "/" + ExecutorCache.sha256(qBytes);
-      TensorDataset data = TensorDatasets.load(spark, options.data());
+      TensorDataset data = TensorDatasets.loadFeatures(spark, options.data(), null); // labels are not needed
       DatasetInfo info = data.info();
       Dataset<Row> sample = data.rows()
           .orderBy(functions.hash(functions.col(TensorDatasets.ID), functions.lit(options.seed())),

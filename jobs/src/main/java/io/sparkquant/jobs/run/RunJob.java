@@ -116,14 +116,18 @@ public final class RunJob {
       throw RunFailure.badInput("cannot read model " + model + ": " + e.getCause(), e);
     }
     TfliteModel m;
+    Interpreter interpreter = null;
     try {
       m = TfliteReader.read(bytes);
+      if (runtime == Runtime.java) {
+        interpreter = new Interpreter(m); // the verifier: shapes, operands, quantization, before any input is read
+      }
     } catch (InvalidModelException e) {
-      throw RunFailure.badInput(model + " is not a valid TFLite model: " + e.getMessage(), e);
+      throw modelFailure(e);
     }
     TensorValue[] in = readInputs(hadoopConf, m);
     long start = System.nanoTime();
-    TensorValue[] outs = runtime == Runtime.java ? runJava(m, in) : runTflite(m, bytes, in);
+    TensorValue[] outs = runtime == Runtime.java ? runJava(interpreter, in) : runTflite(m, bytes, in);
     long runMillis = (System.nanoTime() - start) / 1_000_000;
     Map<String, TensorValue> files = new LinkedHashMap<>();
     Set<String> used = new HashSet<>();
@@ -189,9 +193,25 @@ public final class RunJob {
             + s + ") with batch >= 1 (declared " + Arrays.toString(want) + "), the file has "
             + Arrays.toString(got), null);
       }
+      requireNoNaN(file, x);
       in[k] = x;
     }
     return in;
+  }
+
+  /** NaN has no quantized value and no meaning as a pixel or feature: refuse it, naming where the first one is. */
+  private static void requireNoNaN(String file, TensorValue x) throws RunFailure {
+    if (x.type() != io.sparkquant.ops.tflite.TensorType.FLOAT32) {
+      return;
+    }
+    float[] v = x.floats();
+    int perRow = v.length == 0 ? 1 : v.length / x.shape()[0];
+    for (int i = 0; i < v.length; i++) {
+      if (Float.isNaN(v[i])) {
+        throw RunFailure.badInput(file + ": element " + i + " (row " + i / perRow + ", index " + i % perRow
+            + " in the row) is NaN; inputs must be numbers", null);
+      }
+    }
   }
 
   private static String safeDescr(TfliteTensor t) {
@@ -202,17 +222,22 @@ public final class RunJob {
     }
   }
 
-  private TensorValue[] runJava(TfliteModel m, TensorValue[] in) throws RunFailure {
-    Interpreter interpreter;
-    try {
-      interpreter = new Interpreter(m);
-    } catch (IllegalArgumentException e) {
-      throw RunFailure.unsupported("the Java interpreter cannot run " + model + ": " + e.getMessage(), e);
-    }
+  /** A damaged model is bad input (exit 1); a valid one outside the Java interpreter's op table is unsupported. */
+  private RunFailure modelFailure(InvalidModelException e) {
+    return e.kind() == InvalidModelException.Kind.UNSUPPORTED
+        ? RunFailure.unsupported("the Java interpreter cannot run " + model + ": " + e.getMessage(), e)
+        : RunFailure.badInput(model + " is not a valid TFLite model: " + e.getMessage(), e);
+  }
+
+  private TensorValue[] runJava(Interpreter interpreter, TensorValue[] in) throws RunFailure {
     int batch = in[0].shape()[0];
     boolean split = threads > 1 && in.length == 1 && batch >= 2;
     if (!split) {
-      return interpreter.run(in);
+      try {
+        return interpreter.run(in);
+      } catch (InvalidModelException e) { // a shape that fits the declared batch but not this one
+        throw modelFailure(e);
+      }
     }
     // one shared interpreter (thread-safe), the batch split into contiguous chunks
     int chunks = Math.min(threads, batch);
@@ -243,6 +268,9 @@ public final class RunJob {
       Thread.currentThread().interrupt();
       throw RunFailure.unsupported("interrupted", e);
     } catch (ExecutionException e) {
+      if (e.getCause() instanceof InvalidModelException invalid) {
+        throw modelFailure(invalid);
+      }
       throw RunFailure.unsupported("the Java interpreter failed: " + e.getCause().getMessage(), e);
     } finally {
       pool.shutdownNow();

@@ -123,4 +123,27 @@ class InspectCommandTest {
     assertTrue(r.out().contains("version 7 is above 4"), r.out());
     assertTrue(r.out().contains("TFLite 2.6.2: REFUSED") && r.out().contains("Didn't find op"), r.out());
   }
+
+  @Test
+  void damagedFilesAreRefusedWithOneLineNamingFileAndTensorOrOperator() throws Exception {
+    for (io.sparkquant.ops.tflite.DamagedModels.Case c : io.sparkquant.ops.tflite.DamagedModels.cases()) {
+      Path file = dir.resolve(c.name() + ".tflite");
+      Files.write(file, c.bytes());
+      Result r = run("inspect", file.toString());
+      assertEquals(1, r.exitCode(), c.name() + ": " + r.err());
+      String[] lines = r.err().strip().split("\n");
+      assertEquals(1, lines.length, c.name() + ": " + r.err());
+      assertTrue(lines[0].startsWith("sparkquant inspect: " + file + " is not a valid TFLite model: "), lines[0]);
+      assertTrue(lines[0].contains(c.expected()), c.name() + ": " + lines[0]);
+    }
+  }
+
+  @Test
+  void reshapeOptionsPrintTheirShape() throws Exception {
+    Path file = dir.resolve("cnn.tflite");
+    Files.write(file, io.sparkquant.ops.tflite.DamagedModels.valid());
+    Result r = run("inspect", file.toString());
+    assertTrue(r.out().contains("ReshapeParams[newShape=[-1, 1568]]"), r.out());
+    assertTrue(!r.out().contains("[I@"), r.out());
+  }
 }

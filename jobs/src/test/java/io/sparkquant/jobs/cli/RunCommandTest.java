@@ -117,4 +117,33 @@ class RunCommandTest {
     assertTrue(exists.err().contains("already exists"), exists.err());
     assertEquals(2, run("run", model.toString(), "--output-dir", "x").exitCode(), "missing --input");
   }
+
+  @Test
+  void damagedModelsAreRefusedWithOneLineAndNoOutput() throws Exception {
+    for (io.sparkquant.ops.tflite.DamagedModels.Case c : io.sparkquant.ops.tflite.DamagedModels.cases()) {
+      Path file = dir.resolve(c.name() + ".tflite");
+      Files.write(file, c.bytes());
+      Path out = dir.resolve("out-" + c.name());
+      Result r = run("run", file.toString(), "--input", images.toString(), "--output-dir", out.toString());
+      assertEquals(1, r.exitCode(), c.name() + ": " + r.err());
+      String[] lines = r.err().strip().split("\n");
+      assertEquals(1, lines.length, c.name() + ": " + r.err());
+      assertTrue(lines[0].startsWith("sparkquant run: " + file + " is not a valid TFLite model: "), lines[0]);
+      assertTrue(lines[0].contains(c.expected()), c.name() + ": " + lines[0]);
+      assertFalse(Files.exists(out), c.name());
+    }
+  }
+
+  @Test
+  void nanInputIsRefusedNamingFileRowAndIndex() throws Exception {
+    float[] x = TestCnn.images(12, 3);
+    x[784 + 5] = Float.NaN;
+    Path nan = dir.resolve("nan.npy");
+    NpyFile.write(nan, TensorValue.ofFloat(new int[] {3, 28, 28, 1}, x));
+    Result r = run("run", model.toString(), "--input", nan.toString(), "--output-dir", dir.resolve("o").toString());
+    assertEquals(1, r.exitCode(), r.err());
+    assertEquals("sparkquant run: " + nan + ": element 789 (row 1, index 5 in the row) is NaN; inputs must be numbers",
+        r.err().strip());
+    assertFalse(Files.exists(dir.resolve("o")));
+  }
 }

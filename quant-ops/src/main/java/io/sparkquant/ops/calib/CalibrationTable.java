@@ -227,9 +227,23 @@ public final class CalibrationTable {
    * the stored range: a table edited by hand into an inconsistent state is rejected rather than trusted.
    */
   public static CalibrationTable fromJson(String json) {
+    try {
+      return parse(json);
+    } catch (IllegalArgumentException e) {
+      // names and values come from the file and may hold line breaks: the message stays one line
+      throw new IllegalArgumentException(StatsJson.oneLine(e.getMessage()), e);
+    }
+  }
+
+  private static CalibrationTable parse(String json) {
     JsonNode root;
     try {
       root = StatsJson.MAPPER.readTree(json);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      // getMessage() adds a multi-line source excerpt; the location is enough
+      com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+      throw new IllegalArgumentException("calibration table is not valid JSON: " + e.getOriginalMessage()
+          + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"), e);
     } catch (IOException e) {
       throw new IllegalArgumentException("calibration table is not valid JSON: " + e.getMessage(), e);
     }

@@ -17,6 +17,19 @@ final class StatsJson {
 
   private StatsJson() {}
 
+  /** A message for one line: control characters become spaces, and at most 1,000 characters are kept. */
+  static String oneLine(String message) {
+    if (message == null) {
+      return null;
+    }
+    StringBuilder sb = new StringBuilder(Math.min(message.length(), 1_003));
+    for (int i = 0; i < message.length() && sb.length() < 1_000; i++) {
+      char c = message.charAt(i);
+      sb.append(c < 32 || c == 127 ? ' ' : c);
+    }
+    return sb.length() < message.length() ? sb + "..." : sb.toString();
+  }
+
   static ObjectNode header(String format, int version) {
     ObjectNode node = MAPPER.createObjectNode();
     node.put("format", format);

@@ -12,6 +12,7 @@ import static io.sparkquant.ops.interp.OpContext.zeroPoint;
 
 import io.sparkquant.ops.kernels.Add;
 import io.sparkquant.ops.kernels.KernelUtil;
+import io.sparkquant.ops.tflite.InvalidModelException;
 import io.sparkquant.ops.tflite.OperatorOptions;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteTensor;
@@ -22,6 +23,7 @@ final class AddOp {
   private AddOp() {}
 
   static PreparedOp prepare(OpContext c) {
+    c.requireOperands(2, 2);
     OperatorOptions.AddParams o = c.options(OperatorOptions.AddParams.class);
     TfliteTensor a = c.input(0);
     TfliteTensor b = c.input(1);
@@ -43,7 +45,7 @@ final class AddOp {
         requireZeroPoint0(b);
         requireZeroPoint0(output);
         if (isPowerOfTwo(scale(a)) && isPowerOfTwo(scale(b)) && isPowerOfTwo(scale(output))) {
-          throw new IllegalArgumentException("int16 ADD with power-of-two scales takes TFLite's saturating-shift "
+          throw InvalidModelException.unsupported("int16 ADD with power-of-two scales takes TFLite's saturating-shift "
               + "path, which this interpreter does not implement; use non-power-of-two scales");
         }
         p = Add.prepare(scale(a), 0, scale(b), 0, scale(output), 0, o.fusedActivation(), 15, INT16_MIN, INT16_MAX);
@@ -57,10 +59,22 @@ final class AddOp {
     }
     return new PreparedOp(c.op) {
       @Override
-      void eval(Object[] values, int[][] shapes) {
+      int[] outputShape(int[][] shapes) {
+        try {
+          int[] out = Add.broadcastShape(shapes[inputs[0]], shapes[inputs[1]]);
+          elements(out);
+          return out;
+        } catch (InvalidModelException e) {
+          throw e;
+        } catch (IllegalArgumentException e) {
+          throw new InvalidModelException(e.getMessage(), e);
+        }
+      }
+
+      @Override
+      Object compute(Object[] values, int[][] shapes, int[] outShape) {
         int[] s1 = shapes[inputs[0]];
         int[] s2 = shapes[inputs[1]];
-        int[] outShape = Add.broadcastShape(s1, s2);
         Object outData = TensorValue.allocate(type, elements(outShape));
         switch (type) {
           case INT8 -> Add.evalInt8(p, s1, (byte[]) values[inputs[0]], s2, (byte[]) values[inputs[1]], outShape,
@@ -70,8 +84,7 @@ final class AddOp {
           default -> Add.evalFloat(floatRange, s1, (float[]) values[inputs[0]], s2, (float[]) values[inputs[1]],
               outShape, (float[]) outData);
         }
-        values[outputs[0]] = outData;
-        shapes[outputs[0]] = outShape;
+        return outData;
       }
     };
   }

@@ -1,6 +1,8 @@
 package io.sparkquant.ops.interp;
 
 import io.sparkquant.ops.tflite.BuiltinOp;
+import io.sparkquant.ops.tflite.InvalidModelException;
+import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.OpResolver;
 import io.sparkquant.ops.tflite.OperatorOptions;
 import io.sparkquant.ops.tflite.OperatorOptions.AddParams;
@@ -70,6 +72,17 @@ public final class BuiltinOpResolver implements OpResolver {
   @Override
   public OpRegistration find(BuiltinOp op) {
     return registrations.get(op);
+  }
+
+  /** The interpreter's own prepare and shape plan ({@link Interpreter#Interpreter}) is the check. */
+  @Override
+  public String prepareProblem(TfliteModel model) {
+    try {
+      new Interpreter(model);
+      return null;
+    } catch (InvalidModelException e) {
+      return e.getMessage();
+    }
   }
 
   /** Every registration, in {@link BuiltinOp} order. */

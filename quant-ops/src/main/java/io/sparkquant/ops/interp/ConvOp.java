@@ -4,6 +4,8 @@ import static io.sparkquant.ops.interp.OpContext.INT16_MAX;
 import static io.sparkquant.ops.interp.OpContext.INT16_MIN;
 import static io.sparkquant.ops.interp.OpContext.INT8_MAX;
 import static io.sparkquant.ops.interp.OpContext.INT8_MIN;
+import static io.sparkquant.ops.interp.OpContext.requireBiasScale;
+import static io.sparkquant.ops.interp.OpContext.requireFilterQuantization;
 import static io.sparkquant.ops.interp.OpContext.requireQuantization;
 import static io.sparkquant.ops.interp.OpContext.requireZeroPoint0;
 import static io.sparkquant.ops.interp.OpContext.scale;
@@ -14,6 +16,7 @@ import static io.sparkquant.ops.interp.OpContext.zeroPoint;
 import io.sparkquant.ops.kernels.Conv;
 import io.sparkquant.ops.kernels.ConvGeometry;
 import io.sparkquant.ops.kernels.KernelUtil;
+import io.sparkquant.ops.tflite.InvalidModelException;
 import io.sparkquant.ops.tflite.OperatorOptions;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteTensor;
@@ -25,6 +28,7 @@ final class ConvOp {
   private ConvOp() {}
 
   static PreparedOp prepare(OpContext c) {
+    c.requireOperands(2, 3);
     OperatorOptions.ConvParams o = c.options(OperatorOptions.ConvParams.class);
     TfliteTensor input = c.input(0);
     TfliteTensor filter = c.input(1);
@@ -32,24 +36,25 @@ final class ConvOp {
     TfliteTensor output = c.output();
     int[] fs = filter.shape();
     if (fs.length != 4) {
-      throw new IllegalArgumentException("filter must be 4-D OHWI, got " + Arrays.toString(fs));
-    }
-    if (input.shape().length != 4 || input.shape()[3] != fs[3]) {
-      throw new IllegalArgumentException("input " + Arrays.toString(input.shape()) + " must be NHWC with "
-          + fs[3] + " channels (filter " + Arrays.toString(fs) + ")");
+      throw new InvalidModelException("filter " + c.label(1) + " must be 4-D OHWI, got " + Arrays.toString(fs));
     }
     final int outDepth = fs[0];
     if (bias == null) {
-      throw new IllegalArgumentException("TFLite 2.6.2's CONV_2D requires a bias input (conv.cc: has_bias)");
+      throw InvalidModelException.unsupported("TFLite 2.6.2's CONV_2D requires a bias input (conv.cc: has_bias)");
     }
     Object filterData = c.constant(1);
     Object biasData = c.constant(2);
+    c.requireBiasSize(2, outDepth);
+    if (filter.type() == TensorType.INT8) {
+      requireFilterQuantization(filter, outDepth, 0);
+    }
     final String combo = types(input, filter, bias, output);
     if (input.type() == TensorType.INT8 && filter.type() == TensorType.INT8 && output.type() == TensorType.INT8
         && bias.type() == TensorType.INT32) {
+      requireBiasScale(bias, scale(input), filter.quantization().scale());
       Conv.QuantizedParams p = Conv.prepare(scale(input), zeroPoint(input), requireQuantization(filter).scale(),
           scale(output), zeroPoint(output), o.fusedActivation(), outDepth, INT8_MIN, INT8_MAX);
-      return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+      return new WindowOp(c.op, output.type(), fs, fs[3], outDepth, o.padding(), o.strideH(), o.strideW(),
           o.dilationH(), o.dilationW()) {
         @Override
         void compute(ConvGeometry g, Object in, Object out) {
@@ -61,9 +66,10 @@ final class ConvOp {
         && bias.type() == TensorType.INT64) {
       requireZeroPoint0(input);
       requireZeroPoint0(output);
+      requireBiasScale(bias, scale(input), filter.quantization().scale());
       Conv.QuantizedParams p = Conv.prepare(scale(input), 0, requireQuantization(filter).scale(), scale(output), 0,
           o.fusedActivation(), outDepth, INT16_MIN, INT16_MAX);
-      return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+      return new WindowOp(c.op, output.type(), fs, fs[3], outDepth, o.padding(), o.strideH(), o.strideW(),
           o.dilationH(), o.dilationW()) {
         @Override
         void compute(ConvGeometry g, Object in, Object out) {
@@ -75,7 +81,7 @@ final class ConvOp {
         && bias.type() == TensorType.FLOAT32) {
       KernelUtil.FloatRange act = KernelUtil.activationRangeFloat(o.fusedActivation());
       if (filter.type() == TensorType.FLOAT32) {
-        return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+        return new WindowOp(c.op, output.type(), fs, fs[3], outDepth, o.padding(), o.strideH(), o.strideW(),
           o.dilationH(), o.dilationW()) {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {
@@ -94,11 +100,11 @@ final class ConvOp {
         if (!perChannel && filterScales.length > 1) {
           // measured: TFLite 2.6.2 then takes its per-tensor hybrid path with the tensor's legacy scale, which
           // is 0 for a multi-entry quantization, and returns only the activated bias; refuse instead
-          throw new IllegalArgumentException("hybrid CONV_2D filter has " + filterScales.length
+          throw InvalidModelException.unsupported("hybrid CONV_2D filter has " + filterScales.length
               + " equal channel scales, which TFLite 2.6.2 computes as zero; write a single scale for a "
               + "per-tensor filter");
         }
-        return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+        return new WindowOp(c.op, output.type(), fs, fs[3], outDepth, o.padding(), o.strideH(), o.strideW(),
           o.dilationH(), o.dilationW()) {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {

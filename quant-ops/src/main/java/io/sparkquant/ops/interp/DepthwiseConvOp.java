@@ -4,6 +4,8 @@ import static io.sparkquant.ops.interp.OpContext.INT16_MAX;
 import static io.sparkquant.ops.interp.OpContext.INT16_MIN;
 import static io.sparkquant.ops.interp.OpContext.INT8_MAX;
 import static io.sparkquant.ops.interp.OpContext.INT8_MIN;
+import static io.sparkquant.ops.interp.OpContext.requireBiasScale;
+import static io.sparkquant.ops.interp.OpContext.requireFilterQuantization;
 import static io.sparkquant.ops.interp.OpContext.requireQuantization;
 import static io.sparkquant.ops.interp.OpContext.requireZeroPoint0;
 import static io.sparkquant.ops.interp.OpContext.scale;
@@ -14,6 +16,7 @@ import static io.sparkquant.ops.interp.OpContext.zeroPoint;
 import io.sparkquant.ops.kernels.ConvGeometry;
 import io.sparkquant.ops.kernels.DepthwiseConv;
 import io.sparkquant.ops.kernels.KernelUtil;
+import io.sparkquant.ops.tflite.InvalidModelException;
 import io.sparkquant.ops.tflite.OperatorOptions;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteTensor;
@@ -25,6 +28,7 @@ final class DepthwiseConvOp {
   private DepthwiseConvOp() {}
 
   static PreparedOp prepare(OpContext c) {
+    c.requireOperands(2, 3);
     OperatorOptions.DepthwiseConvParams o = c.options(OperatorOptions.DepthwiseConvParams.class);
     TfliteTensor input = c.input(0);
     TfliteTensor filter = c.input(1);
@@ -32,27 +36,34 @@ final class DepthwiseConvOp {
     TfliteTensor output = c.output();
     int[] fs = filter.shape();
     if (fs.length != 4 || fs[0] != 1) {
-      throw new IllegalArgumentException("filter must be 4-D [1, H, W, C], got " + Arrays.toString(fs));
+      throw new InvalidModelException("filter " + c.label(1) + " must be 4-D [1, H, W, C], got "
+          + Arrays.toString(fs));
     }
     final int outDepth = fs[3];
-    if (input.shape().length != 4 || outDepth % input.shape()[3] != 0) {
-      throw new IllegalArgumentException("input " + Arrays.toString(input.shape())
+    if (input.shape().length != 4 || input.shape()[3] <= 0 || outDepth % input.shape()[3] != 0) {
+      throw new InvalidModelException("input " + c.label(0) + " shape " + Arrays.toString(input.shape())
           + " must be NHWC with a channel count dividing the filter's " + outDepth);
     }
-    final int depthMultiplier = outDepth / input.shape()[3];
+    final int inputDepth = input.shape()[3];
+    final int depthMultiplier = outDepth / inputDepth;
     if (o.depthMultiplier() != 0 && o.depthMultiplier() != depthMultiplier) {
-      throw new IllegalArgumentException("depth multiplier option " + o.depthMultiplier()
+      throw new InvalidModelException("depth multiplier option " + o.depthMultiplier()
           + " disagrees with filter channels / input channels = " + depthMultiplier);
     }
     Object filterData = c.constant(1);
     Object biasData = c.optionalConstant(2);
+    c.requireBiasSize(2, outDepth);
+    if (filter.type() == TensorType.INT8) {
+      requireFilterQuantization(filter, outDepth, 3);
+    }
     final String combo = types(input, filter, bias, output);
     if (input.type() == TensorType.INT8 && filter.type() == TensorType.INT8 && output.type() == TensorType.INT8
         && (bias == null || bias.type() == TensorType.INT32)) {
+      requireBiasScale(bias, scale(input), filter.quantization().scale());
       DepthwiseConv.QuantizedParams p = DepthwiseConv.prepare(scale(input), zeroPoint(input),
           requireQuantization(filter).scale(), scale(output), zeroPoint(output), o.fusedActivation(), outDepth,
           depthMultiplier, INT8_MIN, INT8_MAX);
-      return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+      return new WindowOp(c.op, output.type(), fs, inputDepth, outDepth, o.padding(), o.strideH(), o.strideW(),
           o.dilationH(), o.dilationW()) {
         @Override
         void compute(ConvGeometry g, Object in, Object out) {
@@ -64,9 +75,10 @@ final class DepthwiseConvOp {
         && (bias == null || bias.type() == TensorType.INT64)) {
       requireZeroPoint0(input);
       requireZeroPoint0(output);
+      requireBiasScale(bias, scale(input), filter.quantization().scale());
       DepthwiseConv.QuantizedParams p = DepthwiseConv.prepare(scale(input), 0, requireQuantization(filter).scale(),
           scale(output), 0, o.fusedActivation(), outDepth, depthMultiplier, INT16_MIN, INT16_MAX);
-      return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+      return new WindowOp(c.op, output.type(), fs, inputDepth, outDepth, o.padding(), o.strideH(), o.strideW(),
           o.dilationH(), o.dilationW()) {
         @Override
         void compute(ConvGeometry g, Object in, Object out) {
@@ -78,7 +90,7 @@ final class DepthwiseConvOp {
         && (bias == null || bias.type() == TensorType.FLOAT32)) {
       KernelUtil.FloatRange act = KernelUtil.activationRangeFloat(o.fusedActivation());
       if (filter.type() == TensorType.FLOAT32) {
-        return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+        return new WindowOp(c.op, output.type(), fs, inputDepth, outDepth, o.padding(), o.strideH(), o.strideW(),
           o.dilationH(), o.dilationW()) {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {
@@ -89,7 +101,7 @@ final class DepthwiseConvOp {
       }
       if (filter.type() == TensorType.INT8) {
         final float[] filterScales = requireQuantization(filter).scale();
-        return new WindowOp(c.op, output.type(), fs, outDepth, o.padding(), o.strideH(), o.strideW(),
+        return new WindowOp(c.op, output.type(), fs, inputDepth, outDepth, o.padding(), o.strideH(), o.strideW(),
           o.dilationH(), o.dilationW()) {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {

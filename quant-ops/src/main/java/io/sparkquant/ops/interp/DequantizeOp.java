@@ -8,6 +8,7 @@ import static io.sparkquant.ops.interp.OpContext.zeroPoint;
 import io.sparkquant.ops.kernels.Dequantize;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteTensor;
+import java.util.function.UnaryOperator;
 
 /** DEQUANTIZE (dequantize.cc): int8, int16, float16 to float32; a constant input is folded at prepare time. */
 final class DequantizeOp {
@@ -15,6 +16,7 @@ final class DequantizeOp {
   private DequantizeOp() {}
 
   static PreparedOp prepare(OpContext c) {
+    c.requireOperands(1, 1);
     TfliteTensor input = c.input(0);
     TfliteTensor output = c.output();
     if (output.type() != TensorType.FLOAT32) {
@@ -26,32 +28,19 @@ final class DequantizeOp {
     if (inType != TensorType.INT8 && inType != TensorType.INT16 && inType != TensorType.FLOAT16) {
       throw typeError("(input, output) = (" + types(input, output) + "); input must be INT8, INT16 or FLOAT16");
     }
-    PreparedOp prepared = new PreparedOp(c.op) {
-      @Override
-      void eval(Object[] values, int[][] shapes) {
-        values[outputs[0]] = dequantize(values[inputs[0]]);
-        shapes[outputs[0]] = shapes[inputs[0]];
+    UnaryOperator<Object> dequantize = in -> {
+      float[] out = new float[java.lang.reflect.Array.getLength(in)];
+      switch (inType) {
+        case INT8 -> Dequantize.dequantizeInt8((byte[]) in, s, zp, out);
+        case INT16 -> Dequantize.dequantizeInt16((short[]) in, s, zp, out);
+        default -> Dequantize.dequantizeFloat16((short[]) in, out);
       }
-
-      private float[] dequantize(Object in) {
-        float[] out = new float[java.lang.reflect.Array.getLength(in)];
-        switch (inType) {
-          case INT8 -> Dequantize.dequantizeInt8((byte[]) in, s, zp, out);
-          case INT16 -> Dequantize.dequantizeInt16((short[]) in, s, zp, out);
-          default -> Dequantize.dequantizeFloat16((short[]) in, out);
-        }
-        return out;
-      }
+      return out;
     };
     Object constant = c.constantOrNull(0);
     if (constant != null) { // float16 (or quantized) weights: dequantize once
-      Object[] values = new Object[Math.max(prepared.inputs[0], prepared.outputs[0]) + 1];
-      int[][] shapes = new int[values.length][];
-      values[prepared.inputs[0]] = constant;
-      shapes[prepared.inputs[0]] = input.shape();
-      prepared.eval(values, shapes);
-      return new PreparedOp.Folded(c.op, values[prepared.outputs[0]]);
+      return new PreparedOp.Folded(c.op, dequantize.apply(constant));
     }
-    return prepared;
+    return PreparedOp.elementwise(c.op, dequantize);
   }
 }

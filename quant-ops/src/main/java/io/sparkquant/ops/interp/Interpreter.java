@@ -1,5 +1,6 @@
 package io.sparkquant.ops.interp;
 
+import io.sparkquant.ops.tflite.InvalidModelException;
 import io.sparkquant.ops.tflite.ModelCheck;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteOperator;
@@ -35,46 +36,107 @@ public final class Interpreter {
   private final List<PreparedOp> prepared;
   /** Decoded constants (and constant-folded DEQUANTIZE outputs) by tensor index; null for activations. */
   private final Object[] constants;
+  private final long activationBytes;
 
   /**
-   * Checks {@code model} ({@link ModelCheck#verify} against {@link BuiltinOpResolver}: dataflow, options,
-   * versions, quantization), then prepares every operator; throws IllegalArgumentException naming the
-   * problems or the first operator whose prepare refuses it.
+   * Checks {@code model} ({@link ModelCheck#requireRunnable} against {@link BuiltinOpResolver}: structure,
+   * dataflow, options, versions, quantization), prepares every operator, and plans every tensor's shape from the
+   * declared input shapes through each operator's shape check (TFLite's Prepare-time ResizeTensor), so a model whose
+   * shapes, operands or parameters do not fit is refused here, before it runs. Throws {@link InvalidModelException}
+   * naming the tensor or the operator (index and op).
    */
   public Interpreter(TfliteModel model) {
-    List<String> problems = ModelCheck.verify(model, BuiltinOpResolver.INSTANCE);
-    if (!problems.isEmpty()) {
-      throw new IllegalArgumentException("the model cannot run: " + String.join("; ", problems) + "; supported: "
-          + SUPPORTED);
-    }
     this.model = model;
+    Plan plan;
+    try {
+      plan = plan(model);
+    } catch (InvalidModelException e) {
+      if (e.kind() == InvalidModelException.Kind.UNSUPPORTED) {
+        throw new InvalidModelException(e.kind(), e.getMessage() + "; supported: " + SUPPORTED, e);
+      }
+      throw e;
+    }
+    this.constants = plan.constants();
+    this.prepared = plan.ops();
+    this.activationBytes = plan.activationBytes();
+  }
+
+  /** What construction computes once: decoded constants, prepared ops, {@link #activationBytes}. */
+  private record Plan(Object[] constants, List<PreparedOp> ops, long activationBytes) {}
+
+  /** Checks, decodes the constants, prepares every op and plans the shapes. */
+  private static Plan plan(TfliteModel model) {
+    ModelCheck.requireRunnable(model, BuiltinOpResolver.INSTANCE);
     int n = model.tensors().size();
-    this.constants = new Object[n];
+    Object[] constants = new Object[n];
+    // tensors sharing one buffer and type share one decoded array
+    java.util.Map<io.sparkquant.ops.tflite.TensorType, java.util.IdentityHashMap<byte[], Object>> decoded =
+        new java.util.EnumMap<>(io.sparkquant.ops.tflite.TensorType.class);
+    int[][] shapes = new int[n][];
     for (int i = 0; i < n; i++) {
       TfliteTensor t = model.tensor(i);
       if (t.isConstant()) {
-        constants[i] = decode(t);
+        constants[i] = decoded.computeIfAbsent(t.type(), type -> new java.util.IdentityHashMap<>())
+            .computeIfAbsent(t.data(), d -> decode(t));
+        shapes[i] = t.shape();
       }
+    }
+    for (int i : model.inputs()) {
+      shapes[i] = model.tensor(i).shape();
+      checkPlanned(shapes[i], ModelCheck.tensorLabel(model, i) + " (model input)");
     }
     List<PreparedOp> ops = new ArrayList<>();
+    long bytes = 0;
     for (int i = 0; i < model.operators().size(); i++) {
       TfliteOperator op = model.operators().get(i);
+      String label = ModelCheck.operatorLabel(op, i);
       PreparedOp p;
+      int out;
       try {
-        // verify() accepted the op, so it is registered
+        // requireRunnable() accepted the op, so it is registered
         p = BuiltinOpResolver.INSTANCE.find(op.op()).prepare().apply(new OpContext(model, constants, op));
-      } catch (IllegalArgumentException | UnsupportedOperationException | ArithmeticException e) {
-        throw new IllegalArgumentException("operator #" + i + " " + op.opName() + " (inputs "
-            + describe(op.inputs()) + ", outputs " + describe(op.outputs()) + "): " + e.getMessage()
-            + "; supported: " + SUPPORTED, e);
+        out = op.outputs()[0];
+        shapes[out] = p.outputShape(shapes);
+      } catch (InvalidModelException e) {
+        throw e.at(label);
+      } catch (IllegalArgumentException e) { // a kernel's own parameter check (multipliers, lookup tables)
+        throw new InvalidModelException(label + ": " + e.getMessage(), e);
+      } catch (UnsupportedOperationException e) {
+        throw new InvalidModelException(InvalidModelException.Kind.UNSUPPORTED, label + ": " + e.getMessage(), e);
       }
+      checkPlanned(shapes[out], label + " output " + ModelCheck.tensorLabel(model, out));
       if (p instanceof PreparedOp.Folded f) {
-        constants[op.outputs()[0]] = f.value;
+        // later ops read the folded tensor's declared shape (a filter's): it must be the data's
+        if (!Arrays.equals(model.tensor(out).shape(), shapes[out])) {
+          throw new InvalidModelException(label + ": output " + ModelCheck.tensorLabel(model, out)
+              + " declares shape " + Arrays.toString(model.tensor(out).shape()) + ", its constant input has "
+              + Arrays.toString(shapes[out]));
+        }
+        constants[out] = f.value;
       } else {
         ops.add(p);
+        bytes += (long) PreparedOp.elements(shapes[out]) * model.tensor(out).type().elementBytes();
       }
     }
-    this.prepared = List.copyOf(ops);
+    return new Plan(constants, List.copyOf(ops), bytes);
+  }
+
+  /** A planned shape must be non-empty: no kernel here runs zero-size tensors (TFLite's mostly skip them). */
+  private static void checkPlanned(int[] shape, String what) {
+    for (int d : shape) {
+      if (d <= 0) {
+        throw new InvalidModelException(what + " has shape " + Arrays.toString(shape)
+            + ", expected every dimension >= 1");
+      }
+    }
+  }
+
+  /**
+   * The bytes one run at the declared input shapes allocates for operator outputs (TFLite's arena_used_bytes,
+   * without reuse): a caller can refuse a model that would not fit its memory before running it.
+   */
+  public long activationBytes() {
+    return activationBytes;
   }
 
   public TfliteModel model() {
@@ -152,19 +214,23 @@ public final class Interpreter {
       }
       int[] shape = in.shape();
       int[] declared = t.shape();
-      boolean ok = shape.length == declared.length;
+      boolean ok = shape.length == declared.length && shape.length > 0 && shape[0] >= 1;
       for (int d = 1; ok && d < shape.length; d++) {
         ok = shape[d] == declared[d];
       }
       if (!ok) {
-        throw new IllegalArgumentException("input " + k + " '" + t.name() + "' must have shape [batch"
+        throw new IllegalArgumentException("input " + k + " '" + t.name() + "' must have shape [batch >= 1"
             + tail(declared) + "] (declared " + Arrays.toString(declared) + "), got " + Arrays.toString(shape));
       }
       values[inputIdx[k]] = in.data();
       shapes[inputIdx[k]] = shape;
     }
     for (PreparedOp op : prepared) {
-      op.eval(values, shapes);
+      try {
+        op.eval(values, shapes);
+      } catch (InvalidModelException e) { // shapes that fit the declared batch but not this one
+        throw e.at(op.name);
+      }
     }
     TensorValue[] all = new TensorValue[n];
     for (int i = 0; i < n; i++) {

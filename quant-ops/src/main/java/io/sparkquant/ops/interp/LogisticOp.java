@@ -16,6 +16,7 @@ final class LogisticOp {
   private LogisticOp() {}
 
   static PreparedOp prepare(OpContext c) {
+    c.requireOperands(1, 1);
     TfliteTensor input = c.input(0);
     TfliteTensor output = c.output();
     if (input.type() == TensorType.INT8 && output.type() == TensorType.INT8) {

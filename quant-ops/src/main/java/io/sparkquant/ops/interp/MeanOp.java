@@ -8,6 +8,7 @@ import static io.sparkquant.ops.interp.OpContext.zeroPoint;
 
 import io.sparkquant.ops.kernels.Mean;
 import io.sparkquant.ops.numerics.FixedPoint;
+import io.sparkquant.ops.tflite.InvalidModelException;
 import io.sparkquant.ops.tflite.OperatorOptions;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteTensor;
@@ -18,6 +19,7 @@ final class MeanOp {
   private MeanOp() {}
 
   static PreparedOp prepare(OpContext c) {
+    c.requireOperands(2, 2);
     OperatorOptions.ReducerParams o = c.options(OperatorOptions.ReducerParams.class);
     TfliteTensor input = c.input(0);
     TfliteTensor axis = c.input(1);
@@ -41,10 +43,27 @@ final class MeanOp {
     final int outZp = quantized ? zeroPoint(output) : 0;
     final FixedPoint.QuantizedMultiplier multiplier = quantized ? Mean.prepareMultiplier(inScale, outScale) : null;
     return new PreparedOp(c.op) {
+      private Mean.Reduction reduction(int[] inShape) {
+        try {
+          return new Mean.Reduction(inShape, axes, o.keepDims());
+        } catch (IllegalArgumentException e) {
+          throw new InvalidModelException(e.getMessage(), e);
+        }
+      }
+
       @Override
-      void eval(Object[] values, int[][] shapes) {
-        Mean.Reduction r = new Mean.Reduction(shapes[inputs[0]], axes, o.keepDims());
-        int[] outShape = r.outputShape();
+      int[] outputShape(int[][] shapes) {
+        int[] inShape = shapes[inputs[0]];
+        if (elements(inShape) == 0) {
+          throw new InvalidModelException("input shape " + java.util.Arrays.toString(inShape)
+              + " is empty: its mean is undefined");
+        }
+        return reduction(inShape).outputShape();
+      }
+
+      @Override
+      Object compute(Object[] values, int[][] shapes, int[] outShape) {
+        Mean.Reduction r = reduction(shapes[inputs[0]]);
         Object outData = TensorValue.allocate(type, elements(outShape));
         switch (type) {
           case INT8 -> Mean.evalInt8(r, (byte[]) values[inputs[0]], inScale, inZp, (byte[]) outData, outScale, outZp,
@@ -53,8 +72,7 @@ final class MeanOp {
               multiplier);
           default -> Mean.evalFloat(r, (float[]) values[inputs[0]], (float[]) outData);
         }
-        values[outputs[0]] = outData;
-        shapes[outputs[0]] = outShape;
+        return outData;
       }
     };
   }

@@ -44,7 +44,8 @@ public final class NpyFile {
       case "|i1", "<i1", "i1" -> TensorType.INT8;
       case "<i2" -> TensorType.INT16;
       case "<i4" -> TensorType.INT32;
-      default -> throw new IOException(file + ": unsupported .npy dtype '" + descr + "'; supported: " + SUPPORTED);
+      default -> throw new IOException(file + ": unsupported .npy dtype '" + printable(descr) + "'; supported: "
+          + SUPPORTED);
     };
   }
 
@@ -84,7 +85,7 @@ public final class NpyFile {
       throw new IOException(file + ": unsupported .npy format version " + major + "." + bytes[7]
           + "; supported: 1.0, 2.0, 3.0");
     }
-    if (headerLen < 0 || headerStart + headerLen > bytes.length) {
+    if (headerLen < 0 || (long) headerStart + headerLen > bytes.length) { // long: the sum may wrap
       throw new IOException(file + ": truncated .npy header (declares " + headerLen + " bytes)");
     }
     String header = new String(bytes, headerStart, headerLen,
@@ -93,7 +94,8 @@ public final class NpyFile {
     Matcher f = FORTRAN.matcher(header);
     Matcher s = SHAPE.matcher(header);
     if (!d.find() || !f.find() || !s.find()) {
-      throw new IOException(file + ": corrupt .npy header (needs 'descr', 'fortran_order' and 'shape'): " + header.trim());
+      throw new IOException(file + ": corrupt .npy header (needs 'descr', 'fortran_order' and 'shape'): "
+          + printable(header.trim()));
     }
     if (f.group(1).equals("True")) {
       throw new IOException(file + ": Fortran-order arrays are not supported; save a C-order array "
@@ -104,6 +106,10 @@ public final class NpyFile {
     long n = 1;
     for (int dim : shape) {
       n *= dim;
+      if (n > Integer.MAX_VALUE - 8) { // the largest Java array; a longer product would also wrap
+        throw new IOException(file + ": shape " + java.util.Arrays.toString(shape) + " has more than "
+            + (Integer.MAX_VALUE - 8) + " elements");
+      }
     }
     int dataStart = headerStart + headerLen;
     long expected = n * type.elementBytes();
@@ -122,6 +128,16 @@ public final class NpyFile {
     return new TensorValue(type, shape, array);
   }
 
+  /** The header as one line of at most 200 printable characters, for messages (the file may hold anything). */
+  private static String printable(String header) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < header.length() && sb.length() < 200; i++) {
+      char c = header.charAt(i);
+      sb.append(c >= 32 && c < 127 ? c : '?');
+    }
+    return sb.length() < header.length() ? sb + "..." : sb.toString();
+  }
+
   private static int[] parseShape(String inner, String file) throws IOException {
     List<Integer> dims = new ArrayList<>();
     for (String part : inner.split(",")) {
@@ -136,7 +152,7 @@ public final class NpyFile {
         }
         dims.add((int) v);
       } catch (NumberFormatException e) {
-        throw new IOException(file + ": corrupt .npy shape (" + inner + ")", e);
+        throw new IOException(file + ": corrupt .npy shape (" + printable(inner) + ")", e);
       }
     }
     return dims.stream().mapToInt(Integer::intValue).toArray();

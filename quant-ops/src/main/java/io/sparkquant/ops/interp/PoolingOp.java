@@ -13,6 +13,7 @@ import io.sparkquant.ops.kernels.AveragePool;
 import io.sparkquant.ops.kernels.ConvGeometry;
 import io.sparkquant.ops.kernels.KernelUtil;
 import io.sparkquant.ops.kernels.MaxPool;
+import io.sparkquant.ops.tflite.InvalidModelException;
 import io.sparkquant.ops.tflite.OperatorOptions;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteTensor;
@@ -47,6 +48,7 @@ final class PoolingOp {
   }
 
   private static PreparedOp prepare(OpContext c, Kernels kernels) {
+    c.requireOperands(1, 1);
     OperatorOptions.PoolParams o = c.options(OperatorOptions.PoolParams.class);
     TfliteTensor input = c.input(0);
     TfliteTensor output = c.output();
@@ -74,12 +76,25 @@ final class PoolingOp {
       default -> throw typeError("(input, output) = (" + types(input, output) + ")");
     }
     return new PreparedOp(c.op) {
+      private ConvGeometry geometry(int[] inShape) {
+        try {
+          return ConvGeometry.of(inShape, o.filterHeight(), o.filterWidth(), inShape.length == 4 ? inShape[3] : 0,
+              o.padding(), o.strideH(), o.strideW(), 1, 1);
+        } catch (IllegalArgumentException e) {
+          throw new InvalidModelException(e.getMessage(), e);
+        }
+      }
+
       @Override
-      void eval(Object[] values, int[][] shapes) {
-        int[] inShape = shapes[inputs[0]];
-        ConvGeometry g = ConvGeometry.of(inShape, o.filterHeight(), o.filterWidth(), inShape[3], o.padding(),
-            o.strideH(), o.strideW(), 1, 1);
-        int[] outShape = g.outputShape();
+      int[] outputShape(int[][] shapes) {
+        int[] out = geometry(shapes[inputs[0]]).outputShape();
+        elements(out);
+        return out;
+      }
+
+      @Override
+      Object compute(Object[] values, int[][] shapes, int[] outShape) {
+        ConvGeometry g = geometry(shapes[inputs[0]]);
         Object outData = TensorValue.allocate(type, elements(outShape));
         Object inData = values[inputs[0]];
         switch (type) {
@@ -87,8 +102,7 @@ final class PoolingOp {
           case INT16 -> kernels.int16().eval(g, range.min(), range.max(), (short[]) inData, (short[]) outData);
           default -> kernels.float32().eval(g, floatRange, (float[]) inData, (float[]) outData);
         }
-        values[outputs[0]] = outData;
-        shapes[outputs[0]] = outShape;
+        return outData;
       }
     };
   }

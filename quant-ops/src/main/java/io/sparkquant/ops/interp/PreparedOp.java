@@ -1,12 +1,18 @@
 package io.sparkquant.ops.interp;
 
+import io.sparkquant.ops.tflite.InvalidModelException;
+import io.sparkquant.ops.tflite.ModelCheck;
 import io.sparkquant.ops.tflite.TfliteOperator;
+import java.util.Arrays;
 import java.util.function.UnaryOperator;
 
 /**
- * One operator after prepare: multipliers, lookup tables and constants resolved, so {@link #eval} only
- * reads its inputs from {@code values}/{@code shapes} (by tensor index) and writes its outputs there.
- * Immutable, so one instance serves every run and thread.
+ * One operator after prepare: multipliers, lookup tables and constants resolved. {@link #outputShape} checks the
+ * input shapes and gives the output's (TFLite's Prepare resizes the output the same way): the interpreter calls it
+ * once at construction on the declared shapes, so a model whose shapes do not fit is refused before it runs, and
+ * {@link #eval} calls it again on every run's shapes (the batch may differ). {@link #compute} then only reads its
+ * inputs from {@code values} (by tensor index) and returns the output array. Immutable, so one instance serves
+ * every run and thread.
  */
 abstract class PreparedOp {
   final String name;
@@ -19,23 +25,42 @@ abstract class PreparedOp {
     this.outputs = op.outputs();
   }
 
-  abstract void eval(Object[] values, int[][] shapes);
+  /** The output shape for the input shapes in {@code shapes}; throws InvalidModelException when they do not fit. */
+  abstract int[] outputShape(int[][] shapes);
 
+  /** The output values, of {@code outShape}, from the inputs in {@code values}. */
+  abstract Object compute(Object[] values, int[][] shapes, int[] outShape);
+
+  final void eval(Object[] values, int[][] shapes) {
+    int[] outShape = outputShape(shapes);
+    values[outputs[0]] = compute(values, shapes, outShape);
+    shapes[outputs[0]] = outShape;
+  }
+
+  /** The element count of a shape; refuses counts no Java array can hold (the int product would wrap). */
   static int elements(int[] shape) {
-    int n = 1;
+    long n = 1;
     for (int d : shape) {
       n *= d;
+      if (n > ModelCheck.MAX_ELEMENTS) {
+        throw new InvalidModelException("shape " + Arrays.toString(shape) + " has more than "
+            + ModelCheck.MAX_ELEMENTS + " elements");
+      }
     }
-    return n;
+    return (int) n;
   }
 
   /** An elementwise operator: the output has the input's shape, {@code kernel} maps input array to output array. */
   static PreparedOp elementwise(TfliteOperator op, UnaryOperator<Object> kernel) {
     return new PreparedOp(op) {
       @Override
-      void eval(Object[] values, int[][] shapes) {
-        values[outputs[0]] = kernel.apply(values[inputs[0]]);
-        shapes[outputs[0]] = shapes[inputs[0]];
+      int[] outputShape(int[][] shapes) {
+        return shapes[inputs[0]];
+      }
+
+      @Override
+      Object compute(Object[] values, int[][] shapes, int[] outShape) {
+        return kernel.apply(values[inputs[0]]);
       }
     };
   }
@@ -50,7 +75,12 @@ abstract class PreparedOp {
     }
 
     @Override
-    void eval(Object[] values, int[][] shapes) {
+    int[] outputShape(int[][] shapes) {
+      return shapes[inputs[0]];
+    }
+
+    @Override
+    Object compute(Object[] values, int[][] shapes, int[] outShape) {
       throw new IllegalStateException(name + " was folded into a constant at prepare time");
     }
   }

@@ -20,6 +20,7 @@ final class QuantizeOp {
   private QuantizeOp() {}
 
   static PreparedOp prepare(OpContext c) {
+    c.requireOperands(1, 1);
     TfliteTensor input = c.input(0);
     TfliteTensor output = c.output();
     final TensorType outType = output.type();
@@ -39,16 +40,11 @@ final class QuantizeOp {
     final float outScale = scale(output);
     final int outZp = zeroPoint(output);
     if (input.type() == TensorType.FLOAT32) {
-      return new PreparedOp(c.op) {
-        @Override
-        void eval(Object[] values, int[][] shapes) {
-          float[] in = (float[]) values[inputs[0]];
-          Object out = TensorValue.allocate(outType, in.length);
-          Quantize.affineQuantize(in, outScale, outZp, qmin, qmax, out);
-          values[outputs[0]] = out;
-          shapes[outputs[0]] = shapes[inputs[0]];
-        }
-      };
+      return PreparedOp.elementwise(c.op, in -> {
+        Object out = TensorValue.allocate(outType, ((float[]) in).length);
+        Quantize.affineQuantize((float[]) in, outScale, outZp, qmin, qmax, out);
+        return out;
+      });
     }
     if (input.type() == TensorType.INT8 && outType == TensorType.INT16) {
       // quantize.cc Prepare: an int8 input requantizes only to int8 (or uint8) in TFLite 2.6.2
@@ -58,21 +54,16 @@ final class QuantizeOp {
       final FixedPoint.QuantizedMultiplier m = Quantize.prepareRequantize(scale(input), outScale);
       final int inZp = zeroPoint(input);
       final boolean int8In = input.type() == TensorType.INT8;
-      return new PreparedOp(c.op) {
-        @Override
-        void eval(Object[] values, int[][] shapes) {
-          Object inData = values[inputs[0]];
-          int n = java.lang.reflect.Array.getLength(inData);
-          int[] widened = new int[n];
-          for (int i = 0; i < n; i++) {
-            widened[i] = int8In ? ((byte[]) inData)[i] : ((short[]) inData)[i];
-          }
-          Object out = TensorValue.allocate(outType, n);
-          Quantize.requantize(widened, inZp, m, outZp, qmin, qmax, out);
-          values[outputs[0]] = out;
-          shapes[outputs[0]] = shapes[inputs[0]];
+      return PreparedOp.elementwise(c.op, inData -> {
+        int n = java.lang.reflect.Array.getLength(inData);
+        int[] widened = new int[n];
+        for (int i = 0; i < n; i++) {
+          widened[i] = int8In ? ((byte[]) inData)[i] : ((short[]) inData)[i];
         }
-      };
+        Object out = TensorValue.allocate(outType, n);
+        Quantize.requantize(widened, inZp, m, outZp, qmin, qmax, out);
+        return out;
+      });
     }
     throw typeError("(input, output) = (" + types(input, output) + ")");
   }

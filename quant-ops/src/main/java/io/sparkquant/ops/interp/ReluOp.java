@@ -27,6 +27,7 @@ final class ReluOp {
   }
 
   private static PreparedOp prepare(OpContext c, float activationMax) {
+    c.requireOperands(1, 1);
     TfliteTensor input = c.input(0);
     TfliteTensor output = c.output();
     boolean relu6 = activationMax != Float.POSITIVE_INFINITY;

@@ -4,8 +4,10 @@ import static io.sparkquant.ops.interp.OpContext.typeError;
 import static io.sparkquant.ops.interp.OpContext.types;
 
 import io.sparkquant.ops.kernels.Reshape;
+import io.sparkquant.ops.tflite.InvalidModelException;
 import io.sparkquant.ops.tflite.OperatorOptions;
 import io.sparkquant.ops.tflite.TfliteTensor;
+import java.util.Arrays;
 
 /** RESHAPE (reshape.cc): any type; the output shares the input's array. */
 final class ReshapeOp {
@@ -13,6 +15,7 @@ final class ReshapeOp {
   private ReshapeOp() {}
 
   static PreparedOp prepare(OpContext c) {
+    c.requireOperands(1, 2);
     TfliteTensor input = c.input(0);
     TfliteTensor output = c.output();
     if (input.type() != output.type()) {
@@ -28,15 +31,30 @@ final class ReshapeOp {
       newShape = output.shape();
     }
     if (newShape == null) {
-      throw new IllegalArgumentException("the new shape must come from a constant INT32 shape tensor or the options");
+      throw new InvalidModelException("the new shape must come from a constant INT32 shape tensor or the options");
+    }
+    for (int d : newShape) {
+      if (d < -1) {
+        throw new InvalidModelException("new shape " + Arrays.toString(newShape) + " has dimension " + d
+            + ", expected >= 0 or -1 (inferred)");
+      }
     }
     final int[] target = newShape;
     return new PreparedOp(c.op) {
       @Override
-      void eval(Object[] values, int[][] shapes) {
-        int n = elements(shapes[inputs[0]]);
-        values[outputs[0]] = values[inputs[0]]; // values are never mutated after they are written: share
-        shapes[outputs[0]] = Reshape.resolveShape(target, n);
+      int[] outputShape(int[][] shapes) {
+        try {
+          return Reshape.resolveShape(target, elements(shapes[inputs[0]]));
+        } catch (InvalidModelException e) {
+          throw e;
+        } catch (IllegalArgumentException e) {
+          throw new InvalidModelException(e.getMessage(), e);
+        }
+      }
+
+      @Override
+      Object compute(Object[] values, int[][] shapes, int[] outShape) {
+        return values[inputs[0]]; // values are never mutated after they are written: share
       }
     };
   }

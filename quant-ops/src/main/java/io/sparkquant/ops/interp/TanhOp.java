@@ -17,6 +17,7 @@ final class TanhOp {
   private TanhOp() {}
 
   static PreparedOp prepare(OpContext c) {
+    c.requireOperands(1, 1);
     TfliteTensor input = c.input(0);
     TfliteTensor output = c.output();
     if (input.type() == TensorType.INT8 && output.type() == TensorType.INT8) {

@@ -6,11 +6,18 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The checks of a model: {@link #structuralProblems} before {@link TfliteWriter} writes it (and before inspect
- * hands it to the native runtime), {@link #verify} (structure, dataflow, quantization, and ops, versions and
- * options as an {@link OpResolver} registers them) before the interpreter prepares it.
+ * The model verifier, shared by inspect, run, evaluate and the interpreter, with the checks TFLite makes in its
+ * verifier (tools/verifier.cc), its flatbuffer parsing (core/api/flatbuffer_conversions.cc) and its kernels'
+ * Prepare: {@link #structuralProblems} before {@link TfliteWriter} writes a model; {@link #requireRunnable}
+ * (structure, dataflow, quantization parameters, ops, versions and options as an {@link OpResolver} registers
+ * them) before a runtime prepares it, which then runs its own per-op checks; {@link #verify} all of it, the
+ * registered prepares included, as a list for inspect. {@link TfliteReader} has already checked every offset,
+ * length, index and buffer size in the file.
  */
 public final class ModelCheck {
+
+  /** The most elements a tensor may have: the largest Java array. */
+  public static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
 
   private ModelCheck() {}
 
@@ -33,7 +40,12 @@ public final class ModelCheck {
         if (d < 0) {
           problems.add(label + ": negative dimension in shape " + Arrays.toString(tensor.shape()));
         }
-        elements *= Math.max(d, 0);
+        elements = Math.min(elements * Math.max(d, 0), MAX_ELEMENTS + 1L);
+      }
+      if (elements > MAX_ELEMENTS) {
+        problems.add(label + ": shape " + Arrays.toString(tensor.shape()) + " has more than " + MAX_ELEMENTS
+            + " elements");
+        continue;
       }
       if (tensor.isConstant() && tensor.data().length != elements * tensor.type().elementBytes()) {
         problems.add(label + ": " + tensor.type() + " " + Arrays.toString(tensor.shape()) + " needs "
@@ -50,7 +62,7 @@ public final class ModelCheck {
     }
     for (int i = 0; i < model.operators().size(); i++) {
       TfliteOperator op = model.operators().get(i);
-      String label = "operator " + i + " (" + op.opName() + ")";
+      String label = operatorLabel(op, i);
       if (op.version() < 1) {
         problems.add(label + ": version " + op.version() + ", must be >= 1");
       }
@@ -93,27 +105,78 @@ public final class ModelCheck {
   }
 
   /**
-   * Full check of a model before it is run: {@link #structuralProblems} plus dataflow (every activation
-   * produced once, before use), quantization parameters valid for the tensor type, and operators, versions
-   * and options that {@code ops} registers. Empty when nothing is wrong.
+   * Full check of a model before it is run: {@link #structuralProblems}, dataflow (every activation produced
+   * once, before use), quantization parameters valid for the tensor type, operators, versions and options that
+   * {@code ops} registers, and then the registered prepares ({@link OpResolver#prepareProblem}: shapes, operand
+   * counts, per-channel scales, bias sizes, as TFLite's kernels check them). Empty when nothing is wrong.
    */
   public static List<String> verify(TfliteModel model, OpResolver ops) {
-    List<String> problems = structuralProblems(model);
+    List<String> problems = new ArrayList<>();
+    for (Problem p : graphProblems(model, ops)) {
+      problems.add(p.message());
+    }
+    if (problems.isEmpty()) {
+      String prepare = ops.prepareProblem(model);
+      if (prepare != null) {
+        problems.add(prepare);
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * Throws {@link InvalidModelException} unless the graph checks of {@link #verify} pass (everything but the
+   * prepares, which the runtime runs itself next): the first problem, with how many more there are; the kind is
+   * UNSUPPORTED when every problem is an operator or version {@code ops} does not register, else INVALID.
+   */
+  public static void requireRunnable(TfliteModel model, OpResolver ops) {
+    List<Problem> problems = graphProblems(model, ops);
+    if (problems.isEmpty()) {
+      return;
+    }
+    Problem first = problems.stream().filter(p -> p.kind() == InvalidModelException.Kind.INVALID).findFirst()
+        .orElse(problems.get(0));
+    String more = problems.size() == 1 ? "" : " (and " + (problems.size() - 1) + " more problem"
+        + (problems.size() == 2 ? ")" : "s)");
+    throw new InvalidModelException(first.kind(), first.message() + more, null);
+  }
+
+  /** One problem and its kind. */
+  private record Problem(InvalidModelException.Kind kind, String message) {
+    static Problem invalid(String message) {
+      return new Problem(InvalidModelException.Kind.INVALID, message);
+    }
+
+    static Problem unsupported(String message) {
+      return new Problem(InvalidModelException.Kind.UNSUPPORTED, message);
+    }
+  }
+
+  private static List<Problem> graphProblems(TfliteModel model, OpResolver ops) {
+    List<Problem> problems = new ArrayList<>();
+    for (String p : structuralProblems(model)) {
+      problems.add(Problem.invalid(p));
+    }
     if (!problems.isEmpty()) {
       return problems;
     }
     int n = model.tensors().size();
     if (model.inputs().length == 0) {
-      problems.add("model has no inputs");
+      problems.add(Problem.invalid("model has no inputs"));
     }
     if (model.outputs().length == 0) {
-      problems.add("model has no outputs");
+      problems.add(Problem.invalid("model has no outputs"));
     }
     boolean[] available = new boolean[n];
+    boolean[] isInput = new boolean[n];
     for (int t : model.inputs()) {
+      if (isInput[t]) {
+        problems.add(Problem.invalid("model input " + tensorLabel(model, t) + " is listed twice"));
+      }
       available[t] = true;
+      isInput[t] = true;
       if (model.tensors().get(t).isConstant()) {
-        problems.add("model input " + tensorLabel(model, t) + " is a constant");
+        problems.add(Problem.invalid("model input " + tensorLabel(model, t) + " is a constant"));
       }
     }
     for (int t = 0; t < n; t++) {
@@ -125,32 +188,35 @@ public final class ModelCheck {
     Arrays.fill(producer, -1);
     for (int i = 0; i < model.operators().size(); i++) {
       TfliteOperator op = model.operators().get(i);
-      String label = "operator " + i + " (" + op.opName() + ")";
+      String label = operatorLabel(op, i);
       OpResolver.Registration registration = op.op() == null ? null : ops.find(op.op());
       if (registration == null) {
-        problems.add(label + ": not supported by SparkQuant (builtin code " + op.builtinCode() + ")");
+        problems.add(Problem.unsupported(label + ": not supported by SparkQuant (builtin code " + op.builtinCode()
+            + ")"));
       } else {
         checkOptions(op, registration, label, problems);
         if (op.version() > registration.maxVersion()) {
-          problems.add(label + ": version " + op.version() + " is above " + registration.maxVersion()
-              + ", the highest registered");
+          problems.add(Problem.unsupported(label + ": version " + op.version() + " is above "
+              + registration.maxVersion() + ", the highest registered"));
         } else if (op.version() < registration.minVersion()) {
-          problems.add(label + ": version " + op.version() + " is below " + registration.minVersion()
-              + ", the lowest registered");
+          problems.add(Problem.invalid(label + ": version " + op.version() + " is below "
+              + registration.minVersion() + ", the lowest registered"));
         }
       }
       for (int k = 0; k < op.inputs().length; k++) {
         int t = op.inputs()[k];
         if (t >= 0 && !available[t]) {
-          problems.add(label + ": input " + k + " " + tensorLabel(model, t)
-              + " is neither a model input, a constant, nor produced by an earlier operator");
+          problems.add(Problem.invalid(label + ": input " + k + " " + tensorLabel(model, t)
+              + " is neither a model input, a constant, nor produced by an earlier operator"));
         }
       }
       for (int t : op.outputs()) {
-        if (model.tensors().get(t).isConstant() || Arrays.stream(model.inputs()).anyMatch(x -> x == t)) {
-          problems.add(label + ": writes " + tensorLabel(model, t) + ", which is a constant or model input");
+        if (model.tensors().get(t).isConstant() || isInput[t]) {
+          problems.add(Problem.invalid(label + ": writes " + tensorLabel(model, t)
+              + ", which is a constant or model input"));
         } else if (producer[t] >= 0) {
-          problems.add(label + ": writes " + tensorLabel(model, t) + ", already written by operator " + producer[t]);
+          problems.add(Problem.invalid(label + ": writes " + tensorLabel(model, t) + ", already written by operator "
+              + producer[t]));
         }
         producer[t] = i;
         available[t] = true;
@@ -158,7 +224,7 @@ public final class ModelCheck {
     }
     for (int t : model.outputs()) {
       if (!available[t]) {
-        problems.add("model output " + tensorLabel(model, t) + " is never produced");
+        problems.add(Problem.invalid("model output " + tensorLabel(model, t) + " is never produced"));
       }
     }
     for (int t = 0; t < n; t++) {
@@ -168,20 +234,20 @@ public final class ModelCheck {
   }
 
   private static void checkOptions(TfliteOperator op, OpResolver.Registration registration, String label,
-      List<String> problems) {
+      List<Problem> problems) {
     Class<? extends OperatorOptions> expected = registration.optionsType();
     OperatorOptions options = op.options();
     if (expected == null && options != null) {
-      problems.add(label + ": takes no builtin options, has " + options.getClass().getSimpleName());
+      problems.add(Problem.invalid(label + ": takes no builtin options, has " + options.getClass().getSimpleName()));
     } else if (expected != null && options == null && registration.optionsRequired()) {
-      problems.add(label + ": missing " + expected.getSimpleName() + " options");
+      problems.add(Problem.invalid(label + ": missing " + expected.getSimpleName() + " options"));
     } else if (expected != null && options != null && !expected.isInstance(options)) {
-      problems.add(label + ": has " + options.getClass().getSimpleName() + " options, expected "
-          + expected.getSimpleName());
+      problems.add(Problem.invalid(label + ": has " + options.getClass().getSimpleName() + " options, expected "
+          + expected.getSimpleName()));
     }
   }
 
-  private static void checkQuantization(TfliteModel model, int t, List<String> problems) {
+  private static void checkQuantization(TfliteModel model, int t, List<Problem> problems) {
     TfliteTensor tensor = model.tensors().get(t);
     TfliteQuantization q = tensor.quantization();
     if (q == null) {
@@ -202,17 +268,23 @@ public final class ModelCheck {
     for (int c = 0; c < q.scale().length; c++) {
       float s = q.scale()[c];
       if (!(s > 0) || Float.isInfinite(s)) {
-        problems.add(label + ": scale[" + c + "] = " + s + ", must be positive and finite");
+        problems.add(Problem.invalid(label + ": scale[" + c + "] = " + s + ", must be positive and finite"));
       }
       long zp = q.zeroPoint()[c];
       if (zp < zpMin || zp > zpMax) {
-        problems.add(label + ": zero point[" + c + "] = " + zp + " outside " + zpMin + ".." + zpMax + " for "
-            + tensor.type());
+        problems.add(Problem.invalid(label + ": zero point[" + c + "] = " + zp + " outside " + zpMin + ".." + zpMax
+            + " for " + tensor.type()));
       }
     }
   }
 
-  private static String tensorLabel(TfliteModel model, int t) {
+  /** "operator 3 (CONV_2D)": how every message names an operator. */
+  public static String operatorLabel(TfliteOperator op, int index) {
+    return "operator " + index + " (" + op.opName() + ")";
+  }
+
+  /** "tensor 5 'dense/bias'": how every message names a tensor. */
+  public static String tensorLabel(TfliteModel model, int t) {
     String name = t >= 0 && t < model.tensors().size() ? model.tensors().get(t).name() : null;
     return "tensor " + t + (name == null ? "" : " '" + name + "'");
   }

@@ -10,6 +10,15 @@ public interface OpResolver {
   /** The registration of {@code op}, or null when this runtime does not run it. */
   Registration find(BuiltinOp op);
 
+  /**
+   * What the registered prepares refuse in a model that passed {@link ModelCheck}'s graph checks (operand
+   * counts, shapes, per-channel scales, bias sizes, type combinations: what TFLite's kernels check in Prepare),
+   * as one line naming the operator; null when every operator prepares.
+   */
+  default String prepareProblem(TfliteModel model) {
+    return null;
+  }
+
   /** What a registration declares besides its kernel: the versions it accepts and the options it reads. */
   interface Registration {
 

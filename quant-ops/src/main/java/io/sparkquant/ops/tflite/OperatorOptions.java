@@ -24,7 +24,23 @@ public sealed interface OperatorOptions {
 
   record AddParams(FusedActivation fusedActivation) implements OperatorOptions {}
 
-  record ReshapeParams(int[] newShape) implements OperatorOptions {}
+  /** Array contents in equals, hashCode and toString (inspect prints the options). */
+  record ReshapeParams(int[] newShape) implements OperatorOptions {
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof ReshapeParams r && java.util.Arrays.equals(newShape, r.newShape);
+    }
+
+    @Override
+    public int hashCode() {
+      return java.util.Arrays.hashCode(newShape);
+    }
+
+    @Override
+    public String toString() {
+      return "ReshapeParams[newShape=" + java.util.Arrays.toString(newShape) + "]";
+    }
+  }
 
   record SoftmaxParams(float beta) implements OperatorOptions {}
 

@@ -46,6 +46,9 @@ public final class TfliteReader {
   /** Highest tensor rank the reader accepts (TFLite kernels use at most 6). */
   private static final int MAX_RANK = 16;
 
+  /** Highest RESHAPE new_shape rank (TFLite's TFLITE_RESHAPE_PARAMS_MAX_DIMENSION_COUNT, flatbuffer_conversions.cc). */
+  private static final int MAX_RESHAPE_RANK = 8;
+
   /**
    * The schema's name for a builtin code (BuiltinOperator.name), or {@code BUILTIN_<code>} for codes newer
    * than the generated schema, so operators from newer converters keep a usable name.
@@ -63,6 +66,8 @@ public final class TfliteReader {
     TfliteReader reader = new TfliteReader(bytes);
     try {
       return reader.readModel();
+    } catch (InvalidModelException e) {
+      throw e;
     } catch (IndexOutOfBoundsException | BufferUnderflowException | BufferOverflowException
         | IllegalArgumentException | NegativeArraySizeException e) {
       throw new InvalidModelException("Corrupt TFLite flatbuffer (" + bytes.length + " bytes): offset or length "
@@ -71,6 +76,8 @@ public final class TfliteReader {
   }
 
   private final byte[] bytes;
+  /** Buffer contents by buffer index: tensors sharing a buffer share one copy (a small file cannot need N copies). */
+  private final Map<Integer, byte[]> buffers = new java.util.HashMap<>();
   private String where = "the model header";
 
   private TfliteReader(byte[] bytes) {
@@ -263,18 +270,20 @@ public final class TfliteReader {
     }
     return switch (type) {
       case BuiltinOptions.Conv2DOptions -> {
-        Conv2DOptions o = (Conv2DOptions) op.builtinOptions(new Conv2DOptions());
+        Conv2DOptions o = (Conv2DOptions) present(op.builtinOptions(new Conv2DOptions()), label);
         yield new OperatorOptions.ConvParams(padding(o.padding(), label), o.strideW(), o.strideH(),
             activation(o.fusedActivationFunction(), label), o.dilationWFactor(), o.dilationHFactor());
       }
       case BuiltinOptions.DepthwiseConv2DOptions -> {
-        DepthwiseConv2DOptions o = (DepthwiseConv2DOptions) op.builtinOptions(new DepthwiseConv2DOptions());
+        DepthwiseConv2DOptions o = (DepthwiseConv2DOptions)
+            present(op.builtinOptions(new DepthwiseConv2DOptions()), label);
         yield new OperatorOptions.DepthwiseConvParams(padding(o.padding(), label), o.strideW(), o.strideH(),
             o.depthMultiplier(), activation(o.fusedActivationFunction(), label), o.dilationWFactor(),
             o.dilationHFactor());
       }
       case BuiltinOptions.FullyConnectedOptions -> {
-        FullyConnectedOptions o = (FullyConnectedOptions) op.builtinOptions(new FullyConnectedOptions());
+        FullyConnectedOptions o = (FullyConnectedOptions)
+            present(op.builtinOptions(new FullyConnectedOptions()), label);
         if (o.weightsFormat() != 0) {
           throw new InvalidModelException(label + " uses FullyConnected weights_format " + o.weightsFormat()
               + "; only DEFAULT (0) is supported");
@@ -283,28 +292,29 @@ public final class TfliteReader {
             o.asymmetricQuantizeInputs());
       }
       case BuiltinOptions.Pool2DOptions -> {
-        Pool2DOptions o = (Pool2DOptions) op.builtinOptions(new Pool2DOptions());
+        Pool2DOptions o = (Pool2DOptions) present(op.builtinOptions(new Pool2DOptions()), label);
         yield new OperatorOptions.PoolParams(padding(o.padding(), label), o.strideW(), o.strideH(), o.filterWidth(),
             o.filterHeight(), activation(o.fusedActivationFunction(), label));
       }
       case BuiltinOptions.AddOptions -> {
-        AddOptions o = (AddOptions) op.builtinOptions(new AddOptions());
+        AddOptions o = (AddOptions) present(op.builtinOptions(new AddOptions()), label);
         yield new OperatorOptions.AddParams(activation(o.fusedActivationFunction(), label));
       }
       case BuiltinOptions.ReshapeOptions -> {
-        ReshapeOptions o = (ReshapeOptions) op.builtinOptions(new ReshapeOptions());
+        ReshapeOptions o = (ReshapeOptions) present(op.builtinOptions(new ReshapeOptions()), label);
         int rank = o.newShapeLength();
-        if (rank > MAX_RANK) {
-          throw new InvalidModelException(label + " has a new_shape of rank " + rank + ", expected 0.." + MAX_RANK);
+        if (rank > MAX_RESHAPE_RANK) {
+          throw new InvalidModelException(label + " has a new_shape of rank " + rank + ", expected 0.."
+              + MAX_RESHAPE_RANK);
         }
         yield new OperatorOptions.ReshapeParams(readInts(rank, o::newShape, label + " new_shape"));
       }
       case BuiltinOptions.SoftmaxOptions -> {
-        SoftmaxOptions o = (SoftmaxOptions) op.builtinOptions(new SoftmaxOptions());
+        SoftmaxOptions o = (SoftmaxOptions) present(op.builtinOptions(new SoftmaxOptions()), label);
         yield new OperatorOptions.SoftmaxParams(o.beta());
       }
       case BuiltinOptions.ReducerOptions -> {
-        ReducerOptions o = (ReducerOptions) op.builtinOptions(new ReducerOptions());
+        ReducerOptions o = (ReducerOptions) present(op.builtinOptions(new ReducerOptions()), label);
         yield new OperatorOptions.ReducerParams(o.keepDims());
       }
       // Other union members (e.g. the empty QuantizeOptions some converters write) carry nothing we use;
@@ -313,7 +323,24 @@ public final class TfliteReader {
     };
   }
 
+  /** A union whose type is set but whose table offset is absent reads as null: a damaged file. */
+  private static <T> T present(T options, String label) {
+    if (options == null) {
+      throw new InvalidModelException(label + " names a builtin_options type but has no options table");
+    }
+    return options;
+  }
+
   private byte[] bufferBytes(Model model, int index, String label) {
+    byte[] cached = buffers.get(index);
+    if (cached == null) {
+      cached = readBuffer(model, index, label);
+      buffers.put(index, cached);
+    }
+    return cached;
+  }
+
+  private byte[] readBuffer(Model model, int index, String label) {
     Buffer buffer = model.buffers(index);
     int length = checkedLength(buffer.dataLength(), 1, label + " buffer " + index);
     if (length == 0) {
