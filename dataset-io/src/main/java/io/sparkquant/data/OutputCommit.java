@@ -69,12 +69,18 @@ public final class OutputCommit {
     }
     if (old != null) {
       fs.delete(old, true);
-      // A file written earlier through the checksumming local file system left its checksum beside it; a stale
-      // one would fail every later read of the new file.
-      Path staleCrc = new Path(target.getParent(), "." + target.getName() + ".crc");
-      if (fs instanceof RawLocalFileSystem && fs.exists(staleCrc)) {
-        fs.delete(staleCrc, false);
-      }
+      removeStaleChecksum(fs, target);
+    }
+  }
+
+  /**
+   * After {@code target} was replaced: a file written earlier through the checksumming local file system left its
+   * checksum beside it; a stale one would fail every later read of the new file.
+   */
+  public static void removeStaleChecksum(FileSystem fs, Path target) throws IOException {
+    Path staleCrc = new Path(target.getParent(), "." + target.getName() + ".crc");
+    if (fs instanceof RawLocalFileSystem && fs.exists(staleCrc)) {
+      fs.delete(staleCrc, false);
     }
   }
 

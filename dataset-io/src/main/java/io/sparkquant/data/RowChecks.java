@@ -17,7 +17,7 @@ final class RowChecks {
       return new Problem(expectedLength(info), "null");
     }
     if (values.size() != expected) {
-      return new Problem(expectedLength(info), values.size() + " values");
+      return lengthProblem(values.size(), info);
     }
     for (int i = 0; i < expected; i++) {
       Number v = values.get(i);
@@ -34,7 +34,7 @@ final class RowChecks {
   /** Null when {@code values} is a valid feature vector for {@code info}. */
   static Problem featuresProblem(float[] values, DatasetInfo info) {
     if (values.length != info.featureLength()) {
-      return new Problem(expectedLength(info), values.length + " values");
+      return lengthProblem(values.length, info);
     }
     for (int i = 0; i < values.length; i++) {
       if (!Float.isFinite(values[i])) {
@@ -42,6 +42,11 @@ final class RowChecks {
       }
     }
     return null;
+  }
+
+  /** A row of {@code length} values where the shape declares another length; describes the row by length only. */
+  static Problem lengthProblem(int length, DatasetInfo info) {
+    return new Problem(expectedLength(info), length + " values");
   }
 
   /** Null when {@code label} is a class index of {@code info}. */

@@ -24,6 +24,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF4;
+import org.apache.spark.sql.api.java.UDF5;
 import org.apache.spark.sql.execution.datasources.parquet.ParquetToSparkSchemaConverter;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
@@ -272,7 +273,11 @@ public final class TensorDatasets {
     UserDefinedFunction failFeatures = functions.udf(new FeaturesFailure(resolved),
         DataTypes.createArrayType(DataTypes.FloatType, true));
     UserDefinedFunction failLabel = functions.udf(new LabelFailure(resolved), DataTypes.LongType);
-    Column features = when(badFeatures, failFeatures.apply(col("_file"), col("_pos"), col("_id"), col("_f")))
+    // The failure UDF gets the row's length and the array only when the length is right: Spark boxes a UDF's array
+    // argument element by element, so a 10-million-value row passed in would exhaust the heap to describe itself.
+    Column rightLength = size(col("_f")).equalTo(lit(resolved.featureLength()));
+    Column features = when(badFeatures, failFeatures.apply(col("_file"), col("_pos"), col("_id"),
+            size(col("_f")), when(rightLength, col("_f"))))
         .otherwise(col("_f"));
     Column label = when(badLabel.or(badId), failLabel.apply(col("_file"), col("_pos"), col("_id"), col("_l")))
         .otherwise(col("_l")).cast(DataTypes.IntegerType);
@@ -338,12 +343,22 @@ public final class TensorDatasets {
     return a.asNullable().sameType(b.asNullable()) && a.length() == b.length();
   }
 
-  /** Raises the error for a row whose features failed the check in SQL; computes the details in Java. */
-  private record FeaturesFailure(DatasetInfo info) implements UDF4<String, Long, Long, Seq<Float>, Seq<Float>> {
+  /**
+   * Raises the error for a row whose features failed the check in SQL; computes the details in Java. {@code length}
+   * is the row's length (-1 for a null row); {@code values} is the row only when its length is the declared one.
+   */
+  private record FeaturesFailure(DatasetInfo info)
+      implements UDF5<String, Long, Long, Integer, Seq<Float>, Seq<Float>> {
     @Override
-    public Seq<Float> call(String file, Long position, Long id, Seq<Float> values) {
-      List<Float> list = values == null ? null : JavaConverters.seqAsJavaList(values);
-      RowChecks.Problem p = RowChecks.featuresProblem(list, info);
+    public Seq<Float> call(String file, Long position, Long id, Integer length, Seq<Float> values) {
+      RowChecks.Problem p;
+      if (length == null || length < 0) {
+        p = new RowChecks.Problem(RowChecks.expectedLength(info), "null");
+      } else if (length != info.featureLength()) {
+        p = RowChecks.lengthProblem(length, info);
+      } else {
+        p = RowChecks.featuresProblem(values == null ? null : JavaConverters.seqAsJavaList(values), info);
+      }
       if (p == null) {
         p = new RowChecks.Problem(RowChecks.expectedLength(info) + ", all finite", "a row failing the check");
       }

@@ -7,6 +7,7 @@ import io.sparkquant.jobs.cli.CalibrateCommand;
 import io.sparkquant.jobs.cli.ClusterCheckCommand;
 import io.sparkquant.jobs.cli.ConvertCommand;
 import io.sparkquant.jobs.cli.DemoCommand;
+import io.sparkquant.jobs.cli.ErrorContract;
 import io.sparkquant.jobs.cli.EvaluateCommand;
 import io.sparkquant.jobs.cli.InspectCommand;
 import io.sparkquant.jobs.cli.LayerReportCommand;
@@ -52,23 +53,38 @@ public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  @CommandLine.Option(names = ErrorContract.VERBOSE, scope = CommandLine.ScopeType.INHERIT,
+      description = "On an error, print its stack trace (and Spark's task failures) besides the one-line message. "
+          + "Default: false.")
+  boolean verbose;
+
   @Override
   public void run() {
     throw new CommandLine.ParameterException(spec.commandLine(), "Missing subcommand");
   }
 
   public static void main(String[] args) {
+    // The CLI's log4j2 configuration reads this when the first logger starts, before picocli parses: without it,
+    // logged exceptions and Spark's task failures print no stack trace.
+    boolean verbose = ErrorContract.verbose(args);
+    System.setProperty("sparkquant.verbose", Boolean.toString(verbose));
+    System.setProperty("sparkquant.tasklog", verbose ? "warn" : "error");
     System.exit(execute(args));
   }
 
   /** Runs the CLI and returns the exit code; tests call this instead of {@link #main}. */
   public static int execute(String... args) {
-    return commandLine().execute(args);
+    CommandLine cli = commandLine();
+    try {
+      return cli.execute(args);
+    } catch (Error e) {
+      return ErrorContract.handleError(e, cli, args);
+    }
   }
 
   /** The configured picocli command line (tests inspect and run it). */
   public static CommandLine commandLine() {
-    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(false);
+    return ErrorContract.install(new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(false));
   }
 
   static final class Version implements CommandLine.IVersionProvider {

@@ -339,7 +339,8 @@ public final class Calibrator {
       // The table records the input shape the model was calibrated with, so exporting needs nothing else.
       int[] graphInput = graph.input().shape();
       CalibrationTable table = CalibrationTable.compute(method, pass1.tensors(), histograms)
-          .withInputShape(Arrays.copyOfRange(graphInput, 1, graphInput.length));
+          .withInputShape(Arrays.copyOfRange(graphInput, 1, graphInput.length))
+          .withModelFingerprint(graph.fingerprint());
       return new Run(table, sample.rows(), buckets, shufflePartitions, samplingMillis, minMaxMillis,
           histogramMillis);
     } finally {

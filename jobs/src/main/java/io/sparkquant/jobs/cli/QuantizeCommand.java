@@ -15,8 +15,6 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine;
@@ -33,8 +31,6 @@ import picocli.CommandLine;
     description = "Convert a DL4J model (ModelSerializer zip) to a TFLite model: float32, float16, dynamic-range, "
         + "full int8 or 16x8.")
 public final class QuantizeCommand implements Callable<Integer> {
-
-  private static final Logger LOG = LoggerFactory.getLogger(QuantizeCommand.class);
 
   @Option(names = "--model", required = true, description = "DL4J ModelSerializer zip (MultiLayerNetwork or "
       + "ComputationGraph).")
@@ -117,9 +113,10 @@ public final class QuantizeCommand implements Callable<Integer> {
     } catch (Dl4jImporter.InputShapeRequiredException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage() + "; use --input-shape H,W,C");
     } catch (UnsupportedModelException e) {
-      LOG.debug("Import failed", e);
-      spec.commandLine().getErr().println("quantize: " + model + " cannot be exported: " + e.getMessage());
-      return 1;
+      UnsupportedModelException located = new UnsupportedModelException(model + " cannot be exported: "
+          + e.getMessage());
+      located.initCause(e);
+      throw located;
     }
     spec.commandLine().getOut().println(out + " " + result.export().tflite().length + " bytes ("
         + options.mode().cliName() + ")");

@@ -79,6 +79,7 @@ public final class OutputDir implements AutoCloseable {
               + " only directories are replaced");
         }
       }
+      OutputFiles.checkParent(fs, target, path, "Output");
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot check output path " + path, e);
     }

@@ -4,11 +4,16 @@ import io.sparkquant.data.OutputCommit;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.permission.FsAction;
+import org.apache.hadoop.security.AccessControlException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,8 +71,35 @@ public final class OutputFiles implements AutoCloseable {
               + "--overwrite to replace it");
         }
       }
+      checkParent(fs, fs.makeQualified(p), path, option);
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot check " + option + " " + path, e);
+    }
+  }
+
+  /**
+   * Checks that the nearest existing ancestor of {@code target} is a directory this user may write to, so that a
+   * job fails before its work, naming the user's path, rather than when it moves its temporaries into place.
+   *
+   * @param path the output as the user wrote it; {@code option} the option that named it
+   */
+  static void checkParent(FileSystem fs, Path target, String path, String option) throws IOException {
+    Path ancestor = target.getParent();
+    while (ancestor != null && !fs.exists(ancestor)) {
+      ancestor = ancestor.getParent();
+    }
+    if (ancestor == null) {
+      return;
+    }
+    if (!fs.getFileStatus(ancestor).isDirectory()) {
+      throw new IllegalArgumentException(option + " " + path + " cannot be created: " + ancestor
+          + " is a file, not a directory");
+    }
+    try {
+      fs.access(ancestor, FsAction.WRITE);
+    } catch (AccessControlException e) {
+      throw new IllegalArgumentException(option + " " + path + " cannot be created: directory " + ancestor
+          + " is not writable", e);
     }
   }
 
@@ -102,31 +134,81 @@ public final class OutputFiles implements AutoCloseable {
   }
 
   /**
-   * Renames every written file to its final name, in write order. Fails before renaming anything when a target
-   * appeared while the job ran and not overwrite.
+   * Renames every written file to its final name, in write order, as one unit: existing targets (with overwrite)
+   * are moved aside first, and if any rename fails the files already renamed are removed and the previous ones
+   * restored, so a failure leaves the previous outputs (a .tflite and its card) as they were. Fails before renaming
+   * anything when a target appeared while the job ran and not overwrite.
    */
   public void commit() {
     if (pending.isEmpty()) {
       throw new IllegalStateException("Nothing was written");
     }
+    Map<Pending, Path> asides = new LinkedHashMap<>();
+    List<Pending> placed = new ArrayList<>();
     try {
-      if (!overwrite) {
-        for (Pending p : pending.values()) {
-          if (p.fs().exists(p.target())) {
-            throw new IllegalStateException("Output " + p.path() + " appeared while the job ran; not replacing it");
-          }
+      for (Pending p : pending.values()) {
+        if (!p.fs().exists(p.target())) {
+          continue;
+        }
+        if (!overwrite) {
+          throw new IllegalStateException("Output " + p.path() + " appeared while the job ran; not replacing it");
+        }
+        if (p.fs().getFileStatus(p.target()).isDirectory()) {
+          throw new IllegalStateException("Output " + p.path() + " is a directory; not replacing it with a file");
         }
       }
       for (Pending p : pending.values()) {
-        if (p.fs().exists(p.target()) && p.fs().getFileStatus(p.target()).isDirectory()) {
-          throw new IllegalStateException("Output " + p.path() + " is a directory; not replacing it with a file");
+        if (p.fs().exists(p.target())) {
+          Path aside = new Path(p.target().getParent(), "." + p.target().getName() + ".old-" + UUID.randomUUID());
+          rename(p.fs(), p.target(), aside);
+          asides.put(p, aside);
         }
-        OutputCommit.moveIntoPlace(p.fs(), p.tmp(), p.target(), overwrite);
+      }
+      for (Pending p : pending.values()) {
+        OutputCommit.moveIntoPlace(p.fs(), p.tmp(), p.target(), false);
+        placed.add(p);
         LOG.info("Wrote {}", p.target());
       }
       committed = true;
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot move " + pending.keySet() + " into place", e);
+    } catch (IOException | RuntimeException e) {
+      rollBack(placed, asides);
+      if (e instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new UncheckedIOException("Cannot move " + pending.keySet() + " into place; the previous files are "
+          + "unchanged", (IOException) e);
+    }
+    for (Map.Entry<Pending, Path> a : asides.entrySet()) {
+      try {
+        a.getKey().fs().delete(a.getValue(), false);
+        OutputCommit.removeStaleChecksum(a.getKey().fs(), a.getKey().target());
+      } catch (IOException e) {
+        LOG.warn("Cannot delete the replaced file {}", a.getValue(), e);
+      }
+    }
+  }
+
+  /** Undoes a partial commit: removes the files put in place and moves the previous ones back. */
+  private static void rollBack(List<Pending> placed, Map<Pending, Path> asides) {
+    for (Pending p : placed) {
+      try {
+        p.fs().delete(p.target(), false);
+      } catch (IOException e) {
+        LOG.warn("Cannot remove {} while rolling back", p.target(), e);
+      }
+    }
+    for (Map.Entry<Pending, Path> a : asides.entrySet()) {
+      try {
+        rename(a.getKey().fs(), a.getValue(), a.getKey().target());
+      } catch (IOException e) {
+        LOG.error("Cannot restore {} from {}", a.getKey().target(), a.getValue(), e);
+      }
+    }
+  }
+
+  private static void rename(FileSystem fs, Path from, Path to) throws IOException {
+    if (!fs.rename(from, to)) {
+      throw new IOException("rename " + from + " -> " + to + " returned false");
     }
   }
 

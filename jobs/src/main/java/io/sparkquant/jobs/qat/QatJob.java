@@ -210,6 +210,10 @@ public final class QatJob {
     } catch (InputShapeRequiredException e) {
       graph = Dl4jImporter.importModel(dl4j, info.shape()); // the data's shape only where the model cannot tell
     }
+    if (table != null && !table.checkComputedOn(graph.fingerprint(), o.calibration(), o.model())) {
+      LOG.warn("Calibration table {} records no model fingerprint (written by an older SparkQuant): cannot check "
+          + "that it was computed on {}", o.calibration(), o.model());
+    }
     QatNetwork.checkSupported(graph);
     checkShape(graph, info, "--data " + o.data());
     if (o.validation() != null) {

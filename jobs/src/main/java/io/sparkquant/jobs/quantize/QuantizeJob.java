@@ -177,6 +177,11 @@ public final class QuantizeJob {
     LOG.info("Imported {} ({} nodes) from {}, input shape {}", graph, graph.nodes().size(), o.model(),
         Arrays.toString(graph.input().shape()));
 
+    if (table != null && o.calibrationTable() != null
+        && !table.checkComputedOn(graph.fingerprint(), o.calibrationTable(), o.model())) {
+      LOG.warn("Calibration table {} records no model fingerprint (written by an older SparkQuant): cannot check "
+          + "that it was computed on {}", o.calibrationTable(), o.model());
+    }
     Calibrator.Run calibration = null;
     Iterator<Quantizer.InputBatch> rankingRows = null;
     ActivationRanges ranges = null;

@@ -34,8 +34,15 @@ public final class CalibrationTable {
   private final RangeMethod method;
   private final SortedMap<String, TensorCalibration> tensors;
   private final int[] inputShape;
+  private final String modelFingerprint;
 
   private CalibrationTable(RangeMethod method, SortedMap<String, TensorCalibration> tensors, int[] inputShape) {
+    this(method, tensors, inputShape, null);
+  }
+
+  private CalibrationTable(RangeMethod method, SortedMap<String, TensorCalibration> tensors, int[] inputShape,
+      String modelFingerprint) {
+    this.modelFingerprint = modelFingerprint;
     this.method = method;
     this.tensors = Collections.unmodifiableSortedMap(new TreeMap<>(tensors));
     this.inputShape = inputShape == null ? null : inputShape.clone();
@@ -109,7 +116,46 @@ public final class CalibrationTable {
       throw new IllegalArgumentException("input shape must be HWC or [F] with positive dimensions, got "
           + Arrays.toString(shape));
     }
-    return new CalibrationTable(method, tensors, shape);
+    return new CalibrationTable(method, tensors, shape, modelFingerprint);
+  }
+
+  /**
+   * The {@code Graph.fingerprint()} of the model the table was computed on, or null for a table written before
+   * tables recorded it.
+   */
+  public String modelFingerprint() {
+    return modelFingerprint;
+  }
+
+  /**
+   * Refuses a table computed on another model: ranges from a model of the same architecture and other weights have
+   * the right tensor names and silently wrong values.
+   *
+   * @param fingerprint the {@code Graph.fingerprint()} of the model about to use the table
+   * @param tableFile the table's file as the user named it, for the message
+   * @param modelFile the model's file as the user named it, for the message
+   * @return false when the table records no fingerprint (written before tables did), for the caller to warn
+   * @throws IllegalArgumentException naming both files and both fingerprints
+   */
+  public boolean checkComputedOn(String fingerprint, String tableFile, String modelFile) {
+    if (modelFingerprint == null) {
+      return false;
+    }
+    if (!modelFingerprint.equals(fingerprint)) {
+      throw new IllegalArgumentException("calibration table " + tableFile + " was computed on another model: it "
+          + "records model fingerprint " + modelFingerprint + ", model " + modelFile + " has " + fingerprint
+          + "; calibrate this model (sparkquant calibrate --model " + modelFile + ")");
+    }
+    return true;
+  }
+
+  /** This table recording the fingerprint of the model it was computed on ({@code Graph.fingerprint()}). */
+  public CalibrationTable withModelFingerprint(String fingerprint) {
+    if (fingerprint == null || !fingerprint.matches("[0-9a-f]{64}")) {
+      throw new IllegalArgumentException("model fingerprint must be 64 lowercase hex digits (SHA-256), got "
+          + fingerprint);
+    }
+    return new CalibrationTable(method, tensors, inputShape, fingerprint);
   }
 
   /** Tensor name -> calibration, sorted by name. */
@@ -147,6 +193,9 @@ public final class CalibrationTable {
     if (inputShape != null) {
       ArrayNode shape = root.putArray("inputShape");
       Arrays.stream(inputShape).forEach(shape::add);
+    }
+    if (modelFingerprint != null) {
+      root.put("modelFingerprint", modelFingerprint);
     }
     ObjectNode all = root.putObject("tensors");
     for (TensorCalibration t : tensors.values()) {
@@ -225,7 +274,16 @@ public final class CalibrationTable {
         }
       }
     }
-    return new CalibrationTable(method, tensors, inputShape);
+    String fingerprint = null;
+    JsonNode fp = root.get("modelFingerprint");
+    if (fp != null && !fp.isNull()) {
+      if (!fp.isTextual() || !fp.asText().matches("[0-9a-f]{64}")) {
+        throw new IllegalArgumentException("calibration table: modelFingerprint must be 64 lowercase hex digits "
+            + "(SHA-256), got " + fp);
+      }
+      fingerprint = fp.asText();
+    }
+    return new CalibrationTable(method, tensors, inputShape, fingerprint);
   }
 
   private static TensorCalibration tensorFromJson(String name, JsonNode n) {
@@ -253,7 +311,7 @@ public final class CalibrationTable {
   @Override
   public boolean equals(Object o) {
     return o instanceof CalibrationTable t && method.equals(t.method) && tensors.equals(t.tensors)
-        && Arrays.equals(inputShape, t.inputShape);
+        && Arrays.equals(inputShape, t.inputShape) && java.util.Objects.equals(modelFingerprint, t.modelFingerprint);
   }
 
   @Override

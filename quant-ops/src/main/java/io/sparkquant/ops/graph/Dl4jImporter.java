@@ -277,6 +277,18 @@ public final class Dl4jImporter {
       } else if (firstPre != null) {
         throw new UnsupportedModelException(where + ": input preprocessor " + firstPre.getClass().getSimpleName()
             + " is not supported; supported: FeedForwardToCnnPreProcessor (InputType.convolutionalFlat) or none");
+      } else if (firstLayer instanceof org.deeplearning4j.nn.conf.layers.FeedForwardLayer ffl && ffl.getNIn() > 0
+          && !(firstLayer instanceof ConvolutionLayer)) {
+        // A dense first layer takes rows of nIn values whatever item shape was recorded (train --preset mlp records
+        // H,W,C): DL4J's dense layer refuses a rank-4 input, and the rows are flattened as stored (HWC order).
+        if (explicitShape != null && Arrays.stream(explicitShape).asLongStream().reduce(1, (a, b) -> a * b)
+            != ffl.getNIn()) {
+          throw new IllegalArgumentException(where + ": input shape " + Arrays.toString(explicitShape) + " holds "
+              + Arrays.stream(explicitShape).asLongStream().reduce(1, (a, b) -> a * b) + " values; the first layer"
+              + " takes " + ffl.getNIn());
+        }
+        shape = new int[] {1, (int) ffl.getNIn()};
+        inputLayout = Dl4jInputLayout.FEED_FORWARD;
       } else if (firstLayer instanceof ConvolutionLayer || firstLayer instanceof SubsamplingLayer
           || (explicitShape != null && explicitShape.length == 3)) {
         if (explicitShape == null || explicitShape.length != 3) {
@@ -285,9 +297,6 @@ public final class Dl4jImporter {
         }
         shape = new int[] {1, explicitShape[0], explicitShape[1], explicitShape[2]};
         inputLayout = Dl4jInputLayout.NCHW;
-      } else if (firstLayer instanceof org.deeplearning4j.nn.conf.layers.FeedForwardLayer ffl && ffl.getNIn() > 0) {
-        shape = new int[] {1, (int) ffl.getNIn()};
-        inputLayout = Dl4jInputLayout.FEED_FORWARD;
       } else if (explicitShape != null && explicitShape.length == 1) {
         shape = new int[] {1, explicitShape[0]};
         inputLayout = Dl4jInputLayout.FEED_FORWARD;

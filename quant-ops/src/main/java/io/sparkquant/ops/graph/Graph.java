@@ -1,9 +1,15 @@
 package io.sparkquant.ops.graph;
 
+import java.lang.reflect.RecordComponent;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -124,6 +130,101 @@ public final class Graph implements java.io.Serializable {
 
   public List<Node> consumers(String tensorName) {
     return nodes.stream().filter(n -> n.inputs().contains(tensorName)).toList();
+  }
+
+  /**
+   * The identity of the model this graph computes: SHA-256 (hex) over the input shape, the DL4J input layout, every
+   * node's kind, tensor names, parameters and weights (float bits) in order, and the output name. The graph's name
+   * and the nodes' {@code origin} texts are left out, so a renamed copy of a model has the same fingerprint; a
+   * model of the same architecture with other weights has another. A calibration table records it.
+   */
+  public String fingerprint() {
+    MessageDigest sha;
+    try {
+      sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
+    ByteBuffer buf = ByteBuffer.allocate(8192);
+    Fingerprint f = new Fingerprint(sha, buf);
+    f.text("input").ints(input().shape()).text(String.valueOf(dl4jInputLayout));
+    for (Node n : nodes) {
+      f.text(n.getClass().getSimpleName());
+      for (RecordComponent c : n.getClass().getRecordComponents()) {
+        if (c.getName().equals("origin")) {
+          continue;
+        }
+        Object v;
+        try {
+          v = c.getAccessor().invoke(n);
+        } catch (ReflectiveOperationException e) {
+          throw new IllegalStateException("cannot read " + c.getName() + " of node " + n.name(), e);
+        }
+        f.text(c.getName());
+        if (v instanceof ConstTensor t) {
+          f.ints(t.shape()).floats(t.data());
+        } else if (v instanceof int[] a) {
+          f.ints(a);
+        } else {
+          f.text(String.valueOf(v));
+        }
+      }
+    }
+    f.text("output").text(output);
+    return HexFormat.of().formatHex(f.digest());
+  }
+
+  /** Feeds values to a digest with lengths, so that no two sequences of values feed the same bytes. */
+  private static final class Fingerprint {
+    private final MessageDigest sha;
+    private final ByteBuffer buf;
+
+    Fingerprint(MessageDigest sha, ByteBuffer buf) {
+      this.sha = sha;
+      this.buf = buf;
+    }
+
+    Fingerprint text(String s) {
+      byte[] b = s.getBytes(StandardCharsets.UTF_8);
+      intValue(b.length);
+      flush();
+      sha.update(b);
+      return this;
+    }
+
+    Fingerprint ints(int[] a) {
+      intValue(a.length);
+      for (int v : a) {
+        intValue(v);
+      }
+      return this;
+    }
+
+    Fingerprint floats(float[] a) {
+      intValue(a.length);
+      for (float v : a) {
+        intValue(Float.floatToIntBits(v));
+      }
+      return this;
+    }
+
+    private void intValue(int v) {
+      if (buf.remaining() < Integer.BYTES) {
+        flush();
+      }
+      buf.putInt(v);
+    }
+
+    private void flush() {
+      buf.flip();
+      sha.update(buf);
+      buf.clear();
+    }
+
+    byte[] digest() {
+      flush();
+      return sha.digest();
+    }
   }
 
   /** One line per node: "conv1: Conv2D(input[1, 28, 28, 1]) -> conv1[1, 28, 28, 8] RELU  <- layer 0 ...". */
