@@ -70,6 +70,11 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Training rows to calibrate on (seeded by id hash). Default: the config's, 1000.")
   Long calibrationRows;
 
+  @Option(names = "--qat-rows",
+      description = "Quantization-aware fine-tuning (one epoch) on the first N training rows; 0 = all. Default: the"
+          + " config's, 10000.")
+  Long qatRows;
+
   @Option(names = "--runtime",
       description = "What scores the .tflite models on the executors: java (SparkQuant's interpreter) or tflite"
           + " (the TFLite 2.6.2 native runtime). Default: java.")
@@ -132,6 +137,9 @@ public final class DemoCommand implements Callable<Integer> {
     }
     if (calibrationRows != null) {
       calibrate.put("rows", calibrationRows);
+    }
+    if (qatRows != null) {
+      ((ObjectNode) tree.get("qat")).put("rows", qatRows);
     }
     if (testRows != null) {
       evaluate.put("rows", testRows);
