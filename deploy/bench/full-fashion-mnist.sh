@@ -19,14 +19,6 @@ convert_fashion_mnist
 [[ -f "$WORK/cnn/model.zip" ]] || { step "train cnn, $EPOCHS epochs"; timed "$SQ" train --data "$WORK/fm-train" \
   --validation "$WORK/fm-test" --preset cnn --epochs "$EPOCHS" --out "$WORK/cnn"; }
 
-# method label -> calibrate arguments
-declare -A methods=(
-  [minmax]="--method minmax"
-  [percentile9999]="--method percentile --percentile 99.99"
-  [percentile999]="--method percentile --percentile 99.9"
-  [entropy]="--method entropy"
-  [mse]="--method mse")
-order=(minmax percentile9999 percentile999 entropy mse)
 
 for m in "${order[@]}"; do
   table="$WORK/calib/$m.json"

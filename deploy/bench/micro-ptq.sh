@@ -23,14 +23,6 @@ model="$WORK/micro/model.zip"
 [[ -f "$model" ]] || { step "train micro, $EPOCHS epochs"; timed "$SQ" train --data "$WORK/fm-train" \
   --validation "$WORK/fm-test" --preset micro --epochs "$EPOCHS" --seed "$SEED" --out "$WORK/micro"; }
 
-# method label -> calibrate arguments
-declare -A methods=(
-  [minmax]="--method minmax"
-  [percentile9999]="--method percentile --percentile 99.99"
-  [percentile999]="--method percentile --percentile 99.9"
-  [entropy]="--method entropy"
-  [mse]="--method mse")
-order=(minmax percentile9999 percentile999 entropy mse)
 # variant label -> quantize arguments: conv/depthwise weight scales (pc = per channel, pt = per tensor), model I/O
 declare -A variants=(
   [pc-fio]=""

@@ -26,13 +26,6 @@ model="${MODEL:-$WORK/$PRESET/model.zip}"
 [[ -f "$model" ]] || { step "train $PRESET, $EPOCHS epochs"; timed "$SQ" train --data "$WORK/fm-train" \
   --validation "$WORK/fm-test" --preset "$PRESET" --epochs "$EPOCHS" ${TRAIN_ARGS:-} --out "$WORK/$PRESET"; }
 
-declare -A methods=(
-  [minmax]="--method minmax"
-  [percentile9999]="--method percentile --percentile 99.99"
-  [percentile999]="--method percentile --percentile 99.9"
-  [entropy]="--method entropy"
-  [mse]="--method mse")
-order=(minmax percentile9999 percentile999 entropy mse)
 for m in "${order[@]}"; do
   table="$WORK/calib/$m.json"
   # shellcheck disable=SC2086

@@ -8,7 +8,6 @@ import io.sparkquant.jobs.output.Manifest;
 import io.sparkquant.jobs.output.OutputFiles;
 import io.sparkquant.ops.calib.RangeMethod;
 import io.sparkquant.ops.graph.Dl4jImporter;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -56,12 +55,7 @@ public final class CalibrateJob {
     long t0 = System.nanoTime();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     byte[] modelBytes = HadoopFiles.readAllBytes(conf, o.model());
-    try {
-      Dl4jImporter.load(modelBytes); // a damaged zip is refused by its name before any Spark work
-    } catch (IOException e) {
-      throw new IllegalArgumentException("model " + o.model() + " is not a readable DL4J ModelSerializer zip: "
-          + e.getMessage(), e);
-    }
+    Dl4jImporter.load(modelBytes, o.model()); // a damaged zip is refused by its name before any Spark work
     TensorDataset dataset = TensorDatasets.loadFeatures(spark, o.data(), null); // labels are not needed
     LOG.info("calibrate: model {} ({} bytes), data {} (shape {}), method {}", o.model(), modelBytes.length,
         o.data(), dataset.info().shapeString(), o.rangeMethod());

@@ -197,13 +197,7 @@ public final class QatJob {
     DatasetInfo info = TensorDatasets.readInfo(o.data(), conf);
     int[] known = recorded != null && recorded.inputShape() != null ? recorded.inputShape()
         : table != null ? table.inputShape() : null;
-    Model dl4j;
-    try {
-      dl4j = Dl4jImporter.load(modelBytes);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("model " + o.model() + " is not a readable DL4J ModelSerializer zip: "
-          + e.getMessage(), e);
-    }
+    Model dl4j = Dl4jImporter.load(modelBytes, o.model());
     Graph graph;
     try {
       graph = Dl4jImporter.importModel(dl4j, known);

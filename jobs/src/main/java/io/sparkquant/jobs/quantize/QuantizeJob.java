@@ -20,7 +20,6 @@ import io.sparkquant.ops.export.Quantizer;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.ModelMetadata;
-import java.io.IOException;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -149,13 +148,7 @@ public final class QuantizeJob {
     Configuration conf = spark != null ? spark.sparkContext().hadoopConfiguration() : new Configuration();
     byte[] modelBytes = HadoopFiles.readAllBytes(conf, o.model());
     ModelMetadata recorded = ModelMetadata.read(modelBytes).orElse(null);
-    Model dl4j;
-    try {
-      dl4j = Dl4jImporter.load(modelBytes);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("model " + o.model() + " is not a readable DL4J ModelSerializer zip: "
-          + e.getMessage(), e);
-    }
+    Model dl4j = Dl4jImporter.load(modelBytes, o.model());
     if (table == null && o.calibrationTable() != null && o.mode().needsRanges()) {
       String json = HadoopFiles.readString(conf, o.calibrationTable());
       try {

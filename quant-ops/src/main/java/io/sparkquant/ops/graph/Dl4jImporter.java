@@ -102,6 +102,20 @@ public final class Dl4jImporter {
         : ModelSerializer.restoreMultiLayerNetwork(zip.toFile());
   }
 
+  /**
+   * {@link #load(byte[])} for a model a user named: an unreadable zip is bad input, refused naming {@code where}.
+   *
+   * @throws IllegalArgumentException if the bytes are not a readable ModelSerializer zip
+   */
+  public static Model load(byte[] zip, String where) {
+    try {
+      return load(zip);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("model " + where + " is not a readable DL4J ModelSerializer zip: "
+          + e.getMessage(), e);
+    }
+  }
+
   /** {@link #load(Path)} for a zip held in memory (e.g. read through a Hadoop file system). */
   public static Model load(byte[] zip) throws IOException {
     String json = null;
