@@ -14,8 +14,8 @@ import org.apache.spark.scheduler.StageInfo;
 import scala.collection.JavaConverters;
 
 /**
- * Prints one progress line per Spark job, at most every {@code intervalMillis}, plus a last line when the job
- * ends: {@code progress: <job> <done>/<total> rows (<pct>%), <rate> rows/s, <eta> left}.
+ * Prints progress lines of the running Spark job, at most one every {@code intervalMillis}, plus a closing line
+ * for a job that was shown: {@code progress: <job> <done>/<total> rows (<pct>%), <rate> rows/s, <eta> left}.
  *
  * <p>Rows done are the records tasks read from the job's sources (not shuffle reads, which would count them
  * twice). Spark does not know a job's row count before it runs, so the total is extrapolated from the finished
@@ -38,6 +38,7 @@ public final class ProgressListener extends SparkListener {
     int totalTasks;
     int doneTasks;
     long rows;
+    boolean printed;
     boolean printedComplete;
     /** Per stage that read input records: {tasks, tasks done, records read}, to extrapolate the row total. */
     final Map<Integer, long[]> inputStages = new HashMap<>();
@@ -93,7 +94,7 @@ public final class ProgressListener extends SparkListener {
       stage[2] += records;
     }
     long now = clockMillis.getAsLong();
-    if (lastLineMillis == Long.MIN_VALUE || now - lastLineMillis >= intervalMillis) {
+    if (due(now)) {
       print(job, now, false);
     }
   }
@@ -102,13 +103,20 @@ public final class ProgressListener extends SparkListener {
   public synchronized void onJobEnd(SparkListenerJobEnd end) {
     Job job = jobs.remove(end.jobId());
     jobOfStage.values().removeIf(id -> id == end.jobId());
-    if (job != null && job.doneTasks > 0 && !job.printedComplete) {
-      print(job, clockMillis.getAsLong(), true);
+    long now = clockMillis.getAsLong();
+    // A job already shown gets its closing line; a short job that finished between two lines stays silent.
+    if (job != null && job.doneTasks > 0 && !job.printedComplete && (job.printed || due(now))) {
+      print(job, now, true);
     }
+  }
+
+  private boolean due(long now) {
+    return lastLineMillis == Long.MIN_VALUE || now - lastLineMillis >= intervalMillis;
   }
 
   private void print(Job job, long now, boolean finished) {
     lastLineMillis = now;
+    job.printed = true;
     // Skipped stages (their shuffle output is reused) never run tasks, so a finished job counts as complete.
     double fraction = finished || job.totalTasks == 0 ? 1.0 : (double) job.doneTasks / job.totalTasks;
     boolean rows = job.rows > 0;

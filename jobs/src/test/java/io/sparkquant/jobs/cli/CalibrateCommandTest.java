@@ -98,6 +98,27 @@ class CalibrateCommandTest {
   }
 
   @Test
+  void progressLinesOnlyWhenAsked() {
+    String[] common = {"calibrate", "--master", "local[2]", "--model", model.toString(), "--data", data.toString(),
+        "--method", "minmax", "--batch-size", "8"};
+    // Tests run without a terminal: quiet by default.
+    Exec quiet = exec(concat(common, "--out", dir.resolve("p0/table.json").toString()));
+    assertEquals(0, quiet.code(), quiet.err());
+    assertFalse(quiet.out().contains("progress:"), quiet.out());
+    Exec shown = exec(concat(common, "--progress", "--out", dir.resolve("p1/table.json").toString()));
+    assertEquals(0, shown.code(), shown.err());
+    List<String> lines = shown.out().lines().filter(l -> l.startsWith("progress: ")).toList();
+    assertFalse(lines.isEmpty(), shown.out());
+    for (String line : lines) {
+      assertTrue(line.matches("progress: .+ \\d+/\\d+ (rows|tasks) \\(\\d+%\\), \\d+ (rows|tasks)/s, \\S+ left"), line);
+    }
+    assertTrue(shown.out().contains("Calibrated "), shown.out());
+    Exec off = exec(concat(common, "--no-progress", "--out", dir.resolve("p2/table.json").toString()));
+    assertEquals(0, off.code(), off.err());
+    assertFalse(off.out().contains("progress:"), off.out());
+  }
+
+  @Test
   void writesTableAndManifestIndependentOfPartitions() throws IOException {
     Path out1 = dir.resolve("t1/table.json");
     Path out4 = dir.resolve("t4/table.json");
