@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.LongSupplier;
 import org.apache.spark.executor.TaskMetrics;
+import org.apache.spark.scheduler.JobSucceeded$;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobEnd;
 import org.apache.spark.scheduler.SparkListenerJobStart;
@@ -79,8 +80,8 @@ public final class ProgressListener extends SparkListener {
   public synchronized void onTaskEnd(SparkListenerTaskEnd end) {
     Integer jobId = jobOfStage.get(end.stageId());
     Job job = jobId == null ? null : jobs.get(jobId);
-    if (job == null) {
-      return;
+    if (job == null || !end.taskInfo().successful()) {
+      return; // a failed attempt is retried: only successful tasks are progress
     }
     job.doneTasks = Math.min(job.totalTasks, job.doneTasks + 1);
     TaskMetrics metrics = end.taskMetrics();
@@ -104,8 +105,10 @@ public final class ProgressListener extends SparkListener {
     Job job = jobs.remove(end.jobId());
     jobOfStage.values().removeIf(id -> id == end.jobId());
     long now = clockMillis.getAsLong();
-    // A job already shown gets its closing line; a short job that finished between two lines stays silent.
-    if (job != null && job.doneTasks > 0 && !job.printedComplete && (job.printed || due(now))) {
+    // A job already shown gets its closing line; a short job that finished between two lines stays silent, and
+    // a failed one too (the command reports the error).
+    boolean succeeded = JobSucceeded$.MODULE$.equals(end.jobResult());
+    if (job != null && succeeded && job.doneTasks > 0 && !job.printedComplete && (job.printed || due(now))) {
       print(job, now, true);
     }
   }
