@@ -134,7 +134,7 @@ public final class PipelineCommand implements Callable<Integer> {
         plan.config().evaluate().runtime());
     console.printf("  %-16s %7s %11s %20s%n", "model", "top-1", "size bytes", "agreement with float");
     for (PipelineJob.ModelRow m : result.models()) {
-      console.printf(Locale.ROOT, "  %-16s %7.4f %11d %20.4f%n", m.key(), m.accuracy(), m.sizeBytes(),
+      console.printf(Locale.ROOT, "  %-16s %7.4f %11d %20.4f%n", m.label(), m.accuracy(), m.sizeBytes(),
           m.agreementWithFloat());
     }
     console.printf("%nModel: %s%nCalibration table: %s%n", plan.model(), plan.table());

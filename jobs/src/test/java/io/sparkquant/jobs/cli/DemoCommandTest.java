@@ -68,6 +68,7 @@ class DemoCommandTest {
     String[] formats = {"dl4j", "tflite", "tflite", "tflite"};
     String[] files = {"model/model.zip", "quant/model-dynamic.tflite", "quant/model-int8.tflite",
         "qat/model-int8.tflite"};
+    String[] labels = {"float", "dynamic", "int8", "qat-int8"}; // the pipeline's labels, not the file-derived keys
     for (int i = 0; i < files.length; i++) {
       JsonNode m = models.get(i);
       assertTrue(m.get("format").asText().toLowerCase(Locale.ROOT).contains(formats[i]), m.toString());
@@ -78,7 +79,7 @@ class DemoCommandTest {
       assertEquals(correct / 200.0, m.at("/metrics/accuracy").asDouble(), 1e-12, m.toString());
       assertEquals(agree / 200.0, m.at("/agreementWithReference/top1").asDouble(), 1e-12, m.toString());
       assertEquals(Files.size(out.resolve(files[i])), m.get("sizeBytes").asLong());
-      assertTrue(printed.contains(String.format(Locale.ROOT, "%-16s %7.4f %11d %20.4f", m.get("key").asText(),
+      assertTrue(printed.contains(String.format(Locale.ROOT, "%-16s %7.4f %11d %20.4f", labels[i],
           correct / 200.0, m.get("sizeBytes").asLong(), agree / 200.0)), printed);
     }
     assertTrue(printed.contains("epoch 1:"), printed);
