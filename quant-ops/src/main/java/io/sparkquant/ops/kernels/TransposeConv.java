@@ -78,7 +78,11 @@ public final class TransposeConv {
     return scratch;
   }
 
-  /** int8: the accumulator is int32 in TFLite and cannot overflow for converter-sized kernels; bias may be null. */
+  /**
+   * int8: TFLite accumulates in int32; the exact sum cast to int wraps as that would. Requantized with the double
+   * rounding MultiplyByQuantizedMultiplier (TransposeConvVsTfliteTest fails with ruy's single rounding); bias may
+   * be null.
+   */
   public static void evalInt8(Conv.QuantizedParams p, Geometry g, byte[] input, byte[] filter, int[] bias,
       byte[] output) {
     final long[] scratch = scatter(g, i -> input[i], p.inputOffset(), filter);
