@@ -23,7 +23,9 @@ import picocli.CommandLine;
     sortOptions = false,
     description = {
         "Runs a .tflite model on NumPy .npy inputs (one per model input, in model order; the leading dimension",
-        "is the batch) and writes one .npy per model output, named after the output tensor, in its dtype.",
+        "is the batch) and writes one .npy per model output, in its dtype, named after the output tensor: the",
+        "name itself when it is a safe file name of at most 100 characters, else <index>_<sanitized name, at most",
+        "64 characters>_<8 hex digits of its SHA-256>.npy; manifest.json maps tensor names to files (outputTensors).",
         "Supported .npy dtypes: '<f4', '|i1', '<i2', '<i4' (C order). Runs locally, without Spark."},
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {

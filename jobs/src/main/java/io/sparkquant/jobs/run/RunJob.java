@@ -30,7 +30,8 @@ import org.apache.hadoop.conf.Configuration;
 /**
  * The run stage: runs a .tflite model on NumPy inputs (one per model input, the leading dimension is the batch)
  * with SparkQuant's Java interpreter or the TFLite 2.6.2 runtime, and writes one .npy per model output, named
- * after its tensor, plus manifest.json, atomically. Runs locally, without Spark.
+ * after its tensor ({@link #fileName}: made safe and short where needed), plus manifest.json (with the tensor to
+ * file mapping), atomically. Runs locally, without Spark.
  */
 public final class RunJob {
 
@@ -130,10 +131,16 @@ public final class RunJob {
     TensorValue[] outs = runtime == Runtime.java ? runJava(interpreter, in) : runTflite(m, bytes, in);
     long runMillis = (System.nanoTime() - start) / 1_000_000;
     Map<String, TensorValue> files = new LinkedHashMap<>();
+    List<Map<String, String>> outputFiles = new ArrayList<>();
     Set<String> used = new HashSet<>();
     for (int o = 0; o < outs.length; o++) {
-      String name = fileName(m.tensor(m.outputs()[o]).name(), o, used);
+      String tensorName = m.tensor(m.outputs()[o]).name();
+      String name = fileName(tensorName, o, used);
       files.put(name, outs[o]);
+      Map<String, String> entry = new LinkedHashMap<>();
+      entry.put("tensor", tensorName == null ? "" : tensorName);
+      entry.put("file", name);
+      outputFiles.add(entry);
     }
     ManifestOptions options = new ManifestOptions(model, inputs, outputDir, runtime.name(), threads);
     try (OutputDir dir = OutputDir.create(hadoopConf, outputDir, overwrite)) {
@@ -145,6 +152,7 @@ public final class RunJob {
         manifest.input("input " + k, inputs.get(k), in[k].shape().length == 0 ? 1 : in[k].shape()[0]);
       }
       manifest.put("outputs", files.keySet());
+      manifest.put("outputTensors", outputFiles); // tensor name -> file, in model output order
       manifest.writeTo(dir);
       dir.commit();
     } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException e) {
@@ -325,14 +333,46 @@ public final class RunJob {
     }
   }
 
-  /** The tensor name made file-safe, or output_&lt;i&gt; when empty or already used. */
+  /** A file name this long or shorter is kept as is when the tensor name needs no change. */
+  static final int MAX_PLAIN_NAME_CHARS = 100;
+  /** The readable part of a rewritten name; with the index, the hash and ".npy" well under 255 bytes. */
+  static final int MAX_STEM_CHARS = 64;
+
+  /**
+   * The output file for tensor {@code index}: the tensor name + ".npy" when it is already a safe, short, unused
+   * file name (letters, digits, '.', '_', '-', not starting with '.'); otherwise
+   * {@code <index>_<sanitized name, at most 64 chars>_<8 hex digits of SHA-256(name)>.npy}, which converter
+   * names such as "model/conv2d_3/BiasAdd;model/conv2d_3/Conv2D:0" (slashes, colons, hundreds of characters)
+   * need. The index makes it unique among the outputs; the hash tells apart names that sanitize alike.
+   * manifest.json maps every tensor name to its file.
+   */
   static String fileName(String tensorName, int index, Set<String> used) {
-    String base = tensorName == null ? "" : tensorName.replaceAll("[^A-Za-z0-9._-]", "_");
-    String name = base.isEmpty() || base.startsWith(".") ? "output_" + index : base;
-    if (!used.add(name + ".npy")) {
-      name = name + "_" + index;
-      used.add(name + ".npy");
+    String name = tensorName == null ? "" : tensorName;
+    String plain = name + ".npy";
+    if (!name.isEmpty() && name.length() <= MAX_PLAIN_NAME_CHARS && name.matches("[A-Za-z0-9_-][A-Za-z0-9._-]*")
+        && used.add(plain)) {
+      return plain;
     }
-    return name + ".npy";
+    String stem = name.replaceAll("[^A-Za-z0-9._-]+", "_").replaceAll("^[._]+", "");
+    if (stem.length() > MAX_STEM_CHARS) {
+      stem = stem.substring(0, MAX_STEM_CHARS);
+    }
+    stem = stem.replaceAll("_+$", "");
+    String file = index + "_" + (stem.isEmpty() ? "output" : stem) + "_" + shortHash(name) + ".npy";
+    while (!used.add(file)) { // only a plain name of another output spelled exactly like this one
+      file = index + "_" + file;
+    }
+    return file;
+  }
+
+  /** The first 8 hex digits of the SHA-256 of the UTF-8 name. */
+  private static String shortHash(String name) {
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(digest, 0, 4);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
   }
 }

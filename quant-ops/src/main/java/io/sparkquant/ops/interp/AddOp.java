@@ -90,7 +90,7 @@ final class AddOp {
   }
 
   /** CheckedLog2: the scale is a power of two (within TFLite's 1e-3 tolerance on log2). */
-  private static boolean isPowerOfTwo(float scale) {
+  static boolean isPowerOfTwo(float scale) {
     double log2 = Math.log(scale) / Math.log(2);
     return Math.abs(log2 - Math.rint(log2)) < 1e-3;
   }

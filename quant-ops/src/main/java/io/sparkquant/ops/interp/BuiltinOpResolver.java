@@ -12,7 +12,11 @@ import io.sparkquant.ops.tflite.OperatorOptions.FullyConnectedParams;
 import io.sparkquant.ops.tflite.OperatorOptions.PoolParams;
 import io.sparkquant.ops.tflite.OperatorOptions.ReducerParams;
 import io.sparkquant.ops.tflite.OperatorOptions.ReshapeParams;
+import io.sparkquant.ops.tflite.OperatorOptions.MulParams;
 import io.sparkquant.ops.tflite.OperatorOptions.SoftmaxParams;
+import io.sparkquant.ops.tflite.OperatorOptions.StridedSliceParams;
+import io.sparkquant.ops.tflite.OperatorOptions.SubParams;
+import io.sparkquant.ops.tflite.OperatorOptions.TransposeConvParams;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -57,6 +61,13 @@ public final class BuiltinOpResolver implements OpResolver {
         "int16 to int8", "int16 to int16"), QuantizeOp::prepare);
     add(BuiltinOp.DEQUANTIZE, 1, 4, null, List.of("int8 to float32", "int16 to float32", "float16 to float32"),
         DequantizeOp::prepare);
+    add(BuiltinOp.SUB, 1, 5, SubParams.class, List.of("int8", "int16 with general scales", "float32"),
+        SubOp::prepare);
+    add(BuiltinOp.MUL, 1, 5, MulParams.class, INT8_INT16_FLOAT32, MulOp::prepare);
+    add(BuiltinOp.STRIDED_SLICE, 1, 6, StridedSliceParams.class, List.of("int8", "int16", "int32", "float32"),
+        StridedSliceOp::prepare);
+    add(BuiltinOp.TRANSPOSE_CONV, 1, 3, TransposeConvParams.class,
+        List.of("int8 per-channel", "int16x8", "float32"), TransposeConvOp::prepare);
   }
 
   private void add(BuiltinOp op, int minVersion, int maxVersion, Class<? extends OperatorOptions> options,

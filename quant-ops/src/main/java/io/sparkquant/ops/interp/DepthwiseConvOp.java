@@ -32,7 +32,9 @@ final class DepthwiseConvOp {
     OperatorOptions.DepthwiseConvParams o = c.options(OperatorOptions.DepthwiseConvParams.class);
     TfliteTensor input = c.input(0);
     TfliteTensor filter = c.input(1);
-    TfliteTensor bias = c.optionalInput(2);
+    // depthwise_conv.cc: hasBias = NumInputs(node) == 3, and GetInput refuses an omitted (-1) third input;
+    // measured in TFLite 2.6.2 ("Tensor at index 2 was optional but was expected"): no bias means two inputs
+    TfliteTensor bias = c.op.inputs().length == 3 ? c.input(2) : null;
     TfliteTensor output = c.output();
     int[] fs = filter.shape();
     if (fs.length != 4 || fs[0] != 1) {

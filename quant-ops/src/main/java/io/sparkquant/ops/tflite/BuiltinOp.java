@@ -15,12 +15,16 @@ public enum BuiltinOp {
   FULLY_CONNECTED(9),
   LOGISTIC(14),
   MAX_POOL_2D(17),
+  MUL(18),
   RELU(19),
   RELU6(21),
   RESHAPE(22),
   SOFTMAX(25),
   TANH(28),
   MEAN(40),
+  SUB(41),
+  STRIDED_SLICE(45),
+  TRANSPOSE_CONV(67),
   QUANTIZE(114);
 
   private final int code;

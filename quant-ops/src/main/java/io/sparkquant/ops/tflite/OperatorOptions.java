@@ -46,4 +46,17 @@ public sealed interface OperatorOptions {
 
   /** MEAN's options (ReducerOptions in the schema). */
   record ReducerParams(boolean keepDims) implements OperatorOptions {}
+
+  /** SUB's options; {@code potScaleInt16} (schema default true) selects TFLite's power-of-two int16 path. */
+  record SubParams(FusedActivation fusedActivation, boolean potScaleInt16) implements OperatorOptions {}
+
+  record MulParams(FusedActivation fusedActivation) implements OperatorOptions {}
+
+  /** Bit {@code i} of a mask refers to axis {@code i}; {@code offset} is a newer schema field TFLite 2.6.2 lacks. */
+  record StridedSliceParams(int beginMask, int endMask, int ellipsisMask, int newAxisMask, int shrinkAxisMask,
+      boolean offset) implements OperatorOptions {}
+
+  /** {@code fusedActivation} is a newer schema field that TFLite 2.6.2 does not read. */
+  record TransposeConvParams(Padding padding, int strideW, int strideH, FusedActivation fusedActivation)
+      implements OperatorOptions {}
 }

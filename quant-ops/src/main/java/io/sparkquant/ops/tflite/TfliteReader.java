@@ -9,6 +9,7 @@ import io.sparkquant.ops.tflite.schema.BuiltinOptions;
 import io.sparkquant.ops.tflite.schema.Conv2DOptions;
 import io.sparkquant.ops.tflite.schema.DepthwiseConv2DOptions;
 import io.sparkquant.ops.tflite.schema.FullyConnectedOptions;
+import io.sparkquant.ops.tflite.schema.MulOptions;
 import io.sparkquant.ops.tflite.schema.Metadata;
 import io.sparkquant.ops.tflite.schema.Model;
 import io.sparkquant.ops.tflite.schema.Operator;
@@ -18,6 +19,9 @@ import io.sparkquant.ops.tflite.schema.QuantizationParameters;
 import io.sparkquant.ops.tflite.schema.ReducerOptions;
 import io.sparkquant.ops.tflite.schema.ReshapeOptions;
 import io.sparkquant.ops.tflite.schema.SoftmaxOptions;
+import io.sparkquant.ops.tflite.schema.StridedSliceOptions;
+import io.sparkquant.ops.tflite.schema.SubOptions;
+import io.sparkquant.ops.tflite.schema.TransposeConvOptions;
 import io.sparkquant.ops.tflite.schema.SubGraph;
 import io.sparkquant.ops.tflite.schema.Tensor;
 import java.nio.BufferOverflowException;
@@ -316,6 +320,24 @@ public final class TfliteReader {
       case BuiltinOptions.ReducerOptions -> {
         ReducerOptions o = (ReducerOptions) present(op.builtinOptions(new ReducerOptions()), label);
         yield new OperatorOptions.ReducerParams(o.keepDims());
+      }
+      case BuiltinOptions.SubOptions -> {
+        SubOptions o = (SubOptions) present(op.builtinOptions(new SubOptions()), label);
+        yield new OperatorOptions.SubParams(activation(o.fusedActivationFunction(), label), o.potScaleInt16());
+      }
+      case BuiltinOptions.MulOptions -> {
+        MulOptions o = (MulOptions) present(op.builtinOptions(new MulOptions()), label);
+        yield new OperatorOptions.MulParams(activation(o.fusedActivationFunction(), label));
+      }
+      case BuiltinOptions.StridedSliceOptions -> {
+        StridedSliceOptions o = (StridedSliceOptions) present(op.builtinOptions(new StridedSliceOptions()), label);
+        yield new OperatorOptions.StridedSliceParams(o.beginMask(), o.endMask(), o.ellipsisMask(), o.newAxisMask(),
+            o.shrinkAxisMask(), o.offset());
+      }
+      case BuiltinOptions.TransposeConvOptions -> {
+        TransposeConvOptions o = (TransposeConvOptions) present(op.builtinOptions(new TransposeConvOptions()), label);
+        yield new OperatorOptions.TransposeConvParams(padding(o.padding(), label), o.strideW(), o.strideH(),
+            activation(o.fusedActivationFunction(), label));
       }
       // Other union members (e.g. the empty QuantizeOptions some converters write) carry nothing we use;
       // ModelCheck.verify reports an op whose required options are missing.

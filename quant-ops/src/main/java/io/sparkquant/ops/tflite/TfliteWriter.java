@@ -10,6 +10,7 @@ import io.sparkquant.ops.tflite.schema.DepthwiseConv2DOptions;
 import io.sparkquant.ops.tflite.schema.FullyConnectedOptions;
 import io.sparkquant.ops.tflite.schema.Metadata;
 import io.sparkquant.ops.tflite.schema.Model;
+import io.sparkquant.ops.tflite.schema.MulOptions;
 import io.sparkquant.ops.tflite.schema.Operator;
 import io.sparkquant.ops.tflite.schema.OperatorCode;
 import io.sparkquant.ops.tflite.schema.Pool2DOptions;
@@ -17,6 +18,9 @@ import io.sparkquant.ops.tflite.schema.QuantizationParameters;
 import io.sparkquant.ops.tflite.schema.ReducerOptions;
 import io.sparkquant.ops.tflite.schema.ReshapeOptions;
 import io.sparkquant.ops.tflite.schema.SoftmaxOptions;
+import io.sparkquant.ops.tflite.schema.StridedSliceOptions;
+import io.sparkquant.ops.tflite.schema.SubOptions;
+import io.sparkquant.ops.tflite.schema.TransposeConvOptions;
 import io.sparkquant.ops.tflite.schema.SubGraph;
 import io.sparkquant.ops.tflite.schema.Tensor;
 import java.util.ArrayList;
@@ -241,6 +245,22 @@ public final class TfliteWriter {
     }
     if (options instanceof OperatorOptions.ReducerParams o) {
       return new int[] {BuiltinOptions.ReducerOptions, ReducerOptions.createReducerOptions(b, o.keepDims())};
+    }
+    if (options instanceof OperatorOptions.SubParams o) {
+      return new int[] {BuiltinOptions.SubOptions, SubOptions.createSubOptions(b,
+          (byte) o.fusedActivation().ordinal(), o.potScaleInt16())};
+    }
+    if (options instanceof OperatorOptions.MulParams o) {
+      return new int[] {BuiltinOptions.MulOptions, MulOptions.createMulOptions(b,
+          (byte) o.fusedActivation().ordinal())};
+    }
+    if (options instanceof OperatorOptions.StridedSliceParams o) {
+      return new int[] {BuiltinOptions.StridedSliceOptions, StridedSliceOptions.createStridedSliceOptions(b,
+          o.beginMask(), o.endMask(), o.ellipsisMask(), o.newAxisMask(), o.shrinkAxisMask(), o.offset())};
+    }
+    if (options instanceof OperatorOptions.TransposeConvParams o) {
+      return new int[] {BuiltinOptions.TransposeConvOptions, TransposeConvOptions.createTransposeConvOptions(b,
+          (byte) o.padding().ordinal(), o.strideW(), o.strideH(), (byte) o.fusedActivation().ordinal())};
     }
     throw new IllegalArgumentException("No builtin options mapping for " + options.getClass().getSimpleName());
   }

@@ -92,6 +92,18 @@ class OpTableVsTfliteTest {
     CASES.put("DEQUANTIZE int8 to float32", rnd -> unary(rnd, BuiltinOp.DEQUANTIZE, I8, F32));
     CASES.put("DEQUANTIZE int16 to float32", rnd -> unary(rnd, BuiltinOp.DEQUANTIZE, I16, F32));
     CASES.put("DEQUANTIZE float16 to float32", OpTableVsTfliteTest::float16Weights);
+    CASES.put("SUB int8", rnd -> subOrMul(rnd, BuiltinOp.SUB, I8));
+    CASES.put("SUB int16 with general scales", rnd -> subOrMul(rnd, BuiltinOp.SUB, I16));
+    CASES.put("SUB float32", rnd -> subOrMul(rnd, BuiltinOp.SUB, F32));
+    for (TensorType t : new TensorType[] {I8, I16, F32}) {
+      CASES.put("MUL " + name(t), rnd -> subOrMul(rnd, BuiltinOp.MUL, t));
+    }
+    for (TensorType t : new TensorType[] {I8, I16, TensorType.INT32, F32}) {
+      CASES.put("STRIDED_SLICE " + name(t), rnd -> stridedSlice(rnd, t));
+    }
+    CASES.put("TRANSPOSE_CONV int8 per-channel", rnd -> transposeConv(rnd, I8));
+    CASES.put("TRANSPOSE_CONV int16x8", rnd -> transposeConv(rnd, I16));
+    CASES.put("TRANSPOSE_CONV float32", rnd -> transposeConv(rnd, F32));
   }
 
   @Test
@@ -143,6 +155,7 @@ class OpTableVsTfliteTest {
     return switch (t) {
       case INT8 -> int8s(rnd, n, -128, 127);
       case INT16 -> int16s(rnd, n, -32768, 32767);
+      case INT32 -> int32s(rnd, n, -100000, 100000);
       default -> floats(rnd, n, -6, 6);
     };
   }
@@ -305,5 +318,73 @@ class OpTableVsTfliteTest {
             new OperatorOptions.AddParams(FusedActivation.NONE)));
     TfliteModel model = new TfliteModel("float16 weights", tensors, ops, new int[] {0}, new int[] {3}, Map.of());
     return new Case(model, floats(rnd, product(shape), -3, 3));
+  }
+
+  /** SUB or MUL with a constant second operand broadcast over the batch (ops the converter writes, not the exporter). */
+  private static Case subOrMul(SplittableRandom rnd, BuiltinOp op, TensorType t) {
+    int[] shape = {rnd.nextInt(1, 3), 3, 5};
+    TfliteQuantization a = activation(rnd, t, 0.01, 0.1);
+    TfliteQuantization b = activation(rnd, t, 0.01, 0.1);
+    TfliteQuantization y = op == BuiltinOp.SUB || t == F32 ? activation(rnd, t, 0.02, 0.2)
+        : q(a.scale()[0] * b.scale()[0] * (t == I8 ? 2000 : 30000), t == I8 ? rnd.nextInt(-20, 21) : 0);
+    TfliteTensor bConst = switch (t) {
+      case INT8 -> TfliteTensor.constantBytes("b", t, new int[] {1, 3, 5}, int8s(rnd, 15, -128, 127), b);
+      case INT16 -> Judge.constantInt16("b", t, new int[] {1, 3, 5}, int16s(rnd, 15, -32768, 32767), b);
+      default -> TfliteTensor.constantFloat32("b", new int[] {1, 3, 5}, floats(rnd, 15, -4, 4));
+    };
+    OperatorOptions options = op == BuiltinOp.SUB ? new OperatorOptions.SubParams(FusedActivation.RELU, false)
+        : new OperatorOptions.MulParams(FusedActivation.RELU);
+    int version = t == I8 ? 2 : t == I16 ? (op == BuiltinOp.SUB ? 5 : 4) : 1;
+    TfliteModel model = TfliteTestModels.singleOp(op, version, options).input("a", t, shape, a).constant(bConst)
+        .output("y", t, shape, y).build();
+    return new Case(model, data(rnd, t, product(shape)));
+  }
+
+  /** x[:, 1:4, ::-2, :] (begin and end masks on the batch and channel axes). */
+  private static Case stridedSlice(SplittableRandom rnd, TensorType t) {
+    int[] shape = {rnd.nextInt(1, 3), 4, 6, rnd.nextInt(1, 4)};
+    TfliteQuantization q = activation(rnd, t, 0.01, 0.1);
+    TfliteModel model = TfliteTestModels.singleOp(BuiltinOp.STRIDED_SLICE, t == I16 ? 5 : t == I8 ? 2 : 1,
+            new OperatorOptions.StridedSliceParams(0b1001, 0b1101, 0, 0, 0, false))
+        .input("x", t, shape, q)
+        .constant(TfliteTensor.constantInt32("begin", new int[] {4}, new int[] {0, 1, -1, 0}, null))
+        .constant(TfliteTensor.constantInt32("end", new int[] {4}, new int[] {0, 4, 0, 0}, null))
+        .constant(TfliteTensor.constantInt32("strides", new int[] {4}, new int[] {1, 1, -2, 1}, null))
+        .output("y", t, new int[] {shape[0], 3, 3, shape[3]}, q).build();
+    return new Case(model, data(rnd, t, product(shape)));
+  }
+
+  /** A stride-2 SAME TRANSPOSE_CONV [b, 3, 3, cin] to [b, 6, 6, cout] with bias. */
+  private static Case transposeConv(SplittableRandom rnd, TensorType t) {
+    int batch = rnd.nextInt(1, 3);
+    int cin = rnd.nextInt(1, 4);
+    int cout = rnd.nextInt(1, 4);
+    int[] inShape = {batch, 3, 3, cin};
+    int[] filterShape = {cout, 3, 3, cin};
+    int[] outShape = {batch, 6, 6, cout};
+    float[] filterScales = new float[cout];
+    for (int c = 0; c < cout; c++) {
+      filterScales[c] = logUniform(rnd, 0.005, 0.05);
+    }
+    TfliteQuantization inQ = activation(rnd, t, 0.02, 0.1);
+    var m = TfliteTestModels.singleOp(BuiltinOp.TRANSPOSE_CONV, 3,
+            new OperatorOptions.TransposeConvParams(Padding.SAME, 2, 2, FusedActivation.NONE))
+        .constant(TfliteTensor.constantInt32("output_shape", new int[] {4}, outShape, null));
+    if (t == F32) {
+      m.constant(TfliteTensor.constantFloat32("w", filterShape, floats(rnd, product(filterShape), -1, 1)))
+          .input("x", t, inShape, null)
+          .constant(TfliteTensor.constantFloat32("b", new int[] {cout}, floats(rnd, cout, -1, 1)));
+    } else {
+      m.constant(TfliteTensor.constantBytes("w", I8, filterShape, int8s(rnd, product(filterShape), -127, 127),
+          perChannel(filterScales, 0))).input("x", t, inShape, inQ);
+      m.constant(t == I8
+          ? TfliteTensor.constantInt32("b", new int[] {cout}, int32s(rnd, cout, -2000, 2000),
+              biasQuantization(inQ.scale()[0], filterScales))
+          : TfliteTensor.constantInt64("b", new int[] {cout}, int64s(rnd, cout, -50000, 50000),
+              biasQuantization(inQ.scale()[0], filterScales)));
+    }
+    TfliteQuantization outQ = t == F32 ? null
+        : q((float) (inQ.scale()[0] * filterScales[0] * Math.sqrt(9 * cin) * 40), t == I8 ? rnd.nextInt(-20, 21) : 0);
+    return new Case(m.output("y", t, outShape, outQ).build(), data(rnd, t, product(inShape)));
   }
 }

@@ -76,6 +76,23 @@ class TfliteOpVersionsTest {
           .input("x", f, img, null)
           .constant(TfliteTensor.constantInt32("axis", new int[] {2}, new int[] {1, 2}, null))
           .output("y", f, new int[] {1, 1, 1, 1}, null).build();
+      case SUB -> TfliteTestModels.singleOp(op, version, new OperatorOptions.SubParams(FusedActivation.NONE, false))
+          .input("a", f, vec, null).input("b", f, vec, null).output("y", f, vec, null).build();
+      case MUL -> TfliteTestModels.singleOp(op, version, new OperatorOptions.MulParams(FusedActivation.NONE))
+          .input("a", f, vec, null).input("b", f, vec, null).output("y", f, vec, null).build();
+      case STRIDED_SLICE -> TfliteTestModels.singleOp(op, version,
+              new OperatorOptions.StridedSliceParams(0, 0, 0, 0, 0, false))
+          .input("x", f, vec, null)
+          .constant(TfliteTensor.constantInt32("begin", new int[] {2}, new int[] {0, 1}, null))
+          .constant(TfliteTensor.constantInt32("end", new int[] {2}, new int[] {1, 2}, null))
+          .constant(TfliteTensor.constantInt32("strides", new int[] {2}, new int[] {1, 1}, null))
+          .output("y", f, new int[] {1, 1}, null).build();
+      case TRANSPOSE_CONV -> TfliteTestModels.singleOp(op, version,
+              new OperatorOptions.TransposeConvParams(Padding.VALID, 1, 1, FusedActivation.NONE))
+          .constant(TfliteTensor.constantInt32("output_shape", new int[] {4}, img, null))
+          .constant(TfliteTensor.constantFloat32("w", new int[] {1, 1, 1, 1}, new float[] {2}))
+          .input("x", f, img, null)
+          .output("y", f, img, null).build();
     };
   }
 }
