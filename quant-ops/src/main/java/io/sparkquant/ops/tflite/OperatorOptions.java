@@ -46,4 +46,13 @@ public sealed interface OperatorOptions {
 
   /** MEAN's options (ReducerOptions in the schema). */
   record ReducerParams(boolean keepDims) implements OperatorOptions {}
+
+  /** CONCATENATION along {@code axis} (negative counts from the end); TFLite 2.6.2 runs only activation NONE. */
+  record ConcatenationParams(int axis, FusedActivation fusedActivation) implements OperatorOptions {}
+
+  /** LEAKY_RELU: {@code x >= 0 ? x : alpha * x}. */
+  record LeakyReluParams(float alpha) implements OperatorOptions {}
+
+  /** RESIZE_NEAREST_NEIGHBOR's options (ResizeNearestNeighborOptions in the schema). */
+  record ResizeNearestNeighborParams(boolean alignCorners, boolean halfPixelCenters) implements OperatorOptions {}
 }
