@@ -200,6 +200,25 @@ class Dl4jImporterTest {
   }
 
   @Test
+  void mergeOfDenseActivationsConcatenatesFeatures() {
+    ComputationGraph cg = new ComputationGraph(new NeuralNetConfiguration.Builder().seed(3).graphBuilder()
+        .addInputs("in")
+        .addLayer("d1", new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(6).nOut(4)
+            .activation(Activation.TANH).build(), "in")
+        .addLayer("d2", new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(6).nOut(3)
+            .activation(Activation.RELU).build(), "in")
+        .addVertex("m", new MergeVertex(), "d1", "d2")
+        .addLayer("out", new OutputLayer.Builder().nIn(7).nOut(2).activation(Activation.SOFTMAX).build(), "m")
+        .setOutputs("out").build());
+    cg.init();
+    Graph g = Dl4jImporter.importGraph(cg, new int[] {6});
+    Node.Concatenation concat = g.nodes().stream().filter(n -> n instanceof Node.Concatenation)
+        .map(n -> (Node.Concatenation) n).findFirst().orElseThrow(() -> new AssertionError(g.describe()));
+    assertEquals(List.of(1, 7), java.util.Arrays.stream(g.tensor(concat.output()).shape()).boxed().toList());
+    checkAgainstDl4j(g, cg, 3);
+  }
+
+  @Test
   void mergeAlongAnotherAxisIsRefused() {
     MergeVertex alongHeight = new MergeVertex();
     alongHeight.setMergeAxis(2);
