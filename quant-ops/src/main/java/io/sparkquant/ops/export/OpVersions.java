@@ -51,6 +51,9 @@ public final class OpVersions {
       case ADD -> in == TensorType.INT16 && out == TensorType.INT16 ? 3 : in == TensorType.INT8 ? 2 : 1;
       case SOFTMAX, MEAN, RELU6, RELU -> in == TensorType.INT16 ? 3 : in == TensorType.INT8 ? 2 : 1;
       case RESHAPE -> 1;
+      case CONCATENATION -> in == TensorType.INT16 ? 3 : in == TensorType.INT8 ? 2 : 1;
+      case PAD, RESIZE_NEAREST_NEIGHBOR -> in == TensorType.INT16 ? 4 : in == TensorType.INT8 ? 2 : 1;
+      case LEAKY_RELU -> in == TensorType.INT16 ? 2 : 1;
       case QUANTIZE -> out == TensorType.INT16 ? 2 : 1;
       case DEQUANTIZE -> in == TensorType.INT16 || in == TensorType.FLOAT16 ? 3 : in == TensorType.INT8 ? 2 : 1;
       // read and run by the interpreter (models from TFLite's converter), never written by the exporter
@@ -80,7 +83,13 @@ public final class OpVersions {
       Map.entry("LOGISTIC/1", "1.14.0"), Map.entry("LOGISTIC/2", "1.14.0"), Map.entry("LOGISTIC/3", "2.3.0"),
       Map.entry("QUANTIZE/1", "1.14.0"), Map.entry("QUANTIZE/2", "1.15.0"),
       Map.entry("DEQUANTIZE/1", "1.13.1"), Map.entry("DEQUANTIZE/2", "1.14.0"), Map.entry("DEQUANTIZE/3", "1.15.0"),
-      Map.entry("DEQUANTIZE/4", "2.2.0"));
+      Map.entry("DEQUANTIZE/4", "2.2.0"),
+      Map.entry("CONCATENATION/1", "1.5.0"), Map.entry("CONCATENATION/2", "1.14.0"),
+      Map.entry("CONCATENATION/3", "2.3.0"),
+      Map.entry("PAD/1", "1.5.0"), Map.entry("PAD/2", "1.14.0"), Map.entry("PAD/3", "2.4.0"), Map.entry("PAD/4", "2.6.0"),
+      Map.entry("RESIZE_NEAREST_NEIGHBOR/1", "1.13.1"), Map.entry("RESIZE_NEAREST_NEIGHBOR/2", "1.14.0"),
+      Map.entry("RESIZE_NEAREST_NEIGHBOR/3", "2.3.0"), Map.entry("RESIZE_NEAREST_NEIGHBOR/4", "2.4.0"),
+      Map.entry("LEAKY_RELU/1", "1.13.1"), Map.entry("LEAKY_RELU/2", "2.3.0"));
 
   /** "" when the (op, version) pair is not in the table (the converter then skips it too). */
   static String minRuntime(BuiltinOp op, int version) {

@@ -47,7 +47,11 @@ import java.util.TreeMap;
  *       still takes the general-scale int16 path unless all three scales are powers of two, in which case its
  *       power-of-two path is exact for our zero points of 0. Measured on the residual test model.</li>
  * </ul>
- * Pools, RESHAPE and global max pooling keep their input's scale and zero point; SOFTMAX/LOGISTIC output
+ * Pools, RESHAPE, PAD, RESIZE_NEAREST_NEIGHBOR and global max pooling keep their input's scale and zero point
+ * (PAD fills with that zero point, a real 0); CONCATENATION takes the union of its inputs' representable ranges
+ * (the inputs' parameters unchanged when they all agree; int16: the largest input scale) and each input whose
+ * parameters differ is requantized by a QUANTIZE to {@code <input>/requantized/<node>} first, since TFLite 2.6.2's
+ * int8 kernel does not rescale (and its int16 kernel copies values as they are); SOFTMAX/LOGISTIC output
  * (1/256, -128) and TANH (1/128, 0) in int8, (1/32768, 0) in int16. Global max pooling is written as a
  * MAX_POOL_2D over the whole plane (plus RESHAPE when dimensions collapse); global average as MEAN over axes 1, 2.
  * Tensor names are the graph's; with float I/O the float input/output tensors are named {@code <name>_float}.
@@ -82,7 +86,7 @@ public final class TfliteExporter {
     List<String> names = new ArrayList<>();
     names.add(graph.input().name());
     for (Node n : graph.nodes()) {
-      if (!inheritsInputParams(n) && !hasFixedOutputParams(n)) {
+      if (!inheritsInputParams(n) && !hasFixedOutputParams(n) && !(n instanceof Node.Concatenation)) {
         names.add(n.output());
       }
     }
@@ -103,8 +107,8 @@ public final class TfliteExporter {
   }
 
   private static boolean inheritsInputParams(Node n) {
-    return n instanceof Node.Pool2D || n instanceof Node.Reshape
-        || (n instanceof Node.GlobalPool g && g.kind() == Node.PoolKind.MAX);
+    return n instanceof Node.Pool2D || n instanceof Node.Reshape || n instanceof Node.Pad
+        || n instanceof Node.ResizeNearest || (n instanceof Node.GlobalPool g && g.kind() == Node.PoolKind.MAX);
   }
 
   private static boolean hasFixedOutputParams(Node n) {
@@ -202,6 +206,8 @@ public final class TfliteExporter {
         QuantParams p;
         if (inheritsInputParams(n)) {
           p = params.get(n.inputs().get(0));
+        } else if (n instanceof Node.Concatenation c) {
+          p = concatenationParams(c);
         } else if (hasFixedOutputParams(n)) {
           boolean tanh = n instanceof Node.Activation a && a.kind() == Node.ActivationKind.TANH;
           if (mode == ExportMode.INT16X8) {
@@ -214,6 +220,31 @@ public final class TfliteExporter {
         }
         params.put(n.output(), p);
       }
+    }
+
+    /**
+     * The output parameters of a concatenation: the inputs' own when they all agree (no requantization), else int8
+     * parameters for the union of the inputs' representable ranges, or for int16 (symmetric) the largest scale.
+     */
+    QuantParams concatenationParams(Node.Concatenation c) {
+      List<QuantParams> in = c.inputs().stream().map(params::get).toList();
+      if (in.stream().distinct().count() == 1) {
+        return in.get(0);
+      }
+      if (mode == ExportMode.INT16X8) {
+        float scale = 0f;
+        for (QuantParams p : in) {
+          scale = Math.max(scale, p.scale());
+        }
+        return new QuantParams(scale, 0);
+      }
+      float min = Float.POSITIVE_INFINITY;
+      float max = Float.NEGATIVE_INFINITY;
+      for (QuantParams p : in) {
+        min = Math.min(min, p.dequantize(-128));
+        max = Math.max(max, p.dequantize(127));
+      }
+      return QuantParams.int8Activation(min, max);
     }
 
     QuantParams fromRange(float[] r) {
@@ -310,11 +341,15 @@ public final class TfliteExporter {
     }
 
     int addInt32Const(String name, int[] values) {
+      return addInt32Const(name, new int[] {values.length}, values);
+    }
+
+    int addInt32Const(String name, int[] shape, int[] values) {
       ByteBuffer bb = le(values.length * 4);
       for (int v : values) {
         bb.putInt(v);
       }
-      return addTensor(name, TensorType.INT32, new int[] {values.length}, bb.array(), null);
+      return addTensor(name, TensorType.INT32, shape, bb.array(), null);
     }
 
     // ---- ops ----
@@ -432,9 +467,47 @@ public final class TfliteExporter {
         int in = tensorIndex.get(a.input());
         int out = addActivation(a.output(), outT.shape());
         ops.add(op(bop, actType, null, actType, new int[] {in}, new int[] {out}, null));
+      } else if (n instanceof Node.LeakyRelu l) {
+        int in = tensorIndex.get(l.input());
+        int out = addActivation(l.output(), outT.shape());
+        ops.add(op(BuiltinOp.LEAKY_RELU, actType, null, actType, new int[] {in}, new int[] {out},
+            new OperatorOptions.LeakyReluParams(l.alpha())));
+      } else if (n instanceof Node.Pad p) {
+        int in = tensorIndex.get(p.input());
+        int paddings = addInt32Const(p.name() + "/paddings", new int[] {4, 2}, new int[] {0, 0, p.top(), p.bottom(),
+            p.left(), p.right(), 0, 0});
+        int out = addActivation(p.output(), outT.shape());
+        ops.add(op(BuiltinOp.PAD, actType, null, actType, new int[] {in, paddings}, new int[] {out}, null));
+      } else if (n instanceof Node.ResizeNearest r) {
+        int in = tensorIndex.get(r.input());
+        int size = addInt32Const(r.name() + "/size", new int[] {outT.dim(1), outT.dim(2)});
+        int out = addActivation(r.output(), outT.shape());
+        ops.add(op(BuiltinOp.RESIZE_NEAREST_NEIGHBOR, actType, null, actType, new int[] {in, size}, new int[] {out},
+            new OperatorOptions.ResizeNearestNeighborParams(false, false)));
+      } else if (n instanceof Node.Concatenation c) {
+        int[] ins = new int[c.inputs().size()];
+        for (int i = 0; i < ins.length; i++) {
+          ins[i] = concatenationInput(c, c.inputs().get(i));
+        }
+        int out = addActivation(c.output(), outT.shape());
+        ops.add(op(BuiltinOp.CONCATENATION, actType, null, actType, ins, new int[] {out},
+            new OperatorOptions.ConcatenationParams(outT.rank() - 1, FusedActivation.NONE)));
       } else {
         throw new IllegalArgumentException("unknown node type " + n.getClass().getName());
       }
+    }
+
+    /** The tensor a concatenation reads for {@code input}: itself, or its requantized copy at the output's params. */
+    int concatenationInput(Node.Concatenation c, String input) {
+      int idx = tensorIndex.get(input);
+      if (!integer() || keptFloat || params.get(input).equals(params.get(c.output()))) {
+        return idx;
+      }
+      QuantParams p = params.get(c.output());
+      int copy = addTensor(input + "/requantized/" + c.name(), actType, graph.tensor(input).shape(), null,
+          TfliteQuantization.perTensor(p.scale(), p.zeroPoint()));
+      ops.add(op(BuiltinOp.QUANTIZE, actType, null, actType, new int[] {idx}, new int[] {copy}, null));
+      return copy;
     }
 
     /**

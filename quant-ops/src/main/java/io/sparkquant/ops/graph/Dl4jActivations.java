@@ -34,10 +34,11 @@ public final class Dl4jActivations {
     int batch = (int) dl4jInput.size(0);
     List<INDArray> mlnActs = null;
     Map<String, INDArray> cgActs = null;
+    // a copy: an ActivationLayer on the network input applies its activation in place at inference
     if (model instanceof MultiLayerNetwork mln) {
-      mlnActs = mln.feedForward(dl4jInput, false);
+      mlnActs = mln.feedForward(dl4jInput.dup(), false);
     } else if (model instanceof ComputationGraph cg) {
-      cgActs = cg.feedForward(dl4jInput, false);
+      cgActs = cg.feedForward(dl4jInput.dup(), false);
     } else {
       throw new IllegalArgumentException("Unsupported DL4J model type " + model.getClass().getName());
     }

@@ -24,17 +24,21 @@ import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.Upsampling2D;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -43,6 +47,7 @@ import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationLReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU6;
 import org.nd4j.linalg.activations.impl.ActivationSigmoid;
@@ -69,7 +74,10 @@ public final class Dl4jImporter {
   public static final String SUPPORTED = "ConvolutionLayer, DepthwiseConvolution2D, SeparableConvolution2D "
       + "(ConvolutionMode Same/Truncate/Strict, NCHW), DenseLayer, OutputLayer, BatchNormalization (after a conv/dense "
       + "with identity activation, folded), SubsamplingLayer (MAX/AVG), GlobalPoolingLayer (AVG/MAX), ActivationLayer, "
-      + "ElementWiseVertex(Add, 2 inputs); activations identity, relu, relu6, tanh, sigmoid, softmax";
+      + "DropoutLayer (identity), ZeroPaddingLayer (NCHW), Upsampling2D (NCHW), ElementWiseVertex(Add, 2 inputs), "
+      + "MergeVertex (channel axis); activations identity, relu, relu6, leakyrelu, tanh, sigmoid, softmax; "
+      + "preprocessors FeedForwardToCnnPreProcessor (network input) and CnnToFeedForwardPreProcessor (NCHW, before a "
+      + "dense layer) only";
 
   private Dl4jImporter() {}
 
@@ -216,6 +224,8 @@ public final class Dl4jImporter {
         irOf.put(v, b.addLayer(ref, ins));
       } else if (gv instanceof ElementWiseVertex ew && ew.getOp() == ElementWiseVertex.Op.Add && ins.size() == 2) {
         irOf.put(v, b.addAdd(v, index, ins.get(0), ins.get(1), Dl4jSource.cgVertex(v)));
+      } else if (gv instanceof MergeVertex mv) {
+        irOf.put(v, b.addConcatenation(v, index, ins, mv.getMergeAxis(), Dl4jSource.cgVertex(v)));
       } else {
         throw new UnsupportedModelException("vertex '" + v + "' (index " + index + ", "
             + gv.getClass().getSimpleName() + (gv instanceof ElementWiseVertex ew ? " " + ew.getOp() + " with "
@@ -280,7 +290,8 @@ public final class Dl4jImporter {
     String startInput(String name, Dl4jSource source, InputPreProcessor firstPre, Layer firstLayer,
         int[] explicitShape, String where) {
       int[] shape;
-      if (firstPre instanceof FeedForwardToCnnPreProcessor ff) {
+      if (firstPre != null && firstPre.getClass() == FeedForwardToCnnPreProcessor.class) {
+        FeedForwardToCnnPreProcessor ff = (FeedForwardToCnnPreProcessor) firstPre;
         shape = new int[] {1, (int) ff.getInputHeight(), (int) ff.getInputWidth(), (int) ff.getNumChannels()};
         inputLayout = Dl4jInputLayout.FLAT_CHW;
         if (explicitShape != null && !Arrays.equals(Arrays.copyOf(explicitShape, 3),
@@ -382,6 +393,13 @@ public final class Dl4jImporter {
         throw ref.reject("expected one input, got " + ins.size());
       }
       String in = ins.get(0);
+      boolean dense = conf instanceof DenseLayer || conf.getClass() == OutputLayer.class;
+      InputPreProcessor pre = ref.preProcessor();
+      // Subclasses are refused too: Keras import's TensorFlowCnnToFeedForwardPreProcessor extends
+      // CnnToFeedForwardPreProcessor but flattens in NHWC order, which would silently permute the dense rows.
+      if (pre != null && !(dense && pre.getClass() == CnnToFeedForwardPreProcessor.class)) {
+        throw ref.reject("input preprocessor " + pre.getClass().getName() + " is not supported");
+      }
       if (conf instanceof SeparableConvolution2D sep) {
         return addSeparable(ref, sep, in);
       }
@@ -405,6 +423,16 @@ public final class Dl4jImporter {
       }
       if (conf instanceof ActivationLayer act) {
         return applyActivation(ref, act.getActivationFn(), in, true);
+      }
+      if (conf instanceof DropoutLayer) {
+        // Dropout acts only in training; at inference the layer passes its input through.
+        return applyActivation(ref, new ActivationIdentity(), in, true);
+      }
+      if (conf instanceof ZeroPaddingLayer zp) {
+        return addPad(ref, zp, in);
+      }
+      if (conf.getClass() == Upsampling2D.class) {
+        return addUpsampling(ref, (Upsampling2D) conf, in);
       }
       throw ref.reject("layer type " + conf.getClass().getSimpleName() + " is not supported");
     }
@@ -738,6 +766,74 @@ public final class Dl4jImporter {
       return addNode(node, shape, ref.source(), ref.key());
     }
 
+    // ---- padding, upsampling, concatenation ----
+
+    private String addPad(LayerRef ref, ZeroPaddingLayer zp, String in) {
+      checkNchw(ref, zp.getDataFormat());
+      GraphTensor x = tensor(in);
+      if (x.rank() != 4) {
+        throw ref.reject("zero padding expects a 4-D (image) input, got " + x);
+      }
+      int[] p = zp.getPadding(); // top, bottom, left, right
+      if (p == null || p.length != 4 || Arrays.stream(p).anyMatch(v -> v < 0)) {
+        throw ref.reject("padding " + Arrays.toString(p) + " is not supported (4 values >= 0: top, bottom, left, right)");
+      }
+      String name = unique(ref.name());
+      Node.Pad node = new Node.Pad(name, in, name, p[0], p[1], p[2], p[3], ref.describe());
+      return addNode(node, new int[] {1, x.dim(1) + p[0] + p[1], x.dim(2) + p[2] + p[3], x.dim(3)}, ref.source(),
+          ref.key());
+    }
+
+    private String addUpsampling(LayerRef ref, Upsampling2D up, String in) {
+      checkNchw(ref, up.getFormat());
+      GraphTensor x = tensor(in);
+      if (x.rank() != 4) {
+        throw ref.reject("upsampling expects a 4-D (image) input, got " + x);
+      }
+      int[] size = up.getSize();
+      if (size == null || size.length != 2 || size[0] < 1 || size[1] < 1) {
+        throw ref.reject("upsampling size " + Arrays.toString(size) + " is not supported (2 factors >= 1)");
+      }
+      String name = unique(ref.name());
+      // DL4J's Upsampling2D repeats each pixel size[0] x size[1] times: nearest neighbour with integer scale,
+      // align_corners and half_pixel_centers false (floor(y * inH / outH) = floor(y / size[0])).
+      Node.ResizeNearest node = new Node.ResizeNearest(name, in, name, size[0], size[1], ref.describe());
+      return addNode(node, new int[] {1, x.dim(1) * size[0], x.dim(2) * size[1], x.dim(3)}, ref.source(), ref.key());
+    }
+
+    String addConcatenation(String vertexName, int index, List<String> ins, int mergeAxis, Dl4jSource source) {
+      String where = "vertex '" + vertexName + "' (index " + index + ", MergeVertex)";
+      if (ins.isEmpty()) {
+        throw new UnsupportedModelException(where + ": has no inputs; supported: " + SUPPORTED);
+      }
+      int[] first = tensor(ins.get(0)).shape();
+      // DL4J merges along dimension 1: channels of NCHW activations, features of 2-D ones; both are NHWC's last axis.
+      if (mergeAxis != 1) {
+        throw new UnsupportedModelException(where + ": merge axis " + mergeAxis + " is not supported (1, the channel "
+            + "axis, is); supported: " + SUPPORTED);
+      }
+      int channels = 0;
+      for (String i : ins) {
+        int[] s = tensor(i).shape();
+        if (s.length != first.length || !Arrays.equals(Arrays.copyOf(s, s.length - 1),
+            Arrays.copyOf(first, first.length - 1))) {
+          throw new UnsupportedModelException(where + ": input shapes " + tensor(ins.get(0)) + " and " + tensor(i)
+              + " differ outside the channel axis; supported: " + SUPPORTED);
+        }
+        channels += s[s.length - 1];
+      }
+      if (ins.size() == 1) {
+        setSource(ins.get(0), source, vertexName);
+        return ins.get(0);
+      }
+      int[] shape = first.clone();
+      shape[shape.length - 1] = channels;
+      String name = unique(vertexName);
+      Node.Concatenation node = new Node.Concatenation(name, ins, name,
+          "vertex " + index + " '" + vertexName + "' (MergeVertex)");
+      return addNode(node, shape, source, vertexName);
+    }
+
     // ---- add ----
 
     String addAdd(String vertexName, int index, String left, String right, Dl4jSource source) {
@@ -787,11 +883,17 @@ public final class Dl4jImporter {
         kind = Node.ActivationKind.TANH;
       } else if (act instanceof ActivationSigmoid) {
         kind = Node.ActivationKind.LOGISTIC;
+      } else if (act instanceof ActivationLReLU lrelu) {
+        // TFLite has no fused leaky relu: always a LEAKY_RELU op after the producer.
+        overwritten(pre, standalone);
+        String name = unique(ref.name() + (standalone ? "" : "_leakyrelu"));
+        return addNode(new Node.LeakyRelu(name, pre, name, (float) lrelu.getAlpha(), ref.describe()),
+            tensor(pre).shape(), ref.source(), ref.key());
       } else if (act instanceof ActivationSoftmax) {
         if (tensor(pre).rank() != 2) {
           throw ref.reject("softmax on a " + tensor(pre).rank() + "-D tensor is not supported (2-D is)");
         }
-        setSource(pre, Dl4jSource.derived(), null);
+        overwritten(pre, standalone);
         String name = unique(ref.name() + (standalone ? "" : "_softmax"));
         return addNode(new Node.Softmax(name, pre, name, 1f, ref.describe()), tensor(pre).shape(), ref.source(),
             ref.key());
@@ -807,12 +909,24 @@ public final class Dl4jImporter {
         setSource(pre, ref.source(), ref.key());
         return pre;
       }
-      if (!standalone) {
-        setSource(pre, Dl4jSource.derived(), null);
-      }
+      overwritten(pre, standalone);
       String name = unique(ref.name() + (standalone ? "" : "_" + kind.name().toLowerCase()));
       return addNode(new Node.Activation(name, pre, name, kind, ref.describe()), tensor(pre).shape(), ref.source(),
           ref.key());
+    }
+
+    /**
+     * {@code pre} is read by a separate activation op. A layer's own pre-activation is not a DL4J activation at all;
+     * an ActivationLayer's input is one, but at inference DL4J applies the activation in place on it (ActivationLayer
+     * leverages its input instead of copying it), so the value feedForward returns for it is the activated one. Either
+     * way the tensor is observed by recomputing it from its producer's inputs ({@link Dl4jSource.Kind#DERIVED}).
+     */
+    private void overwritten(String pre, boolean standalone) {
+      if (!standalone) {
+        setSource(pre, Dl4jSource.derived(), null);
+      } else if (tensor(pre).source().kind() == Dl4jSource.Kind.ACTIVATION) {
+        setSource(pre, Dl4jSource.derived(), dl4jKeyOf.get(pre));
+      }
     }
 
     /** The fused activation of a node that can carry one, or null. */

@@ -56,6 +56,31 @@ public final class FloatReference {
       return softmax(x, out.dim(out.rank() - 1), s.beta());
     } else if (node instanceof Node.Activation a) {
       return activation(x, a.kind());
+    } else if (node instanceof Node.LeakyRelu l) {
+      float[] y = new float[x.length];
+      io.sparkquant.ops.kernels.LeakyRelu.evalFloat(l.alpha(), x, y);
+      return y;
+    } else if (node instanceof Node.Pad p) {
+      int[] inShape = withBatch(in0.shape(), batch);
+      int[] paddings = {0, 0, p.top(), p.bottom(), p.left(), p.right(), 0, 0};
+      float[] y = new float[batch * out.itemSize()];
+      io.sparkquant.ops.kernels.Pad.eval(inShape, paddings, x, y);
+      return y;
+    } else if (node instanceof Node.Concatenation c) {
+      int[][] shapes = new int[ins.size()][];
+      Object[] arrays = new Object[ins.size()];
+      for (int i = 0; i < ins.size(); i++) {
+        shapes[i] = withBatch(graph.tensor(ins.get(i)).shape(), batch);
+        arrays[i] = values.get(ins.get(i));
+      }
+      float[] y = new float[batch * out.itemSize()];
+      io.sparkquant.ops.kernels.Concatenation.eval(shapes, arrays, -1, y);
+      return y;
+    } else if (node instanceof Node.ResizeNearest r) {
+      float[] y = new float[batch * out.itemSize()];
+      io.sparkquant.ops.kernels.ResizeNearestNeighbor.eval(withBatch(in0.shape(), batch), x, out.dim(1), out.dim(2),
+          false, false, y);
+      return y;
     }
     throw new IllegalArgumentException("unknown node type " + node.getClass().getName());
   }
@@ -246,6 +271,12 @@ public final class FloatReference {
       };
     }
     return y;
+  }
+
+  private static int[] withBatch(int[] shape, int batch) {
+    int[] s = shape.clone();
+    s[0] = batch;
+    return s;
   }
 
   private static void checkLength(GraphTensor t, float[] v, int batch) {

@@ -109,4 +109,37 @@ public sealed interface Node extends java.io.Serializable {
       return List.of(input);
     }
   }
+
+  /** LEAKY_RELU: {@code x >= 0 ? x : alpha * x} (DL4J's ActivationLReLU). */
+  record LeakyRelu(String name, String input, String output, float alpha, String origin) implements Node {
+    public List<String> inputs() {
+      return List.of(input);
+    }
+  }
+
+  /** PAD of an NHWC tensor with zeros: rows above and below, columns left and right (DL4J's ZeroPaddingLayer). */
+  record Pad(String name, String input, String output, int top, int bottom, int left, int right, String origin)
+      implements Node {
+    public List<String> inputs() {
+      return List.of(input);
+    }
+  }
+
+  /** CONCATENATION along the last (channel) axis of tensors of equal shape elsewhere (DL4J's MergeVertex). */
+  record Concatenation(String name, List<String> inputs, String output, String origin) implements Node {
+    public Concatenation {
+      inputs = List.copyOf(inputs);
+    }
+  }
+
+  /**
+   * RESIZE_NEAREST_NEIGHBOR of an NHWC tensor by integer factors, align_corners and half_pixel_centers false: each
+   * pixel repeated {@code factorH x factorW} times (DL4J's Upsampling2D).
+   */
+  record ResizeNearest(String name, String input, String output, int factorH, int factorW, String origin)
+      implements Node {
+    public List<String> inputs() {
+      return List.of(input);
+    }
+  }
 }

@@ -6,13 +6,16 @@ import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.OpResolver;
 import io.sparkquant.ops.tflite.OperatorOptions;
 import io.sparkquant.ops.tflite.OperatorOptions.AddParams;
+import io.sparkquant.ops.tflite.OperatorOptions.ConcatenationParams;
 import io.sparkquant.ops.tflite.OperatorOptions.ConvParams;
 import io.sparkquant.ops.tflite.OperatorOptions.DepthwiseConvParams;
 import io.sparkquant.ops.tflite.OperatorOptions.FullyConnectedParams;
+import io.sparkquant.ops.tflite.OperatorOptions.LeakyReluParams;
 import io.sparkquant.ops.tflite.OperatorOptions.PoolParams;
 import io.sparkquant.ops.tflite.OperatorOptions.ReducerParams;
 import io.sparkquant.ops.tflite.OperatorOptions.ReshapeParams;
 import io.sparkquant.ops.tflite.OperatorOptions.MulParams;
+import io.sparkquant.ops.tflite.OperatorOptions.ResizeNearestNeighborParams;
 import io.sparkquant.ops.tflite.OperatorOptions.SoftmaxParams;
 import io.sparkquant.ops.tflite.OperatorOptions.StridedSliceParams;
 import io.sparkquant.ops.tflite.OperatorOptions.SubParams;
@@ -57,6 +60,12 @@ public final class BuiltinOpResolver implements OpResolver {
         TanhOp::prepare);
     add(BuiltinOp.RELU, 1, 3, null, INT8_INT16_FLOAT32, ReluOp::prepareRelu);
     add(BuiltinOp.RELU6, 1, 3, null, INT8_INT16_FLOAT32, ReluOp::prepareRelu6);
+    add(BuiltinOp.LEAKY_RELU, 1, 2, LeakyReluParams.class, INT8_INT16_FLOAT32, LeakyReluOp::prepare);
+    add(BuiltinOp.PAD, 1, 4, null, INT8_INT16_FLOAT32, PadOp::prepare);
+    add(BuiltinOp.CONCATENATION, 1, 3, ConcatenationParams.class,
+        List.of("int8 with equal input and output parameters", "int16", "float32"), ConcatenationOp::prepare);
+    add(BuiltinOp.RESIZE_NEAREST_NEIGHBOR, 1, 4, ResizeNearestNeighborParams.class, INT8_INT16_FLOAT32,
+        ResizeNearestNeighborOp::prepare);
     add(BuiltinOp.QUANTIZE, 1, 2, null, List.of("float32 to int8", "float32 to int16", "int8 to int8",
         "int16 to int8", "int16 to int16"), QuantizeOp::prepare);
     add(BuiltinOp.DEQUANTIZE, 1, 4, null, List.of("int8 to float32", "int16 to float32", "float16 to float32"),

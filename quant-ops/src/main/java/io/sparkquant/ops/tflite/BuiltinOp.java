@@ -9,6 +9,7 @@ import java.util.Optional;
 public enum BuiltinOp {
   ADD(0),
   AVERAGE_POOL_2D(1),
+  CONCATENATION(2),
   CONV_2D(3),
   DEPTHWISE_CONV_2D(4),
   DEQUANTIZE(6),
@@ -21,10 +22,13 @@ public enum BuiltinOp {
   RESHAPE(22),
   SOFTMAX(25),
   TANH(28),
+  PAD(34),
   MEAN(40),
   SUB(41),
   STRIDED_SLICE(45),
   TRANSPOSE_CONV(67),
+  RESIZE_NEAREST_NEIGHBOR(97),
+  LEAKY_RELU(98),
   QUANTIZE(114);
 
   private final int code;

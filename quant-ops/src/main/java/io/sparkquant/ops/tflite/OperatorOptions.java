@@ -59,4 +59,13 @@ public sealed interface OperatorOptions {
   /** {@code fusedActivation} is a newer schema field that TFLite 2.6.2 does not read. */
   record TransposeConvParams(Padding padding, int strideW, int strideH, FusedActivation fusedActivation)
       implements OperatorOptions {}
+
+  /** CONCATENATION along {@code axis} (negative counts from the end); TFLite 2.6.2 runs only activation NONE. */
+  record ConcatenationParams(int axis, FusedActivation fusedActivation) implements OperatorOptions {}
+
+  /** LEAKY_RELU: {@code x >= 0 ? x : alpha * x}. */
+  record LeakyReluParams(float alpha) implements OperatorOptions {}
+
+  /** RESIZE_NEAREST_NEIGHBOR's options (ResizeNearestNeighborOptions in the schema). */
+  record ResizeNearestNeighborParams(boolean alignCorners, boolean halfPixelCenters) implements OperatorOptions {}
 }

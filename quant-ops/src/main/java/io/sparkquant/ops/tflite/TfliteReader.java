@@ -6,10 +6,12 @@ import io.sparkquant.ops.tflite.schema.AddOptions;
 import io.sparkquant.ops.tflite.schema.Buffer;
 import io.sparkquant.ops.tflite.schema.BuiltinOperator;
 import io.sparkquant.ops.tflite.schema.BuiltinOptions;
+import io.sparkquant.ops.tflite.schema.ConcatenationOptions;
 import io.sparkquant.ops.tflite.schema.Conv2DOptions;
 import io.sparkquant.ops.tflite.schema.DepthwiseConv2DOptions;
 import io.sparkquant.ops.tflite.schema.FullyConnectedOptions;
 import io.sparkquant.ops.tflite.schema.MulOptions;
+import io.sparkquant.ops.tflite.schema.LeakyReluOptions;
 import io.sparkquant.ops.tflite.schema.Metadata;
 import io.sparkquant.ops.tflite.schema.Model;
 import io.sparkquant.ops.tflite.schema.Operator;
@@ -18,6 +20,7 @@ import io.sparkquant.ops.tflite.schema.Pool2DOptions;
 import io.sparkquant.ops.tflite.schema.QuantizationParameters;
 import io.sparkquant.ops.tflite.schema.ReducerOptions;
 import io.sparkquant.ops.tflite.schema.ReshapeOptions;
+import io.sparkquant.ops.tflite.schema.ResizeNearestNeighborOptions;
 import io.sparkquant.ops.tflite.schema.SoftmaxOptions;
 import io.sparkquant.ops.tflite.schema.StridedSliceOptions;
 import io.sparkquant.ops.tflite.schema.SubOptions;
@@ -338,6 +341,19 @@ public final class TfliteReader {
         TransposeConvOptions o = (TransposeConvOptions) present(op.builtinOptions(new TransposeConvOptions()), label);
         yield new OperatorOptions.TransposeConvParams(padding(o.padding(), label), o.strideW(), o.strideH(),
             activation(o.fusedActivationFunction(), label));
+      }
+      case BuiltinOptions.ConcatenationOptions -> {
+        ConcatenationOptions o = (ConcatenationOptions) present(op.builtinOptions(new ConcatenationOptions()), label);
+        yield new OperatorOptions.ConcatenationParams(o.axis(), activation(o.fusedActivationFunction(), label));
+      }
+      case BuiltinOptions.LeakyReluOptions -> {
+        LeakyReluOptions o = (LeakyReluOptions) present(op.builtinOptions(new LeakyReluOptions()), label);
+        yield new OperatorOptions.LeakyReluParams(o.alpha());
+      }
+      case BuiltinOptions.ResizeNearestNeighborOptions -> {
+        ResizeNearestNeighborOptions o = (ResizeNearestNeighborOptions)
+            present(op.builtinOptions(new ResizeNearestNeighborOptions()), label);
+        yield new OperatorOptions.ResizeNearestNeighborParams(o.alignCorners(), o.halfPixelCenters());
       }
       // Other union members (e.g. the empty QuantizeOptions some converters write) carry nothing we use;
       // ModelCheck.verify reports an op whose required options are missing.

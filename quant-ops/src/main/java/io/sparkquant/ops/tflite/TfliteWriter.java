@@ -5,9 +5,11 @@ import io.sparkquant.ops.tflite.schema.AddOptions;
 import io.sparkquant.ops.tflite.schema.Buffer;
 import io.sparkquant.ops.tflite.schema.BuiltinOperator;
 import io.sparkquant.ops.tflite.schema.BuiltinOptions;
+import io.sparkquant.ops.tflite.schema.ConcatenationOptions;
 import io.sparkquant.ops.tflite.schema.Conv2DOptions;
 import io.sparkquant.ops.tflite.schema.DepthwiseConv2DOptions;
 import io.sparkquant.ops.tflite.schema.FullyConnectedOptions;
+import io.sparkquant.ops.tflite.schema.LeakyReluOptions;
 import io.sparkquant.ops.tflite.schema.Metadata;
 import io.sparkquant.ops.tflite.schema.Model;
 import io.sparkquant.ops.tflite.schema.MulOptions;
@@ -17,6 +19,7 @@ import io.sparkquant.ops.tflite.schema.Pool2DOptions;
 import io.sparkquant.ops.tflite.schema.QuantizationParameters;
 import io.sparkquant.ops.tflite.schema.ReducerOptions;
 import io.sparkquant.ops.tflite.schema.ReshapeOptions;
+import io.sparkquant.ops.tflite.schema.ResizeNearestNeighborOptions;
 import io.sparkquant.ops.tflite.schema.SoftmaxOptions;
 import io.sparkquant.ops.tflite.schema.StridedSliceOptions;
 import io.sparkquant.ops.tflite.schema.SubOptions;
@@ -261,6 +264,17 @@ public final class TfliteWriter {
     if (options instanceof OperatorOptions.TransposeConvParams o) {
       return new int[] {BuiltinOptions.TransposeConvOptions, TransposeConvOptions.createTransposeConvOptions(b,
           (byte) o.padding().ordinal(), o.strideW(), o.strideH(), (byte) o.fusedActivation().ordinal())};
+    }
+    if (options instanceof OperatorOptions.ConcatenationParams o) {
+      return new int[] {BuiltinOptions.ConcatenationOptions, ConcatenationOptions.createConcatenationOptions(b,
+          o.axis(), (byte) o.fusedActivation().ordinal())};
+    }
+    if (options instanceof OperatorOptions.LeakyReluParams o) {
+      return new int[] {BuiltinOptions.LeakyReluOptions, LeakyReluOptions.createLeakyReluOptions(b, o.alpha())};
+    }
+    if (options instanceof OperatorOptions.ResizeNearestNeighborParams o) {
+      return new int[] {BuiltinOptions.ResizeNearestNeighborOptions,
+          ResizeNearestNeighborOptions.createResizeNearestNeighborOptions(b, o.alignCorners(), o.halfPixelCenters())};
     }
     throw new IllegalArgumentException("No builtin options mapping for " + options.getClass().getSimpleName());
   }

@@ -91,6 +91,10 @@ class TfliteExporterTest {
     cases.add(new Case("residualAvg", resAvg, Dl4jImporter.importGraph(resAvg, new int[] {8, 8, 3})));
     var resMax = TestModels.residual(6, PoolingType.MAX);
     cases.add(new Case("residualMax", resMax, Dl4jImporter.importGraph(resMax, new int[] {8, 8, 3})));
+    var layers = TestModels.layersChain(13);
+    cases.add(new Case("layersChain", layers, Dl4jImporter.importNetwork(layers)));
+    var concat = TestModels.concatGraph(17);
+    cases.add(new Case("concatGraph", concat, Dl4jImporter.importGraph(concat, new int[] {8, 8, 3})));
     return cases;
   }
 

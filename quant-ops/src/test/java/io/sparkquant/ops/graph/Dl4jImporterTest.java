@@ -16,6 +16,8 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
@@ -121,6 +123,116 @@ class Dl4jImporterTest {
     UnsupportedModelException e = assertThrows(UnsupportedModelException.class,
         () -> Dl4jImporter.importNetwork(net));
     assertTrue(e.getMessage().contains("layer 0 'c' (ConvolutionLayer)") && e.getMessage().contains("padding"),
+        e.getMessage());
+  }
+
+  @Test
+  void newLayersChainMatchesDl4j() {
+    MultiLayerNetwork net = TestModels.layersChain(13);
+    Graph g = Dl4jImporter.importNetwork(net);
+    List<String> kinds = g.nodes().stream().map(n -> n.getClass().getSimpleName()).toList();
+    // pad, conv + leaky relu, (dropout: no node), upsampling, pool, tanh, leaky relu, conv(relu), global max, fc,
+    // softmax
+    assertEquals(List.of("Pad", "Conv2D", "LeakyRelu", "ResizeNearest", "Pool2D", "Activation", "LeakyRelu",
+        "Conv2D", "GlobalPool", "FullyConnected", "Softmax"), kinds, g.describe());
+    Node.Pad pad = (Node.Pad) g.nodes().get(0);
+    assertEquals(List.of(1, 2, 2, 0), List.of(pad.top(), pad.bottom(), pad.left(), pad.right()));
+    assertEquals(g.input().name(), pad.input(), "PAD reads the network input");
+    assertEquals(0.01f, ((Node.LeakyRelu) g.nodes().get(2)).alpha(), 1e-9);
+    assertEquals(0.2f, ((Node.LeakyRelu) g.nodes().get(6)).alpha(), 1e-9);
+    assertEquals(Node.ActivationKind.TANH, ((Node.Activation) g.nodes().get(5)).kind());
+    // the dropout layer's activation is the leaky relu's tensor: DL4J exposes it as layer 2
+    assertEquals(Dl4jSource.mlnLayer(2), g.tensor(((Node.LeakyRelu) g.nodes().get(2)).output()).source());
+    assertEquals(List.of(1, 20, 18, 4), java.util.Arrays.stream(g.tensor(g.nodes().get(3).output()).shape()).boxed()
+        .toList());
+    checkAgainstDl4j(g, net, 3);
+  }
+
+  @Test
+  void mergeVertexAndStandaloneActivationsMatchDl4j() {
+    var cg = TestModels.concatGraph(17);
+    Graph g = Dl4jImporter.importGraph(cg, new int[] {8, 8, 3});
+    List<String> kinds = g.nodes().stream().map(n -> n.getClass().getSimpleName()).toList();
+    assertEquals(List.of("Activation", "Conv2D", "Conv2D", "Concatenation", "Conv2D", "Add", "Activation",
+        "ResizeNearest", "GlobalPool", "FullyConnected", "Softmax"), kinds, g.describe());
+    assertEquals(Node.ActivationKind.RELU6, ((Node.Activation) g.nodes().get(0)).kind(), "RELU6 at the input");
+    assertEquals(Node.ActivationKind.LOGISTIC, ((Node.Activation) g.nodes().get(6)).kind(), "LOGISTIC after ADD");
+    Node.Concatenation concat = (Node.Concatenation) g.nodes().get(3);
+    assertEquals(List.of("a", "b"), concat.inputs());
+    assertEquals(5, g.tensor(concat.output()).dim(3));
+    checkAgainstDl4j(g, cg, 2);
+  }
+
+  /**
+   * Keras import's TensorFlowCnnToFeedForwardPreProcessor is a CnnToFeedForwardPreProcessor subclass that flattens in
+   * NHWC order (deeplearning4j-modelimport is not on this class path, so a subclass of the same shape stands in).
+   */
+  @Test
+  void keraslikeFlattenPreprocessorIsRefusedNamingLayerIndexAndSupportedSet() {
+    MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(1).list()
+        .layer(new ConvolutionLayer.Builder(3, 3).name("c").nOut(2).build())
+        .layer(new OutputLayer.Builder().name("dense").nOut(2).activation(Activation.SOFTMAX).build())
+        .setInputType(InputType.convolutionalFlat(6, 6, 1))
+        .inputPreProcessor(1, new NhwcFlattenPreProcessor(4, 4, 2))
+        .build();
+    MultiLayerNetwork net = new MultiLayerNetwork(conf);
+    net.init();
+    UnsupportedModelException e = assertThrows(UnsupportedModelException.class,
+        () -> Dl4jImporter.importNetwork(net));
+    assertTrue(e.getMessage().startsWith("layer 1 'dense' (OutputLayer): input preprocessor "
+        + NhwcFlattenPreProcessor.class.getName() + " is not supported; supported: "), e.getMessage());
+    assertTrue(e.getMessage().contains("CnnToFeedForwardPreProcessor (NCHW, before a dense layer)"), e.getMessage());
+    assertEquals(1, e.getMessage().lines().count());
+  }
+
+  /** Flattens NCHW activations in NHWC (channels-last) order, as Keras's flatten does. */
+  static final class NhwcFlattenPreProcessor extends org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor {
+    NhwcFlattenPreProcessor(long h, long w, long c) {
+      super(h, w, c);
+    }
+
+    @Override
+    public INDArray preProcess(INDArray input, int miniBatchSize,
+        org.deeplearning4j.nn.workspace.LayerWorkspaceMgr workspaceMgr) {
+      return super.preProcess(input.permute(0, 2, 3, 1).dup('c').reshape('c', input.size(0), input.size(1),
+          input.size(2), input.size(3)), miniBatchSize, workspaceMgr);
+    }
+  }
+
+  @Test
+  void mergeOfDenseActivationsConcatenatesFeatures() {
+    ComputationGraph cg = new ComputationGraph(new NeuralNetConfiguration.Builder().seed(3).graphBuilder()
+        .addInputs("in")
+        .addLayer("d1", new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(6).nOut(4)
+            .activation(Activation.TANH).build(), "in")
+        .addLayer("d2", new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(6).nOut(3)
+            .activation(Activation.RELU).build(), "in")
+        .addVertex("m", new MergeVertex(), "d1", "d2")
+        .addLayer("out", new OutputLayer.Builder().nIn(7).nOut(2).activation(Activation.SOFTMAX).build(), "m")
+        .setOutputs("out").build());
+    cg.init();
+    Graph g = Dl4jImporter.importGraph(cg, new int[] {6});
+    Node.Concatenation concat = g.nodes().stream().filter(n -> n instanceof Node.Concatenation)
+        .map(n -> (Node.Concatenation) n).findFirst().orElseThrow(() -> new AssertionError(g.describe()));
+    assertEquals(List.of(1, 7), java.util.Arrays.stream(g.tensor(concat.output()).shape()).boxed().toList());
+    checkAgainstDl4j(g, cg, 3);
+  }
+
+  @Test
+  void mergeAlongAnotherAxisIsRefused() {
+    MergeVertex alongHeight = new MergeVertex();
+    alongHeight.setMergeAxis(2);
+    ComputationGraph cg = new ComputationGraph(new NeuralNetConfiguration.Builder().seed(1).graphBuilder()
+        .addInputs("in")
+        .addLayer("a", new ConvolutionLayer.Builder(1, 1).nOut(2).build(), "in")
+        .addLayer("b", new ConvolutionLayer.Builder(1, 1).nOut(2).build(), "in")
+        .addVertex("m", alongHeight, "a", "b")
+        .addLayer("out", new OutputLayer.Builder().nOut(2).activation(Activation.SOFTMAX).build(), "m")
+        .setOutputs("out").setInputTypes(InputType.convolutional(4, 4, 1)).build());
+    cg.init();
+    UnsupportedModelException e = assertThrows(UnsupportedModelException.class,
+        () -> Dl4jImporter.importGraph(cg, new int[] {4, 4, 1}));
+    assertTrue(e.getMessage().startsWith("vertex 'm' (index 2, MergeVertex): merge axis 2 is not supported"),
         e.getMessage());
   }
 

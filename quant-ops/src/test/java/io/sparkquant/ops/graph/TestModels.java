@@ -7,17 +7,21 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.Upsampling2D;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
@@ -126,6 +130,67 @@ public final class TestModels {
     MultiLayerNetwork net = new MultiLayerNetwork(conf);
     net.init();
     return net;
+  }
+
+  /**
+   * MLN on convolutionalFlat(9, 9, 2): ZeroPaddingLayer at the input (PAD), conv with leaky relu (CONV_2D + LEAKY_RELU),
+   * DropoutLayer (identity), Upsampling2D x2 (RESIZE_NEAREST_NEIGHBOR), max pooling, ActivationLayer tanh after the
+   * pool (standalone TANH), ActivationLayer leaky relu 0.2 (LEAKY_RELU), conv (relu fused, with dropout set),
+   * global max pooling, softmax output.
+   */
+  public static MultiLayerNetwork layersChain(long seed) {
+    MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).list()
+        .layer(new ZeroPaddingLayer.Builder(1, 2, 2, 0).name("pad").build())
+        .layer(new ConvolutionLayer.Builder(3, 3).name("conv1").nOut(4).activation(Activation.LEAKYRELU)
+            .convolutionMode(ConvolutionMode.Truncate).build())
+        .layer(new DropoutLayer.Builder(0.5).name("drop").build())
+        .layer(new Upsampling2D.Builder(2).name("up").build())
+        .layer(new SubsamplingLayer.Builder(PoolingType.MAX).name("pool").kernelSize(3, 3).stride(2, 2)
+            .convolutionMode(ConvolutionMode.Truncate).build())
+        .layer(new ActivationLayer.Builder().name("tanh").activation(Activation.TANH).build())
+        .layer(new ActivationLayer.Builder().name("lrelu")
+            .activation(new org.nd4j.linalg.activations.impl.ActivationLReLU(0.2)).build())
+        .layer(new ConvolutionLayer.Builder(3, 3).name("conv2").nOut(5).activation(Activation.RELU).dropOut(0.8)
+            .convolutionMode(ConvolutionMode.Same).build())
+        .layer(new GlobalPoolingLayer.Builder(PoolingType.MAX).name("gmp").build())
+        .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nOut(4)
+            .activation(Activation.SOFTMAX).build())
+        .setInputType(InputType.convolutionalFlat(9, 9, 2))
+        .build();
+    MultiLayerNetwork net = new MultiLayerNetwork(conf);
+    net.init();
+    return net;
+  }
+
+  /**
+   * ComputationGraph on convolutional(8, 8, 3) (give the shape): ActivationLayer relu6 on the network input (standalone
+   * RELU6), two convs of different ranges merged along channels (MergeVertex: CONCATENATION with a requantized
+   * input), a conv added to the merge (ADD) then ActivationLayer sigmoid (standalone LOGISTIC after ADD),
+   * Upsampling2D x2, global average pooling, softmax.
+   */
+  public static ComputationGraph concatGraph(long seed) {
+    ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).graphBuilder()
+        .addInputs("in")
+        .addLayer("relu6", new ActivationLayer.Builder().activation(Activation.RELU6).build(), "in")
+        .addLayer("a", new ConvolutionLayer.Builder(3, 3).nOut(3).activation(Activation.RELU)
+            .convolutionMode(ConvolutionMode.Same).build(), "relu6")
+        .addLayer("b", new ConvolutionLayer.Builder(1, 1).nOut(2).activation(Activation.IDENTITY)
+            .convolutionMode(ConvolutionMode.Same).build(), "relu6")
+        .addVertex("merge", new MergeVertex(), "a", "b")
+        .addLayer("c", new ConvolutionLayer.Builder(3, 3).nOut(5).activation(Activation.IDENTITY)
+            .convolutionMode(ConvolutionMode.Same).build(), "merge")
+        .addVertex("add", new ElementWiseVertex(ElementWiseVertex.Op.Add), "merge", "c")
+        .addLayer("sig", new ActivationLayer.Builder().activation(Activation.SIGMOID).build(), "add")
+        .addLayer("up", new Upsampling2D.Builder(2).build(), "sig")
+        .addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "up")
+        .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3)
+            .activation(Activation.SOFTMAX).build(), "gap")
+        .setOutputs("out")
+        .setInputTypes(InputType.convolutional(8, 8, 3))
+        .build();
+    ComputationGraph cg = new ComputationGraph(conf);
+    cg.init();
+    return cg;
   }
 
   static void randomizeBatchNorm(java.util.Map<String, INDArray> params, long seed) {

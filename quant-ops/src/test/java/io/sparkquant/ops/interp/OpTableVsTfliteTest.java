@@ -68,7 +68,8 @@ class OpTableVsTfliteTest {
       CASES.put(op + (fc ? " hybrid int8-weight" : " hybrid"), rnd -> weighted(rnd, op, F32, I8));
     }
     for (BuiltinOp op : new BuiltinOp[] {BuiltinOp.MAX_POOL_2D, BuiltinOp.AVERAGE_POOL_2D, BuiltinOp.MEAN,
-        BuiltinOp.SOFTMAX, BuiltinOp.RELU, BuiltinOp.RELU6}) {
+        BuiltinOp.SOFTMAX, BuiltinOp.RELU, BuiltinOp.RELU6, BuiltinOp.LEAKY_RELU, BuiltinOp.PAD,
+        BuiltinOp.RESIZE_NEAREST_NEIGHBOR}) {
       CASES.put(op + " int8", rnd -> unary(rnd, op, I8, I8));
       CASES.put(op + " int16", rnd -> unary(rnd, op, I16, I16));
       CASES.put(op + " float32", rnd -> unary(rnd, op, F32, F32));
@@ -81,6 +82,9 @@ class OpTableVsTfliteTest {
     CASES.put("ADD int8", rnd -> add(rnd, I8));
     CASES.put("ADD int16 with non-power-of-two scales", rnd -> add(rnd, I16));
     CASES.put("ADD float32", rnd -> add(rnd, F32));
+    CASES.put("CONCATENATION int8 with equal input and output parameters", rnd -> concatenation(rnd, I8));
+    CASES.put("CONCATENATION int16", rnd -> concatenation(rnd, I16));
+    CASES.put("CONCATENATION float32", rnd -> concatenation(rnd, F32));
     CASES.put("RESHAPE any type", rnd -> unary(rnd, BuiltinOp.RESHAPE, I8, I8));
     for (TensorType in : new TensorType[] {F32, I8, I16}) {
       for (TensorType out : new TensorType[] {I8, I16}) {
@@ -263,6 +267,18 @@ class OpTableVsTfliteTest {
         options = new OperatorOptions.SoftmaxParams(1f);
         outQ = out == I8 ? q(1f / 256, -128) : out == I16 ? q(1f / 32768, 0) : null;
       }
+      case LEAKY_RELU -> options = new OperatorOptions.LeakyReluParams(0.2f);
+      case PAD -> {
+        constant = TfliteTensor.constantInt32("paddings", new int[] {4, 2}, new int[] {0, 0, 1, 2, 2, 1, 0, 0}, null);
+        outShape = new int[] {shape[0], 7, 9, shape[3]};
+        outQ = inQ; // padding keeps the input's parameters
+      }
+      case RESIZE_NEAREST_NEIGHBOR -> {
+        options = new OperatorOptions.ResizeNearestNeighborParams(false, false);
+        constant = TfliteTensor.constantInt32("size", new int[] {2}, new int[] {8, 12}, null);
+        outShape = new int[] {shape[0], 8, 12, shape[3]};
+        outQ = inQ;
+      }
       case LOGISTIC -> outQ = out == I8 ? q(1f / 256, -128) : out == I16 ? q(1f / 32768, 0) : null;
       case TANH -> outQ = out == I8 ? q(1f / 128, 0) : out == I16 ? q(1f / 32768, 0) : null;
       default -> { }
@@ -296,6 +312,24 @@ class OpTableVsTfliteTest {
     TfliteModel model = new TfliteModel("ADD " + t, tensors, List.of(TfliteOperator.of(BuiltinOp.ADD,
         version(BuiltinOp.ADD, t, null, t, false), new int[] {0, 1}, new int[] {2},
         new OperatorOptions.AddParams(FusedActivation.RELU))), new int[] {0}, new int[] {2}, Map.of());
+    return new Case(model, data(rnd, t, product(shape)));
+  }
+
+  /** CONCATENATION of the input with a constant along the channels, every tensor with the same parameters. */
+  private static Case concatenation(SplittableRandom rnd, TensorType t) {
+    int[] shape = {1, 3, 4, rnd.nextInt(1, 4)};
+    int[] constShape = {1, 3, 4, 2};
+    TfliteQuantization qp = activation(rnd, t, 0.01, 0.1);
+    TfliteTensor other = switch (t) {
+      case INT8 -> TfliteTensor.constantBytes("c", t, constShape, int8s(rnd, 24, -128, 127), qp);
+      case INT16 -> Judge.constantInt16("c", t, constShape, int16s(rnd, 24, -32768, 32767), qp);
+      default -> TfliteTensor.constantFloat32("c", constShape, floats(rnd, 24, -4, 4));
+    };
+    TfliteModel model = TfliteTestModels.singleOp(BuiltinOp.CONCATENATION,
+            version(BuiltinOp.CONCATENATION, t, null, t, false),
+            new OperatorOptions.ConcatenationParams(3, FusedActivation.NONE))
+        .input("x", t, shape, qp).constant(other)
+        .output("y", t, new int[] {1, 3, 4, shape[3] + 2}, qp).build();
     return new Case(model, data(rnd, t, product(shape)));
   }
 

@@ -72,6 +72,20 @@ class TfliteOpVersionsTest {
           .input("x", f, vec, null).output("y", f, new int[] {2, 1}, null).build();
       case SOFTMAX -> TfliteTestModels.singleOp(op, version, new OperatorOptions.SoftmaxParams(1f))
           .input("x", f, vec, null).output("y", f, vec, null).build();
+      case LEAKY_RELU -> TfliteTestModels.singleOp(op, version, new OperatorOptions.LeakyReluParams(0.1f))
+          .input("x", f, vec, null).output("y", f, vec, null).build();
+      case PAD -> TfliteTestModels.singleOp(op, version, null)
+          .input("x", f, vec, null)
+          .constant(TfliteTensor.constantInt32("paddings", new int[] {2, 2}, new int[] {0, 0, 1, 1}, null))
+          .output("y", f, new int[] {1, 4}, null).build();
+      case CONCATENATION -> TfliteTestModels.singleOp(op, version,
+              new OperatorOptions.ConcatenationParams(1, FusedActivation.NONE))
+          .input("a", f, vec, null).input("b", f, vec, null).output("y", f, new int[] {1, 4}, null).build();
+      case RESIZE_NEAREST_NEIGHBOR -> TfliteTestModels.singleOp(op, version,
+              new OperatorOptions.ResizeNearestNeighborParams(false, false))
+          .input("x", f, img, null)
+          .constant(TfliteTensor.constantInt32("size", new int[] {2}, new int[] {4, 4}, null))
+          .output("y", f, new int[] {1, 4, 4, 1}, null).build();
       case MEAN -> TfliteTestModels.singleOp(op, version, new OperatorOptions.ReducerParams(true))
           .input("x", f, img, null)
           .constant(TfliteTensor.constantInt32("axis", new int[] {2}, new int[] {1, 2}, null))
