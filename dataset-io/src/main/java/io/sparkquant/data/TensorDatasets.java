@@ -335,9 +335,9 @@ public final class TensorDatasets {
         .or(expr("coalesce(array_contains(_f, float('-Infinity')), true)"));
     Column badLabel = col("_l").isNull().or(col("_l").lt(0)).or(col("_l").geq(resolved.numClasses()));
     Column badId = col("_id").isNull();
-    UserDefinedFunction failFeatures = functions.udf(new FeaturesFailure(resolved),
+    UserDefinedFunction failFeatures = functions.udf(new FeaturesFailure(resolved, columns.features()),
         DataTypes.createArrayType(DataTypes.FloatType, true));
-    UserDefinedFunction failLabel = functions.udf(new LabelFailure(resolved), DataTypes.LongType);
+    UserDefinedFunction failLabel = functions.udf(new LabelFailure(resolved, withLabel ? columns.label() : LABEL, withId ? columns.id() : ID), DataTypes.LongType);
     // The failure UDF gets the row's length and the array only when the length is right: Spark boxes a UDF's array
     // argument element by element, so a 10-million-value row passed in would exhaust the heap to describe itself.
     Column rightLength = size(col("_f")).equalTo(lit(resolved.featureLength()));
@@ -420,7 +420,7 @@ public final class TensorDatasets {
    * Raises the error for a row whose features failed the check in SQL; computes the details in Java. {@code length}
    * is the row's length (-1 for a null row); {@code values} is the row only when its length is the declared one.
    */
-  private record FeaturesFailure(DatasetInfo info)
+  private record FeaturesFailure(DatasetInfo info, String column)
       implements UDF5<String, Long, Long, Integer, Seq<Float>, Seq<Float>> {
     @Override
     public Seq<Float> call(String file, Long position, Long id, Integer length, Seq<Float> values) {
@@ -435,21 +435,21 @@ public final class TensorDatasets {
       if (p == null) {
         p = new RowChecks.Problem(RowChecks.expectedLength(info) + ", all finite", "a row failing the check");
       }
-      throw InvalidDatasetException.atRow(file, FEATURES,
+      throw InvalidDatasetException.atRow(file, column,
           RowChecks.rowText(id, "row " + position + " of the file"), p.expected(), p.actual());
     }
   }
 
   /** Raises the error for a row whose label (or id) failed the check in SQL. */
-  private record LabelFailure(DatasetInfo info) implements UDF4<String, Long, Long, Long, Long> {
+  private record LabelFailure(DatasetInfo info, String labelColumn, String idColumn) implements UDF4<String, Long, Long, Long, Long> {
     @Override
     public Long call(String file, Long position, Long id, Long label) {
       String row = RowChecks.rowText(id, "row " + position + " of the file");
       if (id == null) {
-        throw InvalidDatasetException.atRow(file, ID, row, "a long", "null");
+        throw InvalidDatasetException.atRow(file, idColumn, row, "a long", "null");
       }
       RowChecks.Problem p = RowChecks.labelProblem(label, info);
-      throw InvalidDatasetException.atRow(file, LABEL, row,
+      throw InvalidDatasetException.atRow(file, labelColumn, row,
           p == null ? RowChecks.labelRange(info) : p.expected(), p == null ? String.valueOf(label) : p.actual());
     }
   }

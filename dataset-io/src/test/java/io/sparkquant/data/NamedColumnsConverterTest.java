@@ -87,7 +87,7 @@ class NamedColumnsConverterTest {
     String out = tmp.resolve("out").toString();
     InvalidDatasetException e = assertThrows(InvalidDatasetException.class, () -> ParquetConverter.convert(spark, in,
         out, new TensorDatasets.Columns("x", null, "rowkey"), new int[] {2, 2}, null, false));
-    assertTrue(e.getMessage().contains("row id 2") && e.getMessage().contains("part-")
+    assertTrue(e.getMessage().contains("row id 2") && e.getMessage().contains("part-") && e.getMessage().contains("'x'")
         && e.getMessage().contains("expected 4 values (shape 2,2), found 100000 values"), e.getMessage());
     e = assertThrows(InvalidDatasetException.class, () -> ParquetConverter.convert(spark, in, out,
         new TensorDatasets.Columns("pixels", null, null), new int[] {4}, null, false));
