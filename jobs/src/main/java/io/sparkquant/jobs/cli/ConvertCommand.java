@@ -62,9 +62,9 @@ public final class ConvertCommand implements Callable<Integer> {
   Integer channels;
 
   @Option(names = "--features-col",
-      description = "parquet: the features column (array<float>, array<double> or Spark ML Vector), default"
-          + " features; csv: the feature columns, comma separated, or a name prefix ending in '*' (px*), default"
-          + " every column but the label and id.")
+      description = "parquet: the features column (array<float>, array<double> or Spark ML Vector); csv: the"
+          + " feature columns, comma separated, or a name prefix ending in '*' (px*). Default: parquet: features;"
+          + " csv: every column but the label and id.")
   String featuresCol;
 
   @Option(names = {"--label-col", "--csv-label"}, defaultValue = "label",

@@ -10,6 +10,7 @@ import io.sparkquant.jobs.TestDatasets;
 import io.sparkquant.jobs.eval.QuantizedModels;
 import io.sparkquant.jobs.predict.PredictJob;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Row;
@@ -45,7 +46,10 @@ class PredictClusterIT {
         test.info(), data.toString(), Map.of());
     assertFalse(TensorDatasets.loadFeatures(spark, data.toString(), null).labelled());
     model = QuantizedModels.get().int8;
-    cluster = StandaloneCluster.builder().workers(2).coresPerWorker(1).workerMemory("3g").start();
+    // The harness's default 5-minute submit limit killed the first run's driver while both executors were scoring
+    // (load average about 40 on the 2-core VM, shared with other builds).
+    cluster = StandaloneCluster.builder().workers(2).coresPerWorker(1).workerMemory("3g")
+        .submitTimeout(Duration.ofMinutes(15)).start();
   }
 
   @AfterAll
