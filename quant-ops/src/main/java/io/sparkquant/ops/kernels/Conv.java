@@ -77,14 +77,23 @@ public final class Conv {
             if (bias != null) {
               acc += bias[oc];
             }
-            // ruy applies the multiplier (TFLite 2.6.2 x86 runs int8 conv as im2col + ruy GEMM): single rounding
-            acc = FixedPoint.multiplyByQuantizedMultiplierSingleRounding(acc, outputMultiplier[oc], outputShift[oc]);
-            acc += outputOffset;
-            output[o++] = (byte) KernelUtil.clamp(acc, outputActivationMin, outputActivationMax);
+            output[o++] = (byte) outputStage(acc, outputMultiplier[oc], outputShift[oc], outputOffset,
+                outputActivationMin, outputActivationMax);
           }
         }
       }
     }
+  }
+
+  /**
+   * The int8 output of one accumulator (bias included): {@code clamp(M(acc) + outputOffset, min, max)}. ruy applies
+   * the multiplier (TFLite 2.6.2 x86 runs int8 conv as im2col + ruy GEMM): a single rounding. Public for the QAT
+   * simulation, which requantizes the accumulators it recovers with this same stage.
+   */
+  public static int outputStage(int acc, int outputMultiplier, int outputShift, int outputOffset,
+      int outputActivationMin, int outputActivationMax) {
+    int scaled = FixedPoint.multiplyByQuantizedMultiplierSingleRounding(acc, outputMultiplier, outputShift);
+    return KernelUtil.clamp(scaled + outputOffset, outputActivationMin, outputActivationMax);
   }
 
   /** 16x8: int16 activations (zero point 0), int8 filter, int64 bias and accumulator. */

@@ -46,12 +46,21 @@ public final class FullyConnected {
         if (bias != null) {
           acc += bias[oc];
         }
-        // ruy applies the multiplier (TFLite 2.6.2 x86 runs int8 FC as a ruy GEMM): single rounding
-        acc = FixedPoint.multiplyByQuantizedMultiplierSingleRounding(acc, outputMultiplier, outputShift);
-        acc += outputOffset;
-        output[b * outputDepth + oc] = (byte) KernelUtil.clamp(acc, outputActivationMin, outputActivationMax);
+        output[b * outputDepth + oc] = (byte) outputStage(acc, outputMultiplier, outputShift, outputOffset,
+            outputActivationMin, outputActivationMax);
       }
     }
+  }
+
+  /**
+   * The int8 output of one accumulator (bias included): {@code clamp(M(acc) + outputOffset, min, max)}. ruy applies
+   * the multiplier (TFLite 2.6.2 x86 runs int8 FC as a ruy GEMM): a single rounding. Public for the QAT simulation,
+   * which requantizes the accumulators it recovers with this same stage.
+   */
+  public static int outputStage(int acc, int outputMultiplier, int outputShift, int outputOffset,
+      int outputActivationMin, int outputActivationMax) {
+    int scaled = FixedPoint.multiplyByQuantizedMultiplierSingleRounding(acc, outputMultiplier, outputShift);
+    return KernelUtil.clamp(scaled + outputOffset, outputActivationMin, outputActivationMax);
   }
 
   /** 16x8: int16 input (zero point 0), int8 filter, int64 bias and accumulator. */

@@ -31,7 +31,6 @@ import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -107,7 +106,6 @@ class FashionMnistSimulationTest {
    * float simulation does not model (TFLite's double rounding in MultiplyByQuantizedMultiplier). It also took 35
    * minutes on a loaded machine, too long for {@code mvn verify}.
    */
-  @Disabled("issue 10: 99.60% top-1 agreement, below the 99.8% bar; see the method documentation")
   @Test
   void microLike() {
     NeuralNetConfiguration.ListBuilder list = new NeuralNetConfiguration.Builder().seed(7)
