@@ -237,62 +237,81 @@ public final class FakeQuantActivation extends BaseActivationFunction {
       throw new IllegalStateException("integer kernel " + integerKernel + " without weight scales: the layer's "
           + "weights must be fake-quantized (an enabled FakeQuantWeights) for its accumulators to be integers");
     }
+    int rows = (int) z.size(0);
     int channels = (int) z.size(1);
     QuantParams input = QuantParams.int8Activation(kernelInputRange[0], kernelInputRange[1]);
-    OutputStage stage = outputStage(input, s, output, fused, channels);
-    double[] accScale = new double[channels];
-    for (int c = 0; c < channels; c++) {
-      // exact: the product of two floats fits in a double
-      accScale[c] = (double) input.scale() * s[s.length == 1 ? 0 : c];
-    }
+    OutputStage stage = OutputStage.prepare(integerKernel, input, s, output, fused, channels);
     float[] v = floats(z);
-    int perChannel = (int) (v.length / (z.size(0) * channels)); // 1 for [N, C], H * W for NCHW
+    int perChannel = v.length / (rows * channels); // 1 for [N, C], H * W for NCHW
     int zeroPoint = output.zeroPoint();
     float scale = output.scale();
-    for (int i = 0; i < v.length; i++) {
-      int c = (i / perChannel) % channels;
-      // int32 as in the kernel; a float value past it (diverging training) saturates, as the int8 output does
-      long acc = Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE,
-          FixedPoint.roundHalfAwayFromZero(v[i] / accScale[c])));
-      int q = stage.apply((int) acc, c);
-      v[i] = (float) (q - zeroPoint) * scale; // as QuantParams.dequantize
+    int i = 0;
+    for (int row = 0; row < rows; row++) {
+      for (int c = 0; c < channels; c++) {
+        // exact: the product of two floats fits in a double
+        double accScale = (double) input.scale() * s[s.length == 1 ? 0 : c];
+        for (int end = i + perChannel; i < end; i++) {
+          // int32 as in the kernel; a float value past it (diverging training) saturates, as the int8 output does
+          long acc = Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE,
+              FixedPoint.roundHalfAwayFromZero(v[i] / accScale)));
+          v[i] = (float) (stage.apply((int) acc, c) - zeroPoint) * scale; // as QuantParams.dequantize
+        }
+      }
     }
     z.assign(Nd4j.create(v, z.shape(), 'c').castTo(z.dataType()));
   }
 
-  /** One accumulator's int8 output, channel {@code c}: the kernel's own prepare and output stage. */
-  @FunctionalInterface
-  private interface OutputStage {
-    int apply(int acc, int c);
-  }
+  /**
+   * The output stage of one int8 kernel with its prepared parameters: {@code multiplier}/{@code shift} per channel
+   * (one for FULLY_CONNECTED), from the kernel's own prepare.
+   */
+  private record OutputStage(IntegerKernel kernel, int[] multiplier, int[] shift, int outputOffset,
+      int outputActivationMin, int outputActivationMax) {
 
-  private OutputStage outputStage(QuantParams input, float[] s, QuantParams output, FusedActivation fused,
-      int channels) {
-    int inZp = input.zeroPoint();
-    int outZp = output.zeroPoint();
-    switch (integerKernel) {
-      case CONV_2D -> {
-        Conv.QuantizedParams p = Conv.prepare(input.scale(), inZp, s, output.scale(), outZp, fused, channels, QMIN,
-            QMAX);
-        return (acc, c) -> Conv.outputStage(acc, p.outputMultiplier()[c], p.outputShift()[c], p.outputOffset(),
-            p.outputActivationMin(), p.outputActivationMax());
-      }
-      case DEPTHWISE_CONV_2D -> {
-        DepthwiseConv.QuantizedParams p = DepthwiseConv.prepare(input.scale(), inZp, s, output.scale(), outZp, fused,
-            channels, 1, QMIN, QMAX); // the depth multiplier does not enter the output stage
-        return (acc, c) -> DepthwiseConv.outputStage(acc, p.outputMultiplier()[c], p.outputShift()[c],
-            p.outputOffset(), p.outputActivationMin(), p.outputActivationMax());
-      }
-      case FULLY_CONNECTED -> {
-        if (s.length != 1) {
-          throw new IllegalStateException("FULLY_CONNECTED has per-tensor weights, got " + s.length + " scales");
+    static OutputStage prepare(IntegerKernel kernel, QuantParams input, float[] filterScales, QuantParams output,
+        FusedActivation fused, int channels) {
+      int inZp = input.zeroPoint();
+      int outZp = output.zeroPoint();
+      return switch (kernel) {
+        case CONV_2D -> {
+          Conv.QuantizedParams p = Conv.prepare(input.scale(), inZp, filterScales, output.scale(), outZp, fused,
+              channels, QMIN, QMAX);
+          yield new OutputStage(kernel, p.outputMultiplier(), p.outputShift(), p.outputOffset(),
+              p.outputActivationMin(), p.outputActivationMax());
         }
-        FullyConnected.QuantizedParams p = FullyConnected.prepare(input.scale(), inZp, s[0], 0, output.scale(),
-            outZp, fused, QMIN, QMAX);
-        return (acc, c) -> FullyConnected.outputStage(acc, p.outputMultiplier(), p.outputShift(), p.outputOffset(),
-            p.outputActivationMin(), p.outputActivationMax());
-      }
-      default -> throw new IllegalStateException("unknown kernel " + integerKernel);
+        case DEPTHWISE_CONV_2D -> {
+          // the depth multiplier does not enter the output stage
+          DepthwiseConv.QuantizedParams p = DepthwiseConv.prepare(input.scale(), inZp, filterScales, output.scale(),
+              outZp, fused, channels, 1, QMIN, QMAX);
+          yield new OutputStage(kernel, p.outputMultiplier(), p.outputShift(), p.outputOffset(),
+              p.outputActivationMin(), p.outputActivationMax());
+        }
+        case FULLY_CONNECTED -> {
+          if (filterScales.length != 1) {
+            throw new IllegalStateException("FULLY_CONNECTED has per-tensor weights, got " + filterScales.length
+                + " scales");
+          }
+          FullyConnected.QuantizedParams p = FullyConnected.prepare(input.scale(), inZp, filterScales[0], 0,
+              output.scale(), outZp, fused, QMIN, QMAX);
+          int[] m = new int[channels];
+          int[] sh = new int[channels];
+          Arrays.fill(m, p.outputMultiplier());
+          Arrays.fill(sh, p.outputShift());
+          yield new OutputStage(kernel, m, sh, p.outputOffset(), p.outputActivationMin(), p.outputActivationMax());
+        }
+      };
+    }
+
+    /** The int8 value of accumulator {@code acc} in channel {@code c}. */
+    int apply(int acc, int c) {
+      return switch (kernel) {
+        case CONV_2D -> Conv.outputStage(acc, multiplier[c], shift[c], outputOffset, outputActivationMin,
+            outputActivationMax);
+        case DEPTHWISE_CONV_2D -> DepthwiseConv.outputStage(acc, multiplier[c], shift[c], outputOffset,
+            outputActivationMin, outputActivationMax);
+        case FULLY_CONNECTED -> FullyConnected.outputStage(acc, multiplier[c], shift[c], outputOffset,
+            outputActivationMin, outputActivationMax);
+      };
     }
   }
 

@@ -42,6 +42,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * ({@code W * gamma / sqrt(var + eps)}): this hook quantizes the layer's own {@code W}, so it simulates the export
  * only for a layer that no BatchNormalization follows ({@link FakeQuant#requireFoldedBatchNorm}).
  *
+ * <p>Each call hands the scales to the layer's own {@link FakeQuantActivation}, which runs next on the layer's
+ * pre-activation: with an integer kernel set it needs them to recover the int32 accumulators
+ * ({@link FakeQuantActivation#setIntegerKernel}); disabled, it hands over null (float weights, no integers).
+ *
  * <p>Applied at inference too (DL4J passes {@code train == false}): the simulation is the deployed model either way.
  * The weights are computed as float32 (the exporter reads float32 weights) and returned in the parameter's type.
  */

@@ -71,8 +71,11 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * <p>The hooks live in the layer configurations, looked up by vertex name on every call, so a network restored from
  * ModelSerializer or a Spark broadcast can be reattached with {@link #attach}.
  *
- * <p>Before comparing the simulation with the exported model, {@link #snapBiasesToExport} sets each bias to the
- * int32 value the exporter writes (the export does not change).
+ * <p>The conv, depthwise and dense layers' hooks simulate their int8 kernels (requantizing the recovered int32
+ * accumulator as the kernel does, {@link FakeQuantActivation#setIntegerKernel}), reading the input parameters that
+ * {@link #setRanges} gives them. {@link #snapBiasesToExport} sets each bias to the int32 value the exporter writes
+ * (the export does not change); with the integer kernels the simulation no longer depends on it except at exact ties
+ * of {@code bias / (inputScale * filterScale)}, but the network then holds exactly the biases that ship.
  *
  * <p>BatchNorm. By default the network fine-tunes the IR's folded weights {@code Wf = W * gamma / std} and biases:
  * BatchNorm is folded before fine-tuning, and the weights the hooks quantize are the weights exported.
