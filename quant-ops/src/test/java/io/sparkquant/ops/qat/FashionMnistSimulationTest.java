@@ -100,11 +100,12 @@ class FashionMnistSimulationTest {
   }
 
   /**
-   * Measured 2026-12-06 (3 epochs, 66.8% accuracy): top-1 agreement 9,960/10,000 (99.60%), below issue 10's 99.8%;
-   * accuracy gap 0.01 pt. Every disagreeing row is a tie of the two top int8 probabilities on one side and a gap of
-   * 5-10 steps on the other: one int8 step of the logits, which comes from the conv/depthwise requantization the
-   * float simulation does not model (TFLite's double rounding in MultiplyByQuantizedMultiplier). It also took 35
-   * minutes on a loaded machine, too long for {@code mvn verify}.
+   * Measured 2026-12-06 with the float fake quantizer on conv/depthwise/dense outputs (3 epochs, 66.8% accuracy):
+   * top-1 agreement 9,960/10,000 (99.60%), below issue 10's 99.8%; every disagreeing row was one int8 step of the
+   * logits from the requantization that quantizer did not model (TFLite's double rounding in
+   * MultiplyByQuantizedMultiplier). The hooks now simulate the integer kernels (IntegerKernelSimulationTest); the
+   * figures with them are not measured yet (README). It took 35 minutes on a loaded machine, long for
+   * {@code mvn verify}.
    */
   @Test
   void microLike() {
