@@ -327,6 +327,10 @@ public final class QatJob {
       ParameterAveragingTrainer.EpochEnd<ComputationGraph> epochEnd = (network, stats) -> {
         // What ships after this epoch, with the ranges it trained with (those of the simulated accuracies)
         long t0 = System.nanoTime();
+        // Biases onto their exported int32 values (the export does not change): the saved model, the checkpoint and
+        // the next epoch then hold exactly the biases that ship (the trainer continues from these parameters)
+        tuning.snapBiasesToExport(new ExportOptions(ExportMode.INT8, o.io(), tuning.ranges(), null, null, Set.of(),
+            o.perTensorWeights()));
         Quantizer.Result export = Quantizer.quantize(tuning.writeBack(), tuning.ranges(), exportConfig, null,
             provenance);
         double int8Accuracy = ParameterAveragingTrainer.accuracy(spark, export.tflite(), TFLITE_FILE, int8Rows, info);

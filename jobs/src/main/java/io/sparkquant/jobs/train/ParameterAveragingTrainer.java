@@ -78,8 +78,8 @@ public final class ParameterAveragingTrainer {
   /**
    * Called on the driver at the end of every epoch, after validation, with the network holding the averaged
    * parameters, updater state and counters of that epoch. It may change the network's configuration (e.g. the
-   * fake-quant ranges): the next epoch's workers are built from the configuration as the hook leaves it. An
-   * exception it throws stops training.
+   * fake-quant ranges) and its parameters (QAT snaps biases): the next epoch's workers are built from the
+   * configuration and parameters as the hook leaves them. An exception it throws stops training.
    */
   @FunctionalInterface
   public interface EpochEnd<N> {
@@ -226,6 +226,8 @@ public final class ParameterAveragingTrainer {
         LOG.info(stats.describe());
         epochs.add(stats);
         epochEnd.accept(network, stats);
+        // the next epoch starts from the network as the hook left it (QAT snaps its biases to the exported values)
+        params = network.params().toFloatVector();
       }
       WorkerState.apply(network, new WorkerState(params, updaterState, iteration, schedule.epochs(), 0));
       return new Result<>(network, epochs, totalRows, partitions, (System.nanoTime() - start) / 1_000_000);

@@ -82,9 +82,8 @@ public final class Conv {
           final int shift = outputShift[oc];
           int o = n0 * outD + oc;
           for (int j = 0; j < len; j++, o += outD) {
-            // ruy applies the multiplier (TFLite 2.6.2 x86 runs int8 conv as im2col + ruy GEMM): single rounding
-            int v = FixedPoint.multiplyByQuantizedMultiplierSingleRounding(a[j], multiplier, shift) + outputOffset;
-            output[o] = (byte) KernelUtil.clamp(v, outputActivationMin, outputActivationMax);
+            output[o] = (byte) outputStage(a[j], multiplier, shift, outputOffset, outputActivationMin,
+                outputActivationMax);
           }
         }
       }
@@ -154,6 +153,17 @@ public final class Conv {
         a[j] += w * x[j];
       }
     }
+  }
+
+  /**
+   * The int8 output of one accumulator (bias included): {@code clamp(M(acc) + outputOffset, min, max)}. ruy applies
+   * the multiplier (TFLite 2.6.2 x86 runs int8 conv as im2col + ruy GEMM): a single rounding. Public for the QAT
+   * simulation, which requantizes the accumulators it recovers with this same stage.
+   */
+  public static int outputStage(int acc, int outputMultiplier, int outputShift, int outputOffset,
+      int outputActivationMin, int outputActivationMax) {
+    int scaled = FixedPoint.multiplyByQuantizedMultiplierSingleRounding(acc, outputMultiplier, outputShift);
+    return KernelUtil.clamp(scaled + outputOffset, outputActivationMin, outputActivationMax);
   }
 
   /** 16x8: int16 activations (zero point 0), int8 filter, int64 bias and accumulator. */

@@ -108,14 +108,23 @@ public final class DepthwiseConv {
             }
           }
           for (int oc = 0; oc < outD; oc++) {
-            // TFLite's own depthwise kernels: common.h double rounding (unlike CONV_2D and FC, which go through ruy)
-            int v = FixedPoint.multiplyByQuantizedMultiplier(acc[oc], outputMultiplier[oc], outputShift[oc])
-                + outputOffset;
-            output[outBase + oc] = (byte) KernelUtil.clamp(v, outputActivationMin, outputActivationMax);
+            output[outBase + oc] = (byte) outputStage(acc[oc], outputMultiplier[oc], outputShift[oc], outputOffset,
+                outputActivationMin, outputActivationMax);
           }
         }
       }
     }
+  }
+
+  /**
+   * The int8 output of one accumulator (bias included): {@code clamp(M(acc) + outputOffset, min, max)}. TFLite's own
+   * depthwise kernels apply the multiplier with common.h's double rounding (unlike CONV_2D and FC, which go through
+   * ruy). Public for the QAT simulation, which requantizes the accumulators it recovers with this same stage.
+   */
+  public static int outputStage(int acc, int outputMultiplier, int outputShift, int outputOffset,
+      int outputActivationMin, int outputActivationMax) {
+    int scaled = FixedPoint.multiplyByQuantizedMultiplier(acc, outputMultiplier, outputShift);
+    return KernelUtil.clamp(scaled + outputOffset, outputActivationMin, outputActivationMax);
   }
 
   /** 16x8: int16 activations (zero point 0), int8 filter, int64 bias and accumulator. */

@@ -109,13 +109,22 @@ public final class FullyConnected {
         final int[] a = acc[r];
         final int outBase = (b0 + r) * outputDepth;
         for (int oc = 0; oc < outputDepth; oc++) {
-          // ruy applies the multiplier (TFLite 2.6.2 x86 runs int8 FC as a ruy GEMM): single rounding
-          int v = FixedPoint.multiplyByQuantizedMultiplierSingleRounding(a[oc], outputMultiplier, outputShift)
-              + outputOffset;
-          output[outBase + oc] = (byte) KernelUtil.clamp(v, outputActivationMin, outputActivationMax);
+          output[outBase + oc] = (byte) outputStage(a[oc], outputMultiplier, outputShift, outputOffset,
+              outputActivationMin, outputActivationMax);
         }
       }
     }
+  }
+
+  /**
+   * The int8 output of one accumulator (bias included): {@code clamp(M(acc) + outputOffset, min, max)}. ruy applies
+   * the multiplier (TFLite 2.6.2 x86 runs int8 FC as a ruy GEMM): a single rounding. Public for the QAT simulation,
+   * which requantizes the accumulators it recovers with this same stage.
+   */
+  public static int outputStage(int acc, int outputMultiplier, int outputShift, int outputOffset,
+      int outputActivationMin, int outputActivationMax) {
+    int scaled = FixedPoint.multiplyByQuantizedMultiplierSingleRounding(acc, outputMultiplier, outputShift);
+    return KernelUtil.clamp(scaled + outputOffset, outputActivationMin, outputActivationMax);
   }
 
   /** 16x8: int16 input (zero point 0), int8 filter, int64 bias and accumulator. */

@@ -1,5 +1,10 @@
 package io.sparkquant.ops.qat;
 
+import io.sparkquant.ops.kernels.Conv;
+import io.sparkquant.ops.kernels.DepthwiseConv;
+import io.sparkquant.ops.kernels.FullyConnected;
+import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.numerics.FixedPoint;
 import io.sparkquant.ops.numerics.QuantParams;
 import java.util.Arrays;
 import java.util.Objects;
@@ -7,11 +12,14 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.BaseActivationFunction;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.activations.impl.ActivationReLU6;
 import org.nd4j.linalg.activations.impl.ActivationSigmoid;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.activations.impl.ActivationTanH;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Activation fake quantization: wraps a layer's real activation (identity, relu, relu6, tanh, sigmoid, softmax...)
@@ -44,6 +52,16 @@ public final class FakeQuantActivation extends BaseActivationFunction {
   /** {min, max} of the activation output, or null: not quantized. */
   private float[] outputRange;
   private boolean enabled = true;
+  /** The integer kernel whose output this hook simulates, or null: fake-quantize the float value. */
+  private IntegerKernel integerKernel;
+  /** {min, max} of the integer kernel's input tensor (its parameters give {@code inputScale}). */
+  private float[] kernelInputRange;
+  /**
+   * The weight scales of the layer's current forward pass, set by its {@link FakeQuantWeights} just before this
+   * activation runs (DL4J fake-quantizes a layer's weights in its preOutput); null while they are float. Not
+   * configuration: never serialized.
+   */
+  private transient float[] filterScales;
 
   /** Identity, nothing quantized until a range is set (the form DL4J's JSON deserializer needs). */
   public FakeQuantActivation() {}
@@ -77,6 +95,19 @@ public final class FakeQuantActivation extends BaseActivationFunction {
         + "fixed ones: softmax, sigmoid (1/256, -128), tanh (1/128, 0)");
   }
 
+  /**
+   * The int8 kernels whose output a hook can requantize exactly, with the output stage (multiplier rounding) each
+   * uses in TFLite 2.6.2.
+   */
+  public enum IntegerKernel {
+    /** {@link Conv#outputStage}: ruy, single rounding. */
+    CONV_2D,
+    /** {@link DepthwiseConv#outputStage}: common.h, double rounding. */
+    DEPTHWISE_CONV_2D,
+    /** {@link FullyConnected#outputStage}: ruy, single rounding. */
+    FULLY_CONNECTED
+  }
+
   public IActivation getWrapped() {
     return activation;
   }
@@ -104,6 +135,45 @@ public final class FakeQuantActivation extends BaseActivationFunction {
   public void setInputRange(float min, float max) {
     QuantParams.int8Activation(min, max);
     inputRange = new float[] {min, max};
+  }
+
+  /**
+   * Simulates the int8 {@code kernel} that produces this layer's output (the pre-activation when an input range is
+   * set, as for logits before a softmax; otherwise the output, with the wrapped identity/relu/relu6 as the kernel's
+   * fused activation) instead of fake-quantizing its float value: with {@code inputScale} from
+   * {@code [inputMin, inputMax]} (the range of the tensor the layer reads) and the weight scales of the forward
+   * pass, each pre-activation {@code z} gives back the kernel's int32 accumulator
+   * {@code acc = round(z / (inputScale * filterScale[c]))}, which the kernel's own prepare and output stage turn into
+   * the int8 value TFLite computes. {@code acc} is exact when the inputs and weights are on their grids (they are,
+   * after fake quantization) and the float sum's error stays below half a step; the bias need not be snapped: an
+   * integer sum plus a bias rounds as the integer plus the rounded bias, except at a tie. Channel {@code c} is
+   * dimension 1 ({@code [N, C]} dense, NCHW conv).
+   */
+  public void setIntegerKernel(IntegerKernel kernel, float inputMin, float inputMax) {
+    QuantParams.int8Activation(inputMin, inputMax);
+    integerKernel = Objects.requireNonNull(kernel, "kernel");
+    kernelInputRange = new float[] {inputMin, inputMax};
+  }
+
+  /** Back to fake-quantizing the float pre-activation/output. */
+  public void clearIntegerKernel() {
+    integerKernel = null;
+    kernelInputRange = null;
+  }
+
+  /** The integer kernel simulated, or null. */
+  public IntegerKernel getIntegerKernel() {
+    return integerKernel;
+  }
+
+  /** {min, max} of the integer kernel's input, or null. */
+  public float[] getKernelInputRange() {
+    return kernelInputRange == null ? null : kernelInputRange.clone();
+  }
+
+  /** The current forward pass's weight scales (exported channel order), or null for float weights. */
+  void setFilterScales(float[] scales) {
+    filterScales = scales;
   }
 
   /** {min, max} or null. */
@@ -136,15 +206,128 @@ public final class FakeQuantActivation extends BaseActivationFunction {
       return activation.getActivation(in, training);
     }
     QuantParams pIn = inputParams();
+    QuantParams pOut = outputParams();
+    if (integerKernel != null && pIn == null && pOut != null) {
+      // the kernel's output, fused activation included: the wrapped activation is its clamp
+      requantizeInPlace(in, fusedActivation(), pOut);
+      return in;
+    }
     if (pIn != null) {
-      fakeQuantizeInPlace(in, pIn);
+      if (integerKernel != null) {
+        requantizeInPlace(in, FusedActivation.NONE, pIn);
+      } else {
+        fakeQuantizeInPlace(in, pIn);
+      }
     }
     INDArray out = activation.getActivation(in, training);
-    QuantParams pOut = outputParams();
     if (pOut != null) {
       fakeQuantizeInPlace(out, pOut);
     }
     return out;
+  }
+
+  /**
+   * {@code z = outputScale * (q - outputZeroPoint)} with {@code q} the int8 output of {@link #integerKernel} for the
+   * accumulator {@code z} stands for (see {@link #setIntegerKernel}); a Java loop over the values, because the
+   * fixed-point multiply needs 64-bit integer products.
+   */
+  private void requantizeInPlace(INDArray z, FusedActivation fused, QuantParams output) {
+    float[] s = filterScales;
+    if (s == null) {
+      throw new IllegalStateException("integer kernel " + integerKernel + " without weight scales: the layer's "
+          + "weights must be fake-quantized (an enabled FakeQuantWeights) for its accumulators to be integers");
+    }
+    int rows = (int) z.size(0);
+    int channels = (int) z.size(1);
+    QuantParams input = QuantParams.int8Activation(kernelInputRange[0], kernelInputRange[1]);
+    OutputStage stage = OutputStage.prepare(integerKernel, input, s, output, fused, channels);
+    float[] v = floats(z);
+    int perChannel = v.length / (rows * channels); // 1 for [N, C], H * W for NCHW
+    int zeroPoint = output.zeroPoint();
+    float scale = output.scale();
+    int i = 0;
+    for (int row = 0; row < rows; row++) {
+      for (int c = 0; c < channels; c++) {
+        // exact: the product of two floats fits in a double
+        double accScale = (double) input.scale() * s[s.length == 1 ? 0 : c];
+        for (int end = i + perChannel; i < end; i++) {
+          // int32 as in the kernel; a float value past it (diverging training) saturates, as the int8 output does
+          long acc = Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE,
+              FixedPoint.roundHalfAwayFromZero(v[i] / accScale)));
+          v[i] = (float) (stage.apply((int) acc, c) - zeroPoint) * scale; // as QuantParams.dequantize
+        }
+      }
+    }
+    z.assign(Nd4j.create(v, z.shape(), 'c').castTo(z.dataType()));
+  }
+
+  /**
+   * The output stage of one int8 kernel with its prepared parameters: {@code multiplier}/{@code shift} per channel
+   * (one for FULLY_CONNECTED), from the kernel's own prepare.
+   */
+  private record OutputStage(IntegerKernel kernel, int[] multiplier, int[] shift, int outputOffset,
+      int outputActivationMin, int outputActivationMax) {
+
+    static OutputStage prepare(IntegerKernel kernel, QuantParams input, float[] filterScales, QuantParams output,
+        FusedActivation fused, int channels) {
+      int inZp = input.zeroPoint();
+      int outZp = output.zeroPoint();
+      return switch (kernel) {
+        case CONV_2D -> {
+          Conv.QuantizedParams p = Conv.prepare(input.scale(), inZp, filterScales, output.scale(), outZp, fused,
+              channels, QMIN, QMAX);
+          yield new OutputStage(kernel, p.outputMultiplier(), p.outputShift(), p.outputOffset(),
+              p.outputActivationMin(), p.outputActivationMax());
+        }
+        case DEPTHWISE_CONV_2D -> {
+          // the depth multiplier does not enter the output stage
+          DepthwiseConv.QuantizedParams p = DepthwiseConv.prepare(input.scale(), inZp, filterScales, output.scale(),
+              outZp, fused, channels, 1, QMIN, QMAX);
+          yield new OutputStage(kernel, p.outputMultiplier(), p.outputShift(), p.outputOffset(),
+              p.outputActivationMin(), p.outputActivationMax());
+        }
+        case FULLY_CONNECTED -> {
+          if (filterScales.length != 1) {
+            throw new IllegalStateException("FULLY_CONNECTED has per-tensor weights, got " + filterScales.length
+                + " scales");
+          }
+          FullyConnected.QuantizedParams p = FullyConnected.prepare(input.scale(), inZp, filterScales[0], 0,
+              output.scale(), outZp, fused, QMIN, QMAX);
+          int[] m = new int[channels];
+          int[] sh = new int[channels];
+          Arrays.fill(m, p.outputMultiplier());
+          Arrays.fill(sh, p.outputShift());
+          yield new OutputStage(kernel, m, sh, p.outputOffset(), p.outputActivationMin(), p.outputActivationMax());
+        }
+      };
+    }
+
+    /** The int8 value of accumulator {@code acc} in channel {@code c}. */
+    int apply(int acc, int c) {
+      return switch (kernel) {
+        case CONV_2D -> Conv.outputStage(acc, multiplier[c], shift[c], outputOffset, outputActivationMin,
+            outputActivationMax);
+        case DEPTHWISE_CONV_2D -> DepthwiseConv.outputStage(acc, multiplier[c], shift[c], outputOffset,
+            outputActivationMin, outputActivationMax);
+        case FULLY_CONNECTED -> FullyConnected.outputStage(acc, multiplier[c], shift[c], outputOffset,
+            outputActivationMin, outputActivationMax);
+      };
+    }
+  }
+
+  /** The wrapped activation as the kernel's fused activation. */
+  private FusedActivation fusedActivation() {
+    if (activation instanceof ActivationIdentity) {
+      return FusedActivation.NONE;
+    }
+    if (activation instanceof ActivationReLU r && r.equals(new ActivationReLU())) {
+      return FusedActivation.RELU;
+    }
+    if (activation instanceof ActivationReLU6) {
+      return FusedActivation.RELU6;
+    }
+    throw new IllegalStateException("integer kernel " + integerKernel + " with activation " + activation
+        + ": only identity, relu and relu6 are fused activations of int8 kernels");
   }
 
   @Override
@@ -191,17 +374,21 @@ public final class FakeQuantActivation extends BaseActivationFunction {
   @Override
   public boolean equals(Object o) {
     return o instanceof FakeQuantActivation f && f.enabled == enabled && Objects.equals(f.activation, activation)
-        && Arrays.equals(f.inputRange, inputRange) && Arrays.equals(f.outputRange, outputRange);
+        && Arrays.equals(f.inputRange, inputRange) && Arrays.equals(f.outputRange, outputRange)
+        && f.integerKernel == integerKernel && Arrays.equals(f.kernelInputRange, kernelInputRange);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(activation, enabled, Arrays.hashCode(inputRange), Arrays.hashCode(outputRange));
+    return Objects.hash(activation, enabled, Arrays.hashCode(inputRange), Arrays.hashCode(outputRange),
+        integerKernel, Arrays.hashCode(kernelInputRange));
   }
 
   @Override
   public String toString() {
     return "fakequant(" + activation + (inputRange == null ? "" : ", in " + Arrays.toString(inputRange))
-        + (outputRange == null ? "" : ", out " + Arrays.toString(outputRange)) + (enabled ? "" : ", disabled") + ")";
+        + (outputRange == null ? "" : ", out " + Arrays.toString(outputRange))
+        + (integerKernel == null ? "" : ", " + integerKernel + " reading " + Arrays.toString(kernelInputRange))
+        + (enabled ? "" : ", disabled") + ")";
   }
 }

@@ -42,6 +42,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * ({@code W * gamma / sqrt(var + eps)}): this hook quantizes the layer's own {@code W}, so it simulates the export
  * only for a layer that no BatchNormalization follows ({@link FakeQuant#requireFoldedBatchNorm}).
  *
+ * <p>Each call hands the scales to the layer's own {@link FakeQuantActivation}, which runs next on the layer's
+ * pre-activation: with an integer kernel set it needs them to recover the int32 accumulators
+ * ({@link FakeQuantActivation#setIntegerKernel}); disabled, it hands over null (float weights, no integers).
+ *
  * <p>Applied at inference too (DL4J passes {@code train == false}): the simulation is the deployed model either way.
  * The weights are computed as float32 (the exporter reads float32 weights) and returned in the parameter's type.
  */
@@ -78,26 +82,47 @@ public final class FakeQuantWeights implements IWeightNoise {
       LayerWorkspaceMgr workspaceMgr) {
     org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
     INDArray param = layer.getParam(paramKey);
-    if (!enabled || !conf.initializer().isWeightParam(conf, paramKey)) {
+    if (!conf.initializer().isWeightParam(conf, paramKey)) {
+      return param;
+    }
+    FakeQuantActivation output = FakeQuant.activation(conf);
+    if (!enabled) {
+      if (output != null) {
+        output.setFilterScales(null); // float weights: the layer's accumulators are not integers
+      }
       return param;
     }
     // Detached, not in the INPUT workspace as DropConnect does: ComputationGraph inference asks for the weights
     // while that workspace is closed, and DL4J keeps the array of a training pass until its backprop.
     try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-      return fakeQuantize(conf, paramKey, param, perTensor).castTo(param.dataType());
+      Quantized q = fakeQuantize(conf, paramKey, param, perTensor);
+      if (output != null) {
+        // the layer's output hook runs next, on the accumulators of these weights (FakeQuantActivation's
+        // integer kernel)
+        output.setFilterScales(q.scales());
+      }
+      return q.weights().castTo(param.dataType());
     }
   }
 
   /**
+   * Fake-quantized weights and their scales.
+   *
+   * @param weights float32, in the parameter's shape
+   * @param scales one per exported channel (or one for the tensor), in the exported channel order
+   */
+  record Quantized(INDArray weights, float[] scales) {}
+
+  /**
    * The fake-quantized values of a DL4J weight parameter, as float32 in its own shape: {@code scale[c] *
-   * clamp(round(w / scale[c]), -127, 127)} with the exporter's symmetric int8 weight scales.
+   * clamp(round(w / scale[c]), -127, 127)} with the exporter's symmetric int8 weight scales, and those scales.
    *
    * <p>Each layout is viewed as a 2-D array whose rows (or columns) hold exactly one exported channel's weights:
    * the per-channel maximum of |w|, and so the scale, does not depend on the order of the channel's elements.
    *
    * @throws IllegalArgumentException for a layer type the exporter does not quantize this way
    */
-  static INDArray fakeQuantize(org.deeplearning4j.nn.conf.layers.Layer conf, String paramKey, INDArray param,
+  static Quantized fakeQuantize(org.deeplearning4j.nn.conf.layers.Layer conf, String paramKey, INDArray param,
       boolean perTensor) {
     long[] s = param.shape();
     long rows;
@@ -130,7 +155,8 @@ public final class FakeQuantWeights implements IWeightNoise {
     for (int c = 0; c < scales.length; c++) {
       scales[c] = QuantParams.int8WeightScale(absMax[c]);
     }
-    return FakeQuantOps.fakeQuantizeSymmetric(w, channelAxis, scales, -127, 127).reshape('c', s);
+    return new Quantized(FakeQuantOps.fakeQuantizeSymmetric(w, channelAxis, scales, -127, 127).reshape('c', s),
+        scales);
   }
 
   @Override

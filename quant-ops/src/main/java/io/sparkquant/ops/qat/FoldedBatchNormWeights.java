@@ -124,7 +124,7 @@ public final class FoldedBatchNormWeights implements IWeightNoise {
           + "): frozen BatchNorm statistics are supported after ConvolutionLayer and DepthwiseConvolution2D");
     }
     INDArray w = Nd4j.createFromArray(wf).reshape('c', shape);
-    return FakeQuantWeights.fakeQuantize(conf, "W", w, perTensor).dup('c').data().asFloat();
+    return FakeQuantWeights.fakeQuantize(conf, "W", w, perTensor).weights().dup('c').data().asFloat();
   }
 
   /** Elements per output channel run: conv {@code [out, in, kH, kW]} is channel-major, depthwise channel-minor. */

@@ -71,8 +71,11 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * <p>The hooks live in the layer configurations, looked up by vertex name on every call, so a network restored from
  * ModelSerializer or a Spark broadcast can be reattached with {@link #attach}.
  *
- * <p>Before comparing the simulation with the exported model, {@link #snapBiasesToExport} sets each bias to the
- * int32 value the exporter writes (the export does not change).
+ * <p>The conv, depthwise and dense layers' hooks simulate their int8 kernels (requantizing the recovered int32
+ * accumulator as the kernel does, {@link FakeQuantActivation#setIntegerKernel}), reading the input parameters that
+ * {@link #setRanges} gives them. {@link #snapBiasesToExport} sets each bias to the int32 value the exporter writes
+ * (the export does not change); with the integer kernels the simulation no longer depends on it except at exact ties
+ * of {@code bias / (inputScale * filterScale)}, but the network then holds exactly the biases that ship.
  *
  * <p>BatchNorm. By default the network fine-tunes the IR's folded weights {@code Wf = W * gamma / std} and biases:
  * BatchNorm is folded before fine-tuning, and the weights the hooks quantize are the weights exported.
@@ -187,6 +190,15 @@ public final class QatNetwork {
    */
   private record Hook(String tensor, String vertex, Side side, String rangeTensor) {}
 
+  /**
+   * A conv/depthwise/dense vertex whose activation hook simulates its int8 kernel
+   * ({@link FakeQuantActivation#setIntegerKernel}), and the range of the tensor the kernel reads: a calibrated
+   * tensor's ({@code inputRangeTensor}, through pools and reshape as the exporter inherits parameters) or a fixed one
+   * (after tanh/logistic).
+   */
+  private record KernelHook(String vertex, FakeQuantActivation.IntegerKernel kernel, String inputRangeTensor,
+      float[] fixedInputRange) {}
+
   private final Graph graph;
   private final ComputationGraph network;
   private final Map<String, String> weightVertices;
@@ -194,6 +206,7 @@ public final class QatNetwork {
   private final Map<String, String> batchNormVertices;
   private final Map<String, FrozenBatchNorm> frozenBatchNorm;
   private final List<Hook> hooks;
+  private final List<KernelHook> kernelHooks;
   private final String softmaxVertex;
   /** Graph tensor -> the vertex whose output is its float value when the hooks are off. */
   private final Map<String, String> observedAt;
@@ -205,6 +218,7 @@ public final class QatNetwork {
     this.batchNormVertices = b.batchNormVertices;
     this.frozenBatchNorm = frozenBatchNorm;
     this.hooks = b.hooks;
+    this.kernelHooks = b.kernelHooks;
     this.softmaxVertex = b.softmaxVertex;
     this.observedAt = b.observedAt;
     for (Map.Entry<String, String> e : batchNormVertices.entrySet()) {
@@ -356,6 +370,12 @@ public final class QatNetwork {
         case OUTPUT -> activationHook(h.vertex()).setOutputRange(r[0], r[1]);
         default -> throw new IllegalStateException("unknown side " + h.side());
       }
+    }
+    for (KernelHook k : kernelHooks) {
+      float[] r = k.inputRangeTensor() == null ? k.fixedInputRange() : ranges.get(k.inputRangeTensor())
+          .orElseThrow(() -> new IllegalArgumentException("no range for tensor '" + k.inputRangeTensor()
+              + "' (read by vertex '" + k.vertex() + "')"));
+      activationHook(k.vertex()).setIntegerKernel(k.kernel(), r[0], r[1]);
     }
   }
 
@@ -658,6 +678,7 @@ public final class QatNetwork {
     final Map<String, String> observedAt = new HashMap<>();
     final Map<String, String> batchNormVertices = new LinkedHashMap<>();
     final List<Hook> hooks = new ArrayList<>();
+    final List<KernelHook> kernelHooks = new ArrayList<>();
     String softmaxVertex;
 
     Builder(Graph graph, Options options) {
@@ -738,6 +759,7 @@ public final class QatNetwork {
         }
         gb.addLayer(v, conv.activation(outputHook(c.output(), v, fused(c.activation(), n, index)))
             .weightNoise(new FakeQuantWeights(options.perTensorWeights())).build(), vertexOf.get(c.input()));
+        kernelHook(v, FakeQuantActivation.IntegerKernel.CONV_2D, c.input());
         return produced(c.output(), v);
       }
       if (n instanceof Node.DepthwiseConv2D d) {
@@ -755,6 +777,7 @@ public final class QatNetwork {
         }
         gb.addLayer(v, dw.activation(outputHook(d.output(), v, fused(d.activation(), n, index)))
             .weightNoise(new FakeQuantWeights(options.perTensorWeights())).build(), vertexOf.get(d.input()));
+        kernelHook(v, FakeQuantActivation.IntegerKernel.DEPTHWISE_CONV_2D, d.input());
         return produced(d.output(), v);
       }
       if (n instanceof Node.FullyConnected f) {
@@ -777,6 +800,7 @@ public final class QatNetwork {
               .activation(outputHook(f.output(), v, act)).weightNoise(weights).build(), vertexOf.get(f.input()));
         }
         weightVertices.put(f.name(), v);
+        kernelHook(v, FakeQuantActivation.IntegerKernel.FULLY_CONNECTED, f.input());
         return produced(f.output(), v);
       }
       if (n instanceof Node.Pool2D p) {
@@ -901,6 +925,13 @@ public final class QatNetwork {
         v = base + "_" + i;
       }
       return v;
+    }
+
+    /** The vertex's output hook simulates {@code kernel} reading {@code input}. */
+    private void kernelHook(String vertex, FakeQuantActivation.IntegerKernel kernel, String input) {
+      String rangeTensor = inheritedRangeTensor(input);
+      kernelHooks.add(new KernelHook(vertex, kernel, rangeTensor,
+          rangeTensor != null ? null : fixedRange(paramsSource(input))));
     }
 
     private FakeQuantActivation outputHook(String tensor, String vertex, IActivation act) {

@@ -90,7 +90,18 @@
  * per channel; {@code Options.perTensorWeights} simulates per-tensor weights for every layer, which matches an export
  * only once the exporter can write them.
  *
- * <p>Measured (QatNetworkTest, 500 seeded rows per model, TFLite 2.6.2): the simulation's top-1 and probabilities
+ * <p>Conv, depthwise and dense outputs: {@code QatNetwork} sets each of these layers' hook to simulate the int8
+ * kernel itself ({@link io.sparkquant.ops.qat.FakeQuantActivation#setIntegerKernel}) rather than fake-quantize the
+ * float pre-activation: the hook recovers the int32 accumulator {@code round(z / (inputScale * filterScale[c]))}
+ * (exact: inputs and weights are on their grids; the layer's {@code FakeQuantWeights} hands it the scales of the
+ * forward pass) and applies the kernel's own prepare and output stage ({@code Conv/DepthwiseConv/FullyConnected
+ * .outputStage}: ruy's single rounding for CONV_2D and FULLY_CONNECTED, common.h's double rounding for
+ * DEPTHWISE_CONV_2D), so its int8 outputs are the interpreter's element for element (IntegerKernelSimulationTest).
+ * Backward is unchanged (the STE with clipping). Not with frozen BatchNorm statistics: there the hook sits after the
+ * per-channel gamma/beta layer, away from the weights it would need ({@code FoldedBatchNormWeights}); those layers
+ * keep the float fake quantizer.
+ *
+ * <p>Measured before the integer kernels (QatNetworkTest, 500 seeded rows per model, TFLite 2.6.2): the simulation's top-1 and probabilities
  * (within one 1/256 step) agree with the exported int8 model on 500/500 rows for cnnChain, mlp, residual (global
  * average and global max) and globalAverage before training, and after 8 fine-tuning steps on 500/500 except mlp,
  * 499/500 (the miss: a 2-step probability difference). Identical probabilities on 475-500 rows of 500. What
