@@ -148,7 +148,8 @@ class FaultInjectionClusterIT {
    * A worker lost mid-train (its Worker JVM and its executor killed together, as when a machine dies): the job goes
    * on with the other worker's executor, recomputes the lost cached partitions from the data (the same rows in the
    * same order: hash-partitioned and sorted by id) and writes the same model as an undisturbed run. This is the
-   * documented behaviour (README, Reliability).
+   * expected behaviour the README documents; NOT YET SEEN TO PASS (the one run so far failed in the test's own kill
+   * helper, since fixed).
    */
   @Test
   @Order(3)
@@ -211,21 +212,18 @@ class FaultInjectionClusterIT {
           "the executor's parent is not a worker: " + parent.info().commandLine().orElse("?"));
       LOG.info("killing executor {}{} while it runs {}", pid, worker ? " and its worker " + parent.pid() : "",
           lines.subList(1, lines.size()));
-      if (worker) {
-        kill(parent);
+      // both at once, as when a machine dies: an executor whose worker is gone exits by itself (WorkerWatcher)
+      List<ProcessHandle> victims = worker ? List.of(executor, parent) : List.of(executor);
+      victims.forEach(ProcessHandle::destroyForcibly); // SIGKILL on Linux
+      for (ProcessHandle p : victims) {
+        p.onExit().get(60, TimeUnit.SECONDS);
+        assertFalse(p.isAlive(), "process " + p.pid() + " survived SIGKILL");
       }
-      kill(executor);
     } finally {
       Files.createFile(markers.resolve(BlockingTaskPlugin.RELEASE)); // a test failing above must not leave it held
     }
     StandaloneCluster.SubmitResult run = submit.get(13, TimeUnit.MINUTES);
     return new Fault(run, pid, String.join(" ", lines.subList(1, lines.size())));
-  }
-
-  private static void kill(ProcessHandle p) throws Exception {
-    assertTrue(p.destroyForcibly(), "cannot send SIGKILL to " + p.pid()); // SIGKILL on Linux
-    p.onExit().get(60, TimeUnit.SECONDS);
-    assertFalse(p.isAlive(), "process " + p.pid() + " survived SIGKILL");
   }
 
   /** The driver saw the executor die, and the master launched a replacement on the live worker. */
