@@ -148,8 +148,7 @@ class FaultInjectionClusterIT {
    * A worker lost mid-train (its Worker JVM and its executor killed together, as when a machine dies): the job goes
    * on with the other worker's executor, recomputes the lost cached partitions from the data (the same rows in the
    * same order: hash-partitioned and sorted by id) and writes the same model as an undisturbed run. This is the
-   * expected behaviour the README documents; NOT YET SEEN TO PASS (the one run so far failed in the test's own kill
-   * helper, since fixed).
+   * documented behaviour (README, Reliability).
    */
   @Test
   @Order(3)
