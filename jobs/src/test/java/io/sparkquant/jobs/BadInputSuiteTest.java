@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sparkquant.data.DatasetInfo;
 import io.sparkquant.data.FashionMnist;
 import io.sparkquant.data.RawTensorFiles;
+import io.sparkquant.data.testing.SharedSpark;
 import io.sparkquant.jobs.cli.ErrorContract;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
@@ -20,12 +22,19 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /**
@@ -41,6 +50,10 @@ class BadInputSuiteTest {
   static String otherTable;
   static String existing;
   static String aFile;
+  static Path full;
+  static Path readOnly;
+  static String noMountReason;
+  static final List<Path> mounted = new ArrayList<>();
 
   @BeforeAll
   static void setUp() throws IOException {
@@ -75,6 +88,72 @@ class BadInputSuiteTest {
     Files.writeString(in.resolve("existing-dir/metrics.json"), "previous metrics");
     aFile = in.resolve("a-file").toString();
     Files.writeString(Path.of(aFile), "x");
+    mountSmallFileSystems();
+  }
+
+  /**
+   * Two real small file systems (tmpfs): {@code full}, 1 MiB holding previous outputs and a filler that leaves no
+   * free block, and {@code readonly}, remounted read-only (which root cannot write either, unlike a chmod'ed
+   * directory). Mounting needs root, as CI runs; elsewhere the cases that use them are skipped, with the reason.
+   */
+  private static void mountSmallFileSystems() throws IOException {
+    if (!"root".equals(System.getProperty("user.name"))) {
+      noMountReason = "mounting a tmpfs needs root (user " + System.getProperty("user.name") + ")";
+      return;
+    }
+    full = work.resolve("full");
+    readOnly = work.resolve("readonly");
+    Files.createDirectories(full);
+    Files.createDirectories(readOnly);
+    String failure = command("mount", "-t", "tmpfs", "-o", "size=1m", "sparkquant-full", full.toString());
+    if (failure != null) {
+      noMountReason = "cannot mount a tmpfs: " + failure;
+      return;
+    }
+    mounted.add(full);
+    Files.writeString(full.resolve("t.json"), "previous table");
+    Files.createDirectories(full.resolve("m"));
+    Files.writeString(full.resolve("m/model.zip"), "previous model");
+    try (OutputStream filler = Files.newOutputStream(full.resolve("filler"))) {
+      byte[] block = new byte[4096];
+      while (true) {
+        filler.write(block);
+      }
+    } catch (IOException noSpaceLeft) {
+      // the file system is full now
+    }
+    if ((failure = command("mount", "-t", "tmpfs", "-o", "size=1m", "sparkquant-ro", readOnly.toString())) != null) {
+      noMountReason = "cannot mount a second tmpfs: " + failure;
+      return;
+    }
+    mounted.add(readOnly);
+    Files.writeString(readOnly.resolve("previous.json"), "previous table");
+    if ((failure = command("mount", "-o", "remount,ro", readOnly.toString())) != null) {
+      noMountReason = "cannot remount a tmpfs read-only: " + failure;
+    }
+  }
+
+  @AfterAll
+  static void unmount() {
+    for (Path m : mounted) {
+      if (command("umount", m.toString()) != null) {
+        assertEquals(null, command("umount", "-l", m.toString()), "umount -l " + m); // busy: detach it now
+      }
+    }
+  }
+
+  /** Runs a command; null when it exits 0, else its exit code and output. */
+  private static String command(String... args) {
+    try {
+      Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
+      String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      return p.waitFor() == 0 ? null : "'" + String.join(" ", args) + "' exited with " + p.exitValue() + ": " + output;
+    } catch (IOException e) {
+      return e.toString();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return e.toString();
+    }
   }
 
   /** A case: arguments, exit code, fragments the one line must hold. */
@@ -155,6 +234,86 @@ class BadInputSuiteTest {
         c("train: --out under a file", 2, says(aFile, "is a file"),
             "train", "--data", train, "--out", aFile + "/m"))
         .map(Arguments::of);
+  }
+
+  /**
+   * Output locations on real file systems that cannot take the output: read-only (refused before any work, naming
+   * the user's path) and full (the write fails: the previous outputs stay as they were, nothing partial is left).
+   */
+  static Stream<Arguments> mountedCases() {
+    if (noMountReason != null) {
+      return Stream.of(Arguments.of(new Case("(skipped)", 0, List.of(), List.of())));
+    }
+    String train = TestDatasets.train();
+    String table = full.resolve("t.json").toString();
+    String modelDir = full.resolve("m").toString();
+    String roTable = readOnly.resolve("t.json").toString();
+    String roModelDir = readOnly.resolve("m").toString();
+    return Stream.of(
+        c("calibrate: --out on a read-only file system", 2, says("--out", roTable, "not writable"),
+            "calibrate", "--model", model, "--data", train, "--out", roTable),
+        c("train: --out on a read-only file system", 2, says(roModelDir, "not writable"),
+            "train", "--preset", "mlp", "--data", train, "--out", roModelDir),
+        c("quantize: --out on a read-only file system", 2, says("--out", readOnly.resolve("m.tflite").toString(),
+                "not writable"),
+            "quantize", "--model", model, "--mode", "float32", "--out", readOnly.resolve("m.tflite").toString()),
+        // the table's manifest is written first: the line names it
+        c("calibrate: disk full while writing the table", 1, says(full.resolve("t.").toString(),
+                "No space left on device"),
+            "calibrate", "--model", model, "--data", train, "--rows", "50", "--overwrite", "--out", table),
+        c("train: disk full while writing the model", 1, says(modelDir, "model.zip", "No space left on device"),
+            "train", "--preset", "mlp", "--epochs", "1", "--limit", "100", "--data", train, "--overwrite",
+            "--out", modelDir))
+        .map(Arguments::of);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("mountedCases")
+  void unwritableOutputLocationsLoseNothing(Case c) throws IOException {
+    Assumptions.assumeTrue(noMountReason == null, () -> noMountReason);
+    refusedOnOneLineWithItsExitCodeAndNothingWritten(c);
+  }
+
+  /**
+   * A --validation dataset with a bad row is refused before the first epoch: the row check runs as its own job
+   * first, and no training round (nor, for qat, the calibration that precedes it) starts.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"train", "qat"})
+  void badValidationRowsAreRefusedBeforeTheFirstEpoch(String command) throws Exception {
+    List<String> jobs = new CopyOnWriteArrayList<>();
+    SparkListener listener = new SparkListener() {
+      @Override
+      public void onJobStart(SparkListenerJobStart start) {
+        jobs.add(String.valueOf(start.properties().getProperty("spark.job.description")));
+      }
+    };
+    SparkSession spark = SharedSpark.get();
+    spark.sparkContext().addSparkListener(listener);
+    try {
+      String train = TestDatasets.train();
+      Case c = command.equals("train")
+          ? c("train: label out of range in --validation", 1, says(p("badlabel"), "'label'", "row id 7", "12"),
+              "train", "--preset", "mlp", "--epochs", "3", "--limit", "200", "--data", train, "--validation",
+              p("badlabel"), "--out", out("m"))
+          : c("qat: label out of range in --validation", 1, says(p("badlabel"), "'label'", "row id 7", "12"),
+              "qat", "--model", model, "--epochs", "3", "--limit", "200", "--data", train, "--validation",
+              p("badlabel"), "--out", out("q"));
+      refusedOnOneLineWithItsExitCodeAndNothingWritten(c);
+      // listener events arrive asynchronously, in order: a job of our own marks the end of the command's
+      spark.sparkContext().setJobDescription("test: end of " + command);
+      spark.range(1).count();
+      spark.sparkContext().setJobDescription(null);
+      long deadline = System.currentTimeMillis() + 30_000;
+      while (!jobs.contains("test: end of " + command) && System.currentTimeMillis() < deadline) {
+        Thread.sleep(50);
+      }
+      assertTrue(jobs.contains("check the rows of " + p("badlabel")), "no validation check job: " + jobs);
+      assertTrue(jobs.stream().noneMatch(j -> j.startsWith("train: epoch") || j.startsWith("calibrate:")),
+          "training or calibration started before the validation rows were checked: " + jobs);
+    } finally {
+      spark.sparkContext().removeSparkListener(listener);
+    }
   }
 
   @ParameterizedTest(name = "{0}")

@@ -106,12 +106,15 @@ public final class EvaluateJob {
       Dataset<Row> predictions = scored.predictions().persist(StorageLevel.MEMORY_AND_DISK());
       try {
         long scoreStart = System.nanoTime();
+        spark.sparkContext().setJobDescription("evaluate: score " + inputs.size() + " model(s)");
         long count = predictions.count();
         long scoreMillis = (System.nanoTime() - scoreStart) / 1_000_000;
         double rowsPerSecond = count / Math.max(scoreMillis / 1000.0, 1e-3);
         LOG.info("Scored {} rows with {} model(s) in {} ms ({} rows/s)", count, inputs.size(), scoreMillis,
             Math.round(rowsPerSecond));
+        spark.sparkContext().setJobDescription("evaluate: write predictions");
         predictions.write().parquet(out.path(PREDICTIONS_DIR));
+        spark.sparkContext().setJobDescription("evaluate: metrics");
         List<ModelComparison.ModelReport> reports = ModelComparison.compare(predictions, scored, files,
             info.classNames(), options.runtime().cliName());
         ClassificationMetrics reference = reports.get(0).metrics();
@@ -140,6 +143,7 @@ public final class EvaluateJob {
         return new Result(reference, out.finalPath(), out.finalPath(METRICS_FILE),
             out.finalPath(PREDICTIONS_DIR), rowsPerSecond, reports, out.finalPath(REPORT_FILE), figures);
       } finally {
+        spark.sparkContext().setJobDescription(null);
         predictions.unpersist();
         scored.destroy();
       }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSError;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.slf4j.Logger;
@@ -112,11 +113,12 @@ public final class OutputDir implements AutoCloseable {
     return fs.create(new Path(tmp, name), false);
   }
 
+  /** Writes {@code bytes} to {@code name}; a failure (a full disk) names the final path, not the temporary one. */
   public void writeBytes(String name, byte[] bytes) {
     try (OutputStream out = create(name)) {
       out.write(bytes);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot write " + path(name), e);
+    } catch (IOException | FSError e) {
+      throw OutputFiles.cannotWrite(finalPath(name), new Path(tmp, name), e);
     }
   }
 

@@ -4,12 +4,15 @@ import io.sparkquant.data.OutputCommit;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSError;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.permission.FsAction;
@@ -95,12 +98,34 @@ public final class OutputFiles implements AutoCloseable {
       throw new IllegalArgumentException(option + " " + path + " cannot be created: " + ancestor
           + " is a file, not a directory");
     }
+    boolean writable;
     try {
       fs.access(ancestor, FsAction.WRITE);
+      // Hadoop compares permission bits only; the OS's access(2) also knows read-only mounts (root bypasses the bits)
+      writable = !"file".equals(ancestor.toUri().getScheme()) || Files.isWritable(Paths.get(ancestor.toUri()));
     } catch (AccessControlException e) {
-      throw new IllegalArgumentException(option + " " + path + " cannot be created: directory " + ancestor
-          + " is not writable", e);
+      writable = false;
     }
+    if (!writable) {
+      throw new IllegalArgumentException(option + " " + path + " cannot be created: directory "
+          + ancestor.toUri().getPath() + " is not writable");
+    }
+  }
+
+  /**
+   * The error of a failed write, named by the user's path with the file system's reason (e.g. "No space left on
+   * device"), never the hidden temporary path. Hadoop's local file system reports a full disk as an FSError.
+   *
+   * @param tmp the temporary file or directory that was being written, replaced by {@code path} in the reason
+   */
+  static UncheckedIOException cannotWrite(String path, Path tmp, Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String reason = String.valueOf(root.getMessage()).replace(tmp.toUri().getPath(), path);
+    IOException io = e instanceof IOException x ? x : new IOException(reason, e);
+    return new UncheckedIOException("Cannot write " + path + ": " + reason, io);
   }
 
   /** Writes {@code bytes} to a temporary sibling of {@code path} (creating missing parent directories). */
@@ -118,6 +143,8 @@ public final class OutputFiles implements AutoCloseable {
       pending.put(path, new Pending(fs, tmp, target, path)); // before create, so close() deletes a partial file
       try (OutputStream out = fs.create(tmp, false)) {
         out.write(bytes);
+      } catch (IOException | FSError e) {
+        throw cannotWrite(path, tmp, e);
       }
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot write " + path, e);

@@ -270,7 +270,14 @@ public final class QatJob {
       if (o.limit() > 0) {
         rows = rows.limit((int) Math.min(o.limit(), Integer.MAX_VALUE));
       }
-      Dataset<Row> validation = o.validation() == null ? null : TensorDatasets.load(spark, o.validation()).rows();
+      Dataset<Row> validation = null;
+      if (o.validation() != null) {
+        TensorDataset v = TensorDatasets.load(spark, o.validation());
+        // every row now, before calibration and the first epoch: a bad row would otherwise surface only when the
+        // first epoch is scored
+        v.checkRows();
+        validation = v.rows();
+      }
 
       Calibrator.Run calibration = null;
       CalibrationTable table = p.table();

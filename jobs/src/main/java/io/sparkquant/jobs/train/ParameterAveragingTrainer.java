@@ -189,10 +189,14 @@ public final class ParameterAveragingTrainer {
               jsc.broadcast(new WorkerState(params, updaterState, iteration, epoch, round));
           RoundStats sums;
           try {
+            // names the job in progress lines and lets the fault-injection tests pick a round
+            jsc.setJobDescription(String.format(java.util.Locale.ROOT, "train: epoch %d, round %d/%d", epoch + 1,
+                round + 1, roundsPerEpoch));
             JavaRDD<Row> rdd = training.javaRDD();
             sums = rdd.mapPartitions(it -> task.fit(it, state.value()))
                 .treeAggregate(RoundStats.empty(), RoundStats::merge, RoundStats::merge);
           } finally {
+            jsc.setJobDescription(null);
             state.destroy();
           }
           if (sums.samples == 0) {

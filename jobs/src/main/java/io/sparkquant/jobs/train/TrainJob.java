@@ -11,7 +11,6 @@ import io.sparkquant.jobs.train.TrainConfig;
 import io.sparkquant.ops.graph.ModelMetadata;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.function.Consumer;
 import org.apache.spark.sql.Dataset;
@@ -70,18 +69,20 @@ public final class TrainJob {
           throw new IllegalArgumentException("Validation dataset " + options.validation() + " has " + v.info()
               + ", the training dataset " + options.data() + " has " + info + "; they must agree");
         }
+        // every row now, before the first epoch: a bad row would otherwise surface only when the epoch is scored
+        v.checkRows();
         validation = v.rows();
       }
       ParameterAveragingTrainer.Result<MultiLayerNetwork> result =
           new ParameterAveragingTrainer(options.train()).fit(spark, rows, validation, info, progress);
-      try (OutputStream model = out.create(MODEL_FILE)) {
-        // The zip records what export and evaluation need (input shape, class names) next to the network.
-        ByteArrayOutputStream zip = new ByteArrayOutputStream();
+      // The zip records what export and evaluation need (input shape, class names) next to the network.
+      ByteArrayOutputStream zip = new ByteArrayOutputStream();
+      try {
         ModelSerializer.writeModel(result.network(), zip, true);
-        model.write(new ModelMetadata(info.shape(), info.classNames()).addTo(zip.toByteArray()));
       } catch (IOException e) {
-        throw new UncheckedIOException("Cannot write " + out.path(MODEL_FILE), e);
+        throw new UncheckedIOException("Cannot serialize the trained network", e);
       }
+      out.writeBytes(MODEL_FILE, new ModelMetadata(info.shape(), info.classNames()).addTo(zip.toByteArray()));
       new Manifest("train", options)
           .spark(spark)
           .input("train", options.data(), result.rows())

@@ -256,6 +256,15 @@ public final class StandaloneCluster implements AutoCloseable {
    * processes, so close() ends it if it is still running.
    */
   public SubmitResult submitWithMaster(String master, String... args) {
+    return submit(master, Map.of(), args);
+  }
+
+  /** As {@link #submit(String...)}, with extra Spark settings ({@code --conf K=V}) for this submit only. */
+  public SubmitResult submitWithConf(Map<String, String> sparkConf, String... args) {
+    return submit(masterUrl, sparkConf, args);
+  }
+
+  private SubmitResult submit(String master, Map<String, String> sparkConf, String... args) {
     ensureOpen();
     List<String> before = completedAppIds();
     List<String> command = new ArrayList<>();
@@ -268,6 +277,10 @@ public final class StandaloneCluster implements AutoCloseable {
     command.add("spark.executor.memory=" + config.executorMemory);
     command.add("--conf");
     command.add("spark.executor.memoryOverhead=" + config.executorOverhead);
+    sparkConf.forEach((k, v) -> {
+      command.add("--conf");
+      command.add(k + "=" + v);
+    });
     command.add("--");
     command.addAll(List.of(args));
     Path log = stateDir.resolve("logs/submit-" + submitCount.incrementAndGet() + ".log");

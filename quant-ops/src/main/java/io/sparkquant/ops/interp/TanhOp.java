@@ -11,7 +11,11 @@ import io.sparkquant.ops.kernels.Tanh;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteTensor;
 
-/** TANH (activations.cc TanhPrepare/TanhEval): int8, int16 with a non-power-of-two input scale, float32. */
+/**
+ * TANH (activations.cc TanhPrepare/TanhEval): int8, int16 with a non-power-of-two input scale, float32. The quantized
+ * output parameters are fixed by the quantization spec: int8 scale 1/128 and zero point 0 (the range [-1, 1)), int16
+ * scale 1/32768 and zero point 0 (TanhPrepare's 2^-15).
+ */
 final class TanhOp {
 
   private TanhOp() {}
@@ -21,6 +25,7 @@ final class TanhOp {
     TfliteTensor input = c.input(0);
     TfliteTensor output = c.output();
     if (input.type() == TensorType.INT8 && output.type() == TensorType.INT8) {
+      LogisticOp.requireOutputParams(output, 128, 0);
       byte[] table = Tanh.prepareInt8(scale(input), zeroPoint(input), scale(output), zeroPoint(output));
       return PreparedOp.elementwise(c.op, in -> {
         byte[] out = new byte[((byte[]) in).length];
@@ -38,6 +43,7 @@ final class TanhOp {
     if (input.type() == TensorType.INT16 && output.type() == TensorType.INT16) {
       requireZeroPoint0(input);
       requireZeroPoint0(output);
+      LogisticOp.requireOutputParams(output, 32768, 0);
       Logistic.Int16Params p = Tanh.prepareInt16(scale(input), scale(output));
       return PreparedOp.elementwise(c.op, in -> {
         short[] out = new short[((short[]) in).length];

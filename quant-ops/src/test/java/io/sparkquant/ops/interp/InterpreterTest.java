@@ -15,6 +15,7 @@ import io.sparkquant.ops.tflite.TfliteOperator;
 import io.sparkquant.ops.tflite.TfliteQuantization;
 import io.sparkquant.ops.tflite.TfliteRuntime;
 import io.sparkquant.ops.tflite.TfliteTensor;
+import io.sparkquant.ops.tflite.TfliteTestModels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -158,6 +159,42 @@ class InterpreterTest {
     assertTrue(e.getMessage().contains("SOFTMAX") && e.getMessage().contains("1/256"), e.getMessage());
     // and TFLite refuses it too
     assertThrows(RuntimeException.class, () -> TfliteRuntime.create(TfliteWriter.write(bad), 1));
+  }
+
+  /**
+   * LOGISTIC and TANH have fixed quantized outputs (TFLite's quantization spec; int8: 1/256 and -128, 1/128 and 0;
+   * int16: 1/32768 and 0); any other scale or zero point is refused in prepare, naming the operator index. TFLite
+   * 2.6.2's own Prepare refuses only some of them (a LOGISTIC scale, the int16 scales); it runs an int8 TANH or a
+   * LOGISTIC zero point off the spec with lookup tables for those parameters, which other runtimes refuse.
+   */
+  @Test
+  void logisticAndTanhOutputsMustUseTheFixedParameters() {
+    record Bad(BuiltinOp op, TensorType type, float scale, int zeroPoint, String expected, boolean tfliteRefuses) {}
+    List<Bad> cases = List.of(
+        new Bad(BuiltinOp.LOGISTIC, TensorType.INT8, 1f / 128, -128, "scale 1/256 and zero point -128", true),
+        new Bad(BuiltinOp.LOGISTIC, TensorType.INT8, 1f / 256, 0, "scale 1/256 and zero point -128", false),
+        new Bad(BuiltinOp.TANH, TensorType.INT8, 1f / 256, 0, "scale 1/128 and zero point 0", false),
+        new Bad(BuiltinOp.TANH, TensorType.INT8, 1f / 128, -128, "scale 1/128 and zero point 0", false),
+        new Bad(BuiltinOp.LOGISTIC, TensorType.INT16, 1f / 16384, 0, "scale 1/32768 and zero point 0", true),
+        new Bad(BuiltinOp.TANH, TensorType.INT16, 1f / 65536, 0, "scale 1/32768 and zero point 0", true));
+    for (Bad c : cases) {
+      boolean int16 = c.type() == TensorType.INT16;
+      TfliteQuantization in = TfliteQuantization.perTensor(int16 ? 2e-4f : 0.05f, 0);
+      TfliteModel bad = TfliteTestModels.singleOp(c.op(), int16 ? 3 : 2, null)
+          .input("x", c.type(), new int[] {1, 8}, in)
+          .output("y", c.type(), new int[] {1, 8}, TfliteQuantization.perTensor(c.scale(), c.zeroPoint())).build();
+      InvalidModelException e = assertThrows(InvalidModelException.class, () -> new Interpreter(bad), c.toString());
+      assertTrue(e.getMessage().contains("operator 0 (" + c.op() + ")") && e.getMessage().contains(c.expected())
+          && e.getMessage().contains("'y'"), e.getMessage());
+      assertEquals(InvalidModelException.Kind.INVALID, e.kind(), c.toString());
+      boolean refused;
+      try (TfliteRuntime runtime = TfliteRuntime.create(TfliteWriter.write(bad), 1)) {
+        refused = false;
+      } catch (RuntimeException tfliteRefusal) {
+        refused = true;
+      }
+      assertEquals(c.tfliteRefuses(), refused, c + ": TFLite 2.6.2's Prepare");
+    }
   }
 
   /** A standalone RELU or RELU6 (the exporter writes one after a pool) runs, bit-exact with TFLite 2.6.2. */
