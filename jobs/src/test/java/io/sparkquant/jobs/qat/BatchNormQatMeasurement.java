@@ -34,7 +34,8 @@ import org.nd4j.linalg.learning.config.Adam;
  * ({@code Options.withFrozenBatchNorm}), same seed, steps and rows; int8 accuracy of the exported .tflite on the full
  * Fashion-MNIST test set in TFLite 2.6.2, next to the PTQ (min/max) int8 model the fine-tuning starts from.
  * A measurement, not a test (minutes of training; the name keeps it out of {@code mvn verify}):
- * {@code mvn -o -q -pl jobs -am test -Dtest=BatchNormQatMeasurement -Dsurefire.failIfNoSpecifiedTests=false}.
+ * {@code mvn -o -q -pl jobs -am test -Dtest=BatchNormQatMeasurement -Dsurefire.failIfNoSpecifiedTests=false}
+ * ({@code -Dsparkquant.bn.presets=cnn} for one preset).
  */
 class BatchNormQatMeasurement {
 
@@ -61,7 +62,8 @@ class BatchNormQatMeasurement {
     testY = labels("t10k-labels-idx1-ubyte.gz", Integer.MAX_VALUE);
     StringBuilder table = new StringBuilder(String.format("%n| preset | float epochs | weights | PTQ int8 | "
         + "QAT folded int8 (sim) | QAT frozen-stats int8 (sim) |%n|---|---|---|---|---|---|"));
-    for (Preset p : new Preset[] {Preset.MICRO, Preset.CNN}) {
+    for (String name : System.getProperty("sparkquant.bn.presets", "micro,cnn").split(",")) {
+      Preset p = Preset.fromCliName(name.strip());
       int epochs = p == Preset.CNN ? 1 : 3;
       long t0 = System.nanoTime();
       MultiLayerNetwork net = new MultiLayerNetwork(p.configuration(new DatasetInfo(new int[] {28, 28, 1},
