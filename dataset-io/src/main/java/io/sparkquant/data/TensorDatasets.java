@@ -16,9 +16,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkContext;
+import org.apache.spark.SparkJobInfo;
+import org.apache.spark.SparkStageInfo;
+import org.apache.spark.SparkStatusTracker;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -35,6 +41,7 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Option;
 import scala.collection.JavaConverters;
 import scala.collection.Seq;
 
@@ -44,6 +51,11 @@ import scala.collection.Seq;
  * shape, the class names and provenance. Files stay readable by plain {@code spark.read().parquet(dir)}.
  */
 public final class TensorDatasets {
+
+  // SparkContext's local property keys for job groups (SparkContext.SPARK_JOB_GROUP_ID etc. are private[spark])
+  private static final String JOB_GROUP = "spark.jobGroup.id";
+  private static final String JOB_DESCRIPTION = "spark.job.description";
+  private static final String JOB_INTERRUPT_ON_CANCEL = "spark.job.interruptOnCancel";
 
   public static final String FEATURES = "features";
   public static final String LABEL = "label";
@@ -113,6 +125,14 @@ public final class TensorDatasets {
     }
     Map<String, String> footer = FormatMetadata.footer(info, withDefaults(provenance), withLabel, withId,
         spark.version());
+    // A job group whose tasks Spark interrupts when the job fails, so that the failure path can wait for them to
+    // end before deleting the temporary output (a task still writing would otherwise leave it behind)
+    SparkContext sc = spark.sparkContext();
+    String group = "sparkquant-write-" + UUID.randomUUID();
+    String callerGroup = sc.getLocalProperty(JOB_GROUP);
+    String callerDescription = sc.getLocalProperty(JOB_DESCRIPTION);
+    String callerInterrupt = sc.getLocalProperty(JOB_INTERRUPT_ON_CANCEL);
+    sc.setJobGroup(group, callerDescription != null ? callerDescription : "write " + outDir, true);
     try {
       List<WrittenFile> written = normalized.toJavaRDD()
           .mapPartitionsWithIndex(new PartitionWriter(tmp.toString(), conf, info, footer, withLabel, withId,
@@ -130,6 +150,7 @@ public final class TensorDatasets {
           (System.nanoTime() - start) / 1_000_000);
       return total;
     } catch (Exception e) { // SparkException is checked but undeclared
+      awaitTasks(sc, group);
       deleteQuietly(fs, tmp);
       if (e instanceof InvalidDatasetException ide) {
         throw ide;
@@ -139,33 +160,45 @@ public final class TensorDatasets {
         throw new InvalidDatasetException(found, e);
       }
       throw new IllegalStateException("Writing dataset " + outDir + " failed: " + e.getMessage(), e);
+    } finally {
+      sc.setLocalProperty(JOB_GROUP, callerGroup);
+      sc.setLocalProperty(JOB_DESCRIPTION, callerDescription);
+      sc.setLocalProperty(JOB_INTERRUPT_ON_CANCEL, callerInterrupt);
     }
   }
 
-  /** Deletes the temporary output; retries briefly because tasks of the failed job may still be finishing. */
-  private static void deleteQuietly(FileSystem fs, Path p) {
-    for (int attempt = 1; ; attempt++) {
-      try {
-        fs.delete(p, true);
-        if (!fs.exists(p)) {
-          return;
-        }
-      } catch (IOException e) {
-        if (attempt >= 5) {
-          LOG.warn("Cannot delete temporary output {}: {}", p, e.toString());
-          return;
+  /** Waits, up to a minute, until no task of the jobs in {@code group} runs any more. */
+  private static void awaitTasks(SparkContext sc, String group) {
+    SparkStatusTracker tracker = sc.statusTracker();
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+    while (System.nanoTime() < deadline) {
+      int active = 0;
+      for (int job : tracker.getJobIdsForGroup(group)) {
+        Option<SparkJobInfo> info = tracker.getJobInfo(job);
+        for (int stage : info.isDefined() ? info.get().stageIds() : new int[0]) {
+          Option<SparkStageInfo> s = tracker.getStageInfo(stage);
+          active += s.isDefined() ? s.get().numActiveTasks() : 0;
         }
       }
-      if (attempt >= 5) {
-        LOG.warn("Temporary output {} still exists after {} deletions", p, attempt);
+      if (active == 0) {
         return;
       }
       try {
-        Thread.sleep(200L * attempt);
+        Thread.sleep(100);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
       }
+    }
+    LOG.warn("Tasks of the failed write {} still run after a minute", group);
+  }
+
+  /** Deletes the temporary output of a failed write, once its tasks have ended ({@link #awaitTasks}). */
+  private static void deleteQuietly(FileSystem fs, Path p) {
+    try {
+      fs.delete(p, true);
+    } catch (IOException e) {
+      LOG.warn("Cannot delete temporary output {}: {}", p, e.toString());
     }
   }
 
