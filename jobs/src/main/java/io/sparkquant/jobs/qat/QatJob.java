@@ -412,8 +412,8 @@ public final class QatJob {
 
   /**
    * The current ranges moved towards the statistics of the fine-tuned float graph (its float32 export) on the
-   * calibration sample: the calibrator's distributed pass, merged across all partitions (so the result does not depend on the
-   * partitioning), then {@code new = momentum * current + (1 - momentum) * observed} on the driver.
+   * calibration sample: the calibrator's distributed pass, merged across all partitions (so the result does not
+   * depend on the partitioning), then {@code new = momentum * current + (1 - momentum) * observed} on the driver.
    */
   static ActivationRanges refreshedRanges(QatNetwork qat, Calibrator calibrator, Dataset<Row> rows, double momentum) {
     // the fine-tuned weights in the graph: the calibrator observes its float32 export
