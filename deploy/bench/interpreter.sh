@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
-# Java interpreter vs the TFLite 2.6.2 runtime on the same int8 CNN and inputs, one thread: images/s and ratio.
-#   deploy/bench/interpreter.sh [IMAGES]        (default 1000)
+# Inference rows/s on the cnn preset, one run: Java interpreter int8 and float32, DL4J float, TFLite 2.6.2 int8 and
+# float32, for 1 and 2 threads, with the ratios (by wall clock and per CPU-second of the scoring threads).
+#   deploy/bench/interpreter.sh [bench-interpreter options]     e.g. --rows 2000 --repeat 3 --threads 1,2
+# The per-call overhead and batch-1 comparison on a small test CNN: InterpreterBenchmark (quant-ops tests).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$root"
-cp_file=quant-ops/target/test-classpath.txt
-mvn -q -B -pl quant-ops test-compile dependency:build-classpath -Dmdep.outputFile="$root/$cp_file" \
-  -Dmdep.includeScope=test >&2
-exec java -Xmx2g -Dorg.bytedeco.javacpp.cachedir="${SPARKQUANT_JAVACPP_CACHE:-$HOME/.javacpp/sparkquant}" \
-  -cp "quant-ops/target/test-classes:quant-ops/target/classes:$(cat "$cp_file")" \
-  io.sparkquant.ops.interp.InterpreterBenchmark "${1:-1000}"
+OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" exec "$root/sparkquant" bench-interpreter "$@"

@@ -44,6 +44,22 @@ public final class ColumnTypes {
     }
   }
 
+  /** Checks the columns {@code columns} names: features of an accepted type, label and id (when named) integral. */
+  static void check(StructType schema, String source, TensorDatasets.Columns columns) {
+    DataType features = typeOf(schema, columns.features(), FEATURES_ACCEPTED, source);
+    if (!isFeatureType(features)) {
+      throw wrongType(source, columns.features(), features, FEATURES_ACCEPTED);
+    }
+    for (String[] named : new String[][] {{columns.label(), LABEL_ACCEPTED}, {columns.id(), ID_ACCEPTED}}) {
+      if (named[0] != null) {
+        DataType t = typeOf(schema, named[0], named[1], source);
+        if (!isIntegral(t)) {
+          throw wrongType(source, named[0], t, named[1]);
+        }
+      }
+    }
+  }
+
   static boolean hasId(StructType schema) {
     return Arrays.asList(schema.fieldNames()).contains(TensorDatasets.ID);
   }

@@ -50,14 +50,9 @@ public final class CsvConverter {
         .option("inferSchema", false)
         .csv(csvPath);
     String[] columns = csv.columns();
-    int labelIndex = resolve(columns, opts.labelName(), opts.labelIndex(), "label", csvPath);
+    int labelIndex = opts.unlabelled() ? -1 : resolve(columns, opts.labelName(), opts.labelIndex(), "label", csvPath);
     int idIndex = opts.idName() == null ? -1 : resolve(columns, opts.idName(), null, "id", csvPath);
-    int[] featureIndices = java.util.stream.IntStream.range(0, columns.length)
-        .filter(i -> i != labelIndex && i != idIndex).toArray();
-    if (featureIndices.length == 0) {
-      throw new InvalidDatasetException(csvPath, null, "CSV " + csvPath + " has no feature columns besides the "
-          + "label" + (idIndex >= 0 ? " and id" : "") + "; found columns " + Arrays.toString(columns));
-    }
+    int[] featureIndices = featureIndices(columns, opts, labelIndex, idIndex, csvPath);
     int[] shape = opts.shape() != null ? opts.shape() : new int[] {featureIndices.length};
     DatasetInfo shapeOnly = new DatasetInfo(shape, List.of("unknown"));
     if (shapeOnly.featureLength() != featureIndices.length) {
@@ -74,17 +69,20 @@ public final class CsvConverter {
     }
     Dataset<Row> withFile = csv.select(selected.toArray(new Column[0]));
     List<String> classNames = opts.classNames() != null ? opts.classNames()
-        : inferClassNames(csv, columns[labelIndex], csvPath);
+        : labelIndex < 0 ? DatasetInfo.UNKNOWN_CLASSES : inferClassNames(csv, columns[labelIndex], csvPath);
     DatasetInfo info = new DatasetInfo(shape, classNames);
 
     JavaRDD<Row> rows = withFile.toJavaRDD().zipWithIndex()
         .map(new RowParser(columns, labelIndex, idIndex, featureIndices, info));
     StructType schema = new StructType()
-        .add(TensorDatasets.FEATURES, DataTypes.createArrayType(DataTypes.FloatType, false), false)
-        .add(TensorDatasets.LABEL, DataTypes.IntegerType, false)
-        .add(TensorDatasets.ID, DataTypes.LongType, false);
+        .add(TensorDatasets.FEATURES, DataTypes.createArrayType(DataTypes.FloatType, false), false);
+    if (labelIndex >= 0) {
+      schema = schema.add(TensorDatasets.LABEL, DataTypes.IntegerType, false);
+    }
+    schema = schema.add(TensorDatasets.ID, DataTypes.LongType, false);
     Map<String, String> provenance = new TreeMap<>();
     provenance.put("converter", CsvConverter.class.getName());
+    provenance.put("label", labelIndex >= 0 ? "column " + columns[labelIndex] : "none (unlabelled)");
     provenance.put("csv", csvPath);
     provenance.put("options", opts.toString());
     provenance.put("featureColumns", String.join(",", featureNames));
@@ -93,6 +91,40 @@ public final class CsvConverter {
     LOG.info("Converted {} CSV rows from {} to {} ({} ms)", count, csvPath, outDir,
         (System.nanoTime() - start) / 1_000_000);
     return count;
+  }
+
+  /** The feature columns: named, by prefix, or every column but the label and id; in the order they are given. */
+  private static int[] featureIndices(String[] columns, CsvOptions opts, int labelIndex, int idIndex,
+      String csvPath) {
+    List<String> all = Arrays.asList(columns);
+    int[] indices;
+    if (opts.featureColumns() != null) {
+      indices = new int[opts.featureColumns().size()];
+      for (int i = 0; i < indices.length; i++) {
+        indices[i] = resolve(columns, opts.featureColumns().get(i), null, "feature", csvPath);
+      }
+    } else if (opts.featurePrefix() != null) {
+      indices = java.util.stream.IntStream.range(0, columns.length)
+          .filter(i -> columns[i].startsWith(opts.featurePrefix()) && i != labelIndex && i != idIndex).toArray();
+      if (indices.length == 0) {
+        throw new InvalidDatasetException(csvPath, null, "CSV " + csvPath + " has no column whose name starts with '"
+            + opts.featurePrefix() + "'; found columns " + all);
+      }
+    } else {
+      indices = java.util.stream.IntStream.range(0, columns.length)
+          .filter(i -> i != labelIndex && i != idIndex).toArray();
+    }
+    if (indices.length == 0) {
+      throw new InvalidDatasetException(csvPath, null, "CSV " + csvPath + " has no feature columns besides the "
+          + "label" + (idIndex >= 0 ? " and id" : "") + "; found columns " + Arrays.toString(columns));
+    }
+    for (int i : indices) {
+      if (i == labelIndex || i == idIndex) {
+        throw new InvalidDatasetException(csvPath, columns[i], "CSV " + csvPath + ": column '" + columns[i]
+            + "' cannot be both a feature and the " + (i == labelIndex ? "label" : "id"));
+      }
+    }
+    return indices;
   }
 
   private static int resolve(String[] columns, String name, Integer index, String what, String csvPath) {
@@ -149,6 +181,19 @@ public final class CsvConverter {
           throw InvalidDatasetException.atRow(file, columns[c], where, "a finite number", "'" + text + "'");
         }
       }
+      long id = index;
+      if (idIndex >= 0) {
+        String idText = row.getString(idIndex + 1);
+        try {
+          id = Long.parseLong(idText.trim());
+        } catch (NumberFormatException | NullPointerException e) {
+          throw InvalidDatasetException.atRow(file, columns[idIndex], where, "an integer id",
+              idText == null ? "an empty value" : "'" + idText + "'");
+        }
+      }
+      if (labelIndex < 0) {
+        return RowFactory.create(features, id);
+      }
       String labelText = row.getString(labelIndex + 1);
       int label;
       try {
@@ -160,16 +205,6 @@ public final class CsvConverter {
       RowChecks.Problem p = RowChecks.labelProblem(label, info);
       if (p != null) {
         throw InvalidDatasetException.atRow(file, columns[labelIndex], where, p.expected(), p.actual());
-      }
-      long id = index;
-      if (idIndex >= 0) {
-        String idText = row.getString(idIndex + 1);
-        try {
-          id = Long.parseLong(idText.trim());
-        } catch (NumberFormatException | NullPointerException e) {
-          throw InvalidDatasetException.atRow(file, columns[idIndex], where, "an integer id",
-              idText == null ? "an empty value" : "'" + idText + "'");
-        }
       }
       return RowFactory.create(features, label, id);
     }

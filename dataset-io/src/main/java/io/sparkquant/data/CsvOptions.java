@@ -4,8 +4,10 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * How to read a CSV file into the tensor format. Exactly one of label column name or index; every column that is
- * neither the label nor the id is a feature, in file order. Build with {@link #builder()}.
+ * How to read a CSV file into the tensor format. At most one of label column name or index, or
+ * {@link Builder#unlabelled()}; the features are the named columns, or the columns whose name starts with a
+ * prefix, or by default every column that is neither the label nor the id, in file order. Build with
+ * {@link #builder()}.
  */
 public final class CsvOptions {
 
@@ -16,8 +18,12 @@ public final class CsvOptions {
   private final String delimiter;
   private final int[] shape;
   private final List<String> classNames;
+  private final List<String> featureColumns;
+  private final String featurePrefix;
 
   private CsvOptions(Builder b) {
+    this.featureColumns = b.featureColumns;
+    this.featurePrefix = b.featurePrefix;
     this.labelName = b.labelName;
     this.labelIndex = b.labelIndex;
     this.idName = b.idName;
@@ -31,7 +37,22 @@ public final class CsvOptions {
     return new Builder();
   }
 
-  /** Label column name, or null when given by index. */
+  /** Whether the CSV has no label column (data to predict on). */
+  public boolean unlabelled() {
+    return labelName == null && labelIndex == null;
+  }
+
+  /** The feature column names in this order, or null. */
+  public List<String> featureColumns() {
+    return featureColumns;
+  }
+
+  /** The prefix of the feature column names (in file order), or null. */
+  public String featurePrefix() {
+    return featurePrefix;
+  }
+
+  /** Label column name, or null when given by index or unlabelled. */
   public String labelName() {
     return labelName;
   }
@@ -68,7 +89,9 @@ public final class CsvOptions {
   public String toString() {
     return "CsvOptions[label=" + (labelName != null ? labelName : "#" + labelIndex) + ", id=" + idName
         + ", header=" + header + ", delimiter='" + delimiter + "', shape=" + Arrays.toString(shape)
-        + ", classNames=" + classNames + "]";
+        + ", classNames=" + classNames
+        + (featureColumns != null ? ", features=" + featureColumns : "")
+        + (featurePrefix != null ? ", featurePrefix=" + featurePrefix : "") + "]";
   }
 
   /** Builder: setters check their own value, {@link #build()} checks combinations. */
@@ -80,8 +103,35 @@ public final class CsvOptions {
     private String delimiter = ",";
     private int[] shape;
     private List<String> classNames;
+    private List<String> featureColumns;
+    private String featurePrefix;
+    private boolean unlabelled;
 
     private Builder() {}
+
+    /** The CSV has no label column: rows of features and id only. */
+    public Builder unlabelled() {
+      this.unlabelled = true;
+      return this;
+    }
+
+    /** The feature columns, by name, in this order (needs a header). */
+    public Builder featureColumns(List<String> names) {
+      if (names == null || names.isEmpty() || names.stream().anyMatch(n -> n == null || n.isBlank())) {
+        throw new IllegalArgumentException("feature column names must be non-blank, got " + names);
+      }
+      this.featureColumns = List.copyOf(names);
+      return this;
+    }
+
+    /** The feature columns are those whose name starts with {@code prefix}, in file order (needs a header). */
+    public Builder featurePrefix(String prefix) {
+      if (prefix == null || prefix.isEmpty()) {
+        throw new IllegalArgumentException("feature column prefix must not be empty");
+      }
+      this.featurePrefix = prefix;
+      return this;
+    }
 
     public Builder labelColumn(String name) {
       if (name == null || name.isBlank()) {
@@ -135,10 +185,14 @@ public final class CsvOptions {
     }
 
     public CsvOptions build() {
-      if ((labelName == null) == (labelIndex == null)) {
-        throw new IllegalArgumentException("give exactly one of label column name or index");
+      int labels = (labelName != null ? 1 : 0) + (labelIndex != null ? 1 : 0) + (unlabelled ? 1 : 0);
+      if (labels != 1) {
+        throw new IllegalArgumentException("give exactly one of label column name, label column index or unlabelled");
       }
-      if (!header && (labelName != null || idName != null)) {
+      if (featureColumns != null && featurePrefix != null) {
+        throw new IllegalArgumentException("give feature columns by name or by prefix, not both");
+      }
+      if (!header && (labelName != null || idName != null || featureColumns != null || featurePrefix != null)) {
         throw new IllegalArgumentException("columns can be named only when the CSV has a header; use an index");
       }
       return new CsvOptions(this);

@@ -10,6 +10,12 @@ import java.util.Objects;
  */
 public record DatasetInfo(int[] shape, List<String> classNames) implements java.io.Serializable {
 
+  /**
+   * The class names converters record for unlabelled data given without class names: the format needs at least
+   * one, and a model brings its own classes to {@code predict}.
+   */
+  public static final List<String> UNKNOWN_CLASSES = List.of("unknown");
+
   /** Checks shape dims are positive and at least one class name is given; copies both. */
   public DatasetInfo {
     Objects.requireNonNull(shape, "shape");

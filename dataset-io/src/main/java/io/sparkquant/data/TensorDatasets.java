@@ -224,19 +224,84 @@ public final class TensorDatasets {
     List<FileFooter> footers = DatasetFiles.scan(dir, conf);
     DatasetInfo resolved = resolveInfo(footers, dir, info);
     StructType schema = agreedSchema(footers, dir, labelRequired);
+    boolean withLabel = List.of(schema.fieldNames()).contains(LABEL);
+    return read(spark, dir, footers, resolved, schema,
+        new Columns(FEATURES, withLabel ? LABEL : null, ColumnTypes.hasId(schema) ? ID : null));
+  }
+
+  /**
+   * Which columns of a Parquet dataset hold the features, the label and the id, for data SparkQuant did not write.
+   *
+   * @param features a column of type array&lt;float&gt;, array&lt;double&gt; or Spark ML Vector
+   * @param label an integral column of class indices, or null for unlabelled data
+   * @param id an integral column, or null: ids are then the row's position (files sorted by name)
+   */
+  public record Columns(String features, String label, String id) implements java.io.Serializable {
+    public Columns {
+      Objects.requireNonNull(features, "features column");
+    }
+  }
+
+  /**
+   * Loads any Parquet dataset with the columns {@code columns} names, giving the rows of {@link #load}: columns
+   * {@code features} (array&lt;float&gt;), {@code label} (when named) and {@code id}, each row checked against
+   * {@code info} when an action reads it (a row of another length than the shape's product is refused by its
+   * length, named by file and row, without being materialized). Other columns are ignored.
+   *
+   * @param info the shape and class names; files that carry tensor metadata must agree with it
+   * @throws InvalidDatasetException for a missing column or an unaccepted type (named, with the columns found)
+   */
+  public static TensorDataset loadColumns(SparkSession spark, String dir, DatasetInfo info, Columns columns) {
+    Objects.requireNonNull(info, "info");
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    List<FileFooter> footers = DatasetFiles.scan(dir, conf);
+    DatasetInfo resolved = resolveInfo(footers, dir, info);
+    ParquetToSparkSchemaConverter converter = new ParquetToSparkSchemaConverter(SQLConf.get());
+    StructType agreed = null;
+    Path agreedFile = null;
+    for (FileFooter f : footers) {
+      StructType schema = sparkSchema(f, converter);
+      ColumnTypes.check(schema, "file " + f.path(), columns);
+      StructType picked = new StructType();
+      for (String name : names(columns)) {
+        picked = picked.add(schema.apply(name).copy(name, schema.apply(name).dataType(), true,
+            org.apache.spark.sql.types.Metadata.empty()));
+      }
+      if (agreed == null) {
+        agreed = picked;
+        agreedFile = f.path();
+      } else if (!sameTypes(agreed, picked)) {
+        throw new InvalidDatasetException(dir, null, "Files of dataset " + dir + " have different column types: "
+            + agreedFile + " has " + agreed.simpleString() + " but " + f.path() + " has " + picked.simpleString());
+      }
+    }
+    return read(spark, dir, footers, resolved, agreed, columns);
+  }
+
+  private static List<String> names(Columns c) {
+    List<String> names = new ArrayList<>();
+    names.add(c.features());
+    if (c.label() != null) {
+      names.add(c.label());
+    }
+    if (c.id() != null) {
+      names.add(c.id());
+    }
+    return names;
+  }
+
+  /** Reads the named columns of every file and checks every row, giving the canonical column names. */
+  private static TensorDataset read(SparkSession spark, String dir, List<FileFooter> footers, DatasetInfo resolved,
+      StructType schema, Columns columns) {
     if (DatasetFiles.totalRows(footers) == 0) {
       throw new InvalidDatasetException(dir, null, "Dataset " + dir + " has no rows (" + DatasetFiles.describe(footers)
           + ")");
     }
-    boolean withId = ColumnTypes.hasId(schema);
-    boolean withLabel = List.of(schema.fieldNames()).contains(LABEL);
+    boolean withLabel = columns.label() != null;
+    boolean withId = columns.id() != null;
     List<StructField> read = new ArrayList<>();
-    read.add(schema.apply(FEATURES));
-    if (withLabel) {
-      read.add(schema.apply(LABEL));
-    }
-    if (withId) {
-      read.add(schema.apply(ID));
+    for (String name : names(columns)) {
+      read.add(schema.apply(name));
     }
     Dataset<Row> raw = spark.read().schema(new StructType(read.toArray(new StructField[0])))
         .parquet(DatasetFiles.pathStrings(footers));
@@ -245,7 +310,7 @@ public final class TensorDatasets {
     Column position = col("_metadata.row_index");
     Column id;
     if (withId) {
-      id = col(ID).cast(DataTypes.LongType);
+      id = quoted(columns.id()).cast(DataTypes.LongType);
     } else {
       // id = rows in the files before this one + position in this file
       List<Column> offsets = new ArrayList<>();
@@ -258,10 +323,10 @@ public final class TensorDatasets {
       id = element_at(map(offsets.toArray(new Column[0])), col("_metadata.file_name")).plus(position);
     }
     Dataset<Row> staged = raw.select(
-        ColumnTypes.featuresAsFloatArray(FEATURES, schema.apply(FEATURES).dataType()).as("_f"),
-        (withLabel ? col(LABEL).cast(DataTypes.LongType) : lit(0L)).as("_l"),
+        ColumnTypes.featuresAsFloatArray("`" + columns.features() + "`", schema.apply(columns.features()).dataType())
+            .as("_f"),
+        (withLabel ? quoted(columns.label()).cast(DataTypes.LongType) : lit(0L)).as("_l"),
         id.as("_id"), file.as("_file"), position.as("_pos"));
-
     // array_contains matches NaN to NaN, and returns null (not false) when the array holds a null and no match;
     // it is code-generated, unlike a lambda in exists(), which halved the read rate.
     Column badFeatures = col("_f").isNull().or(size(col("_f")).notEqual(lit(resolved.featureLength())))
@@ -270,9 +335,9 @@ public final class TensorDatasets {
         .or(expr("coalesce(array_contains(_f, float('-Infinity')), true)"));
     Column badLabel = col("_l").isNull().or(col("_l").lt(0)).or(col("_l").geq(resolved.numClasses()));
     Column badId = col("_id").isNull();
-    UserDefinedFunction failFeatures = functions.udf(new FeaturesFailure(resolved),
+    UserDefinedFunction failFeatures = functions.udf(new FeaturesFailure(resolved, columns.features()),
         DataTypes.createArrayType(DataTypes.FloatType, true));
-    UserDefinedFunction failLabel = functions.udf(new LabelFailure(resolved), DataTypes.LongType);
+    UserDefinedFunction failLabel = functions.udf(new LabelFailure(resolved, withLabel ? columns.label() : LABEL, withId ? columns.id() : ID), DataTypes.LongType);
     // The failure UDF gets the row's length and the array only when the length is right: Spark boxes a UDF's array
     // argument element by element, so a 10-million-value row passed in would exhaust the heap to describe itself.
     Column rightLength = size(col("_f")).equalTo(lit(resolved.featureLength()));
@@ -312,9 +377,7 @@ public final class TensorDatasets {
     StructType agreed = null;
     Path agreedFile = null;
     for (FileFooter f : footers) {
-      String sparkJson = f.keyValues().get(FormatMetadata.KEY_SPARK_SCHEMA);
-      StructType schema = sparkJson != null ? (StructType) DataType.fromJson(sparkJson)
-          : converter.convert(f.schema());
+      StructType schema = sparkSchema(f, converter);
       ColumnTypes.check(schema, "file " + f.path(), labelRequired);
       StructType signature = signature(schema);
       if (agreed == null) {
@@ -326,6 +389,16 @@ public final class TensorDatasets {
       }
     }
     return agreed;
+  }
+
+  /** The Spark schema Spark recorded in the file, else the one converted from its Parquet schema. */
+  private static StructType sparkSchema(FileFooter f, ParquetToSparkSchemaConverter converter) {
+    String sparkJson = f.keyValues().get(FormatMetadata.KEY_SPARK_SCHEMA);
+    return sparkJson != null ? (StructType) DataType.fromJson(sparkJson) : converter.convert(f.schema());
+  }
+
+  private static Column quoted(String column) {
+    return col("`" + column + "`");
   }
 
   private static StructType signature(StructType schema) {
@@ -347,7 +420,7 @@ public final class TensorDatasets {
    * Raises the error for a row whose features failed the check in SQL; computes the details in Java. {@code length}
    * is the row's length (-1 for a null row); {@code values} is the row only when its length is the declared one.
    */
-  private record FeaturesFailure(DatasetInfo info)
+  private record FeaturesFailure(DatasetInfo info, String column)
       implements UDF5<String, Long, Long, Integer, Seq<Float>, Seq<Float>> {
     @Override
     public Seq<Float> call(String file, Long position, Long id, Integer length, Seq<Float> values) {
@@ -362,21 +435,21 @@ public final class TensorDatasets {
       if (p == null) {
         p = new RowChecks.Problem(RowChecks.expectedLength(info) + ", all finite", "a row failing the check");
       }
-      throw InvalidDatasetException.atRow(file, FEATURES,
+      throw InvalidDatasetException.atRow(file, column,
           RowChecks.rowText(id, "row " + position + " of the file"), p.expected(), p.actual());
     }
   }
 
   /** Raises the error for a row whose label (or id) failed the check in SQL. */
-  private record LabelFailure(DatasetInfo info) implements UDF4<String, Long, Long, Long, Long> {
+  private record LabelFailure(DatasetInfo info, String labelColumn, String idColumn) implements UDF4<String, Long, Long, Long, Long> {
     @Override
     public Long call(String file, Long position, Long id, Long label) {
       String row = RowChecks.rowText(id, "row " + position + " of the file");
       if (id == null) {
-        throw InvalidDatasetException.atRow(file, ID, row, "a long", "null");
+        throw InvalidDatasetException.atRow(file, idColumn, row, "a long", "null");
       }
       RowChecks.Problem p = RowChecks.labelProblem(label, info);
-      throw InvalidDatasetException.atRow(file, LABEL, row,
+      throw InvalidDatasetException.atRow(file, labelColumn, row,
           p == null ? RowChecks.labelRange(info) : p.expected(), p == null ? String.valueOf(label) : p.actual());
     }
   }

@@ -2,6 +2,7 @@ package io.sparkquant.jobs;
 
 import io.sparkquant.jobs.bench.BenchCalibrateCommand;
 import io.sparkquant.jobs.bench.BenchCommand;
+import io.sparkquant.jobs.bench.BenchInterpreterCommand;
 import io.sparkquant.jobs.bench.BenchQatCommand;
 import io.sparkquant.jobs.cli.CalibrateCommand;
 import io.sparkquant.jobs.cli.ClusterCheckCommand;
@@ -46,6 +47,7 @@ import picocli.CommandLine;
         PipelineCommand.class,
         BenchCommand.class,
         BenchCalibrateCommand.class,
+        BenchInterpreterCommand.class,
         BenchQatCommand.class,
         ClusterCheckCommand.class,
     })

@@ -68,6 +68,24 @@ public enum ModelFormat {
    */
   public abstract DatasetInfo rowInfo(byte[] modelBytes, String name);
 
+  /**
+   * The model's input shape without the batch dimension when the file records it (a .tflite always does, a DL4J
+   * zip when {@code train} wrote it); empty otherwise.
+   */
+  public java.util.Optional<int[]> inputShape(byte[] modelBytes, String name) {
+    return this == TFLITE ? java.util.Optional.of(rowInfo(modelBytes, name).shape())
+        : ModelMetadata.read(modelBytes).map(ModelMetadata::inputShape);
+  }
+
+  /**
+   * Whether rows of {@code dataShape} fit a model taking {@code modelShape}: the same shape, or a flat model input
+   * with as many values (a dense network on images).
+   */
+  public static boolean fits(int[] dataShape, int[] modelShape) {
+    return Arrays.equals(dataShape, modelShape)
+        || modelShape.length == 1 && Arrays.stream(dataShape).reduce(1, (a, b) -> a * b) == modelShape[0];
+  }
+
   private static List<String> classIndices(int n) {
     return IntStream.range(0, n).mapToObj(Integer::toString).toList();
   }

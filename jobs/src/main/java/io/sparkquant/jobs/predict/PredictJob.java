@@ -3,6 +3,7 @@ package io.sparkquant.jobs.predict;
 import static org.apache.spark.sql.functions.col;
 
 import io.sparkquant.data.DatasetInfo;
+import io.sparkquant.data.InvalidDatasetException;
 import io.sparkquant.data.TensorDataset;
 import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.jobs.eval.ModelFormat;
@@ -70,6 +71,9 @@ public final class PredictJob {
       DatasetInfo fromModel = TensorDatasets.hasInfo(o.data(), conf) ? null
           : ModelFormat.detect(model, name).rowInfo(model, name);
       TensorDataset data = TensorDatasets.loadFeatures(spark, o.data(), fromModel);
+      if (fromModel == null) {
+        requireModelShape(data.info(), model, name, o);
+      }
       Dataset<Row> rows = data.labelled() ? data.rows().drop(TensorDatasets.LABEL) : data.rows();
       Scoring.Scored scored = Scoring.predictions(spark, List.of(new Scoring.ModelInput("model", name, model)), rows,
           data.info(), o.batchSize(), o.runtime());
@@ -97,6 +101,18 @@ public final class PredictJob {
       } finally {
         scored.destroy();
       }
+    }
+  }
+
+  /** Refuses, before any row is read, a dataset whose rows are not the model's input. */
+  private static void requireModelShape(DatasetInfo data, byte[] model, String name, Options o) {
+    int[] modelShape = ModelFormat.detect(model, name).inputShape(model, name).orElse(null);
+    if (modelShape != null && !ModelFormat.fits(data.shape(), modelShape)) {
+      DatasetInfo taken = new DatasetInfo(modelShape, data.classNames());
+      throw new InvalidDatasetException(o.data(), TensorDatasets.FEATURES, "Dataset " + o.data() + " has rows of"
+          + " shape " + data.shapeString() + " (" + data.featureLength() + " values) but model " + o.model()
+          + " takes " + taken.shapeString() + " (" + taken.featureLength() + " values); convert the data to the"
+          + " model's input shape (for images: convert --from images --size HxW --channels C)");
     }
   }
 

@@ -100,4 +100,25 @@ class PredictJobTest {
     assertEquals("dataset", new ObjectMapper().readTree(Path.of(out, Manifest.FILE_NAME).toFile())
         .get("shapeFrom").asText());
   }
+
+  @Test
+  void aDatasetOfAnotherShapeThanTheModelsIsRefusedOnOneLine() throws Exception {
+    SparkSession spark = SharedSpark.get();
+    String small = tmp.resolve("small").toString();
+    TensorDatasets.write(spark.range(3).selectExpr("array_repeat(CAST(0.5 AS FLOAT), 196) AS features", "id"),
+        new io.sparkquant.data.DatasetInfo(new int[] {14, 14, 1}, io.sparkquant.data.DatasetInfo.UNKNOWN_CLASSES),
+        small, Map.of());
+    String out = tmp.resolve("refused").toString();
+    java.io.StringWriter err = new java.io.StringWriter();
+    picocli.CommandLine cli = Main.commandLine();
+    cli.setErr(new java.io.PrintWriter(err, true));
+    String model = QuantizedModels.get().int8.toString();
+    int code = cli.execute("predict", "--model", model, "--data", small, "--out", out);
+    String line = err.toString().strip();
+    assertEquals(io.sparkquant.jobs.cli.ErrorContract.BAD_INPUT, code, line);
+    assertEquals(1, line.lines().count(), line);
+    assertTrue(line.startsWith("sparkquant predict: ") && line.contains("shape 14,14,1 (196 values)")
+        && line.contains("takes 28,28,1 (784 values)") && line.contains(model), line);
+    assertFalse(java.nio.file.Files.exists(Path.of(out)));
+  }
 }

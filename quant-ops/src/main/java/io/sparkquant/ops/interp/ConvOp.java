@@ -58,7 +58,7 @@ final class ConvOp {
           o.dilationH(), o.dilationW()) {
         @Override
         void compute(ConvGeometry g, Object in, Object out) {
-          Conv.evalInt8(p, g, (byte[]) in, (byte[]) filterData, (int[]) biasData, (byte[]) out);
+          Conv.evalInt8(p, g, (byte[]) in, (byte[]) filterData, (int[]) biasData, (byte[]) out, scratch.get());
         }
       };
     }
@@ -85,7 +85,8 @@ final class ConvOp {
           o.dilationH(), o.dilationW()) {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {
-            Conv.evalFloat(act, g, (float[]) in, (float[]) filterData, (float[]) biasData, (float[]) out);
+            Conv.evalFloat(act, g, (float[]) in, (float[]) filterData, (float[]) biasData, (float[]) out,
+                scratch.get());
           }
         };
       }

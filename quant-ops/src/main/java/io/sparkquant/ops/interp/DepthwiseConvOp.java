@@ -65,11 +65,12 @@ final class DepthwiseConvOp {
       DepthwiseConv.QuantizedParams p = DepthwiseConv.prepare(scale(input), zeroPoint(input),
           requireQuantization(filter).scale(), scale(output), zeroPoint(output), o.fusedActivation(), outDepth,
           depthMultiplier, INT8_MIN, INT8_MAX);
+      int[][] packed = DepthwiseConv.packInt8((byte[]) filterData, fs[1], fs[2], outDepth);
       return new WindowOp(c.op, output.type(), fs, inputDepth, outDepth, o.padding(), o.strideH(), o.strideW(),
           o.dilationH(), o.dilationW()) {
         @Override
         void compute(ConvGeometry g, Object in, Object out) {
-          DepthwiseConv.evalInt8(p, g, (byte[]) in, (byte[]) filterData, (int[]) biasData, (byte[]) out);
+          DepthwiseConv.evalInt8(p, g, (byte[]) in, packed, (int[]) biasData, (byte[]) out, scratch.get());
         }
       };
     }
@@ -92,12 +93,13 @@ final class DepthwiseConvOp {
         && (bias == null || bias.type() == TensorType.FLOAT32)) {
       KernelUtil.FloatRange act = KernelUtil.activationRangeFloat(o.fusedActivation());
       if (filter.type() == TensorType.FLOAT32) {
+        float[][] packed = DepthwiseConv.packFloat((float[]) filterData, fs[1], fs[2], outDepth);
         return new WindowOp(c.op, output.type(), fs, inputDepth, outDepth, o.padding(), o.strideH(), o.strideW(),
           o.dilationH(), o.dilationW()) {
           @Override
           void compute(ConvGeometry g, Object in, Object out) {
-            DepthwiseConv.evalFloat(act, depthMultiplier, g, (float[]) in, (float[]) filterData,
-                (float[]) biasData, (float[]) out);
+            DepthwiseConv.evalFloat(act, depthMultiplier, g, (float[]) in, packed, (float[]) biasData,
+                (float[]) out, scratch.get());
           }
         };
       }

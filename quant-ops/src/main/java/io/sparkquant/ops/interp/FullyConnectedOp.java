@@ -12,6 +12,7 @@ import static io.sparkquant.ops.interp.OpContext.types;
 import static io.sparkquant.ops.interp.OpContext.zeroPoint;
 
 import io.sparkquant.ops.kernels.FullyConnected;
+import io.sparkquant.ops.kernels.KernelScratch;
 import io.sparkquant.ops.kernels.KernelUtil;
 import io.sparkquant.ops.tflite.InvalidModelException;
 import io.sparkquant.ops.tflite.OperatorOptions;
@@ -46,6 +47,8 @@ final class FullyConnectedOp {
       throw InvalidModelException.unsupported("per-channel FULLY_CONNECTED filters are not accepted by TFLite 2.6.2");
     }
     abstract class FullyConnectedEval extends PreparedOp {
+      final ThreadLocal<KernelScratch> scratch = ThreadLocal.withInitial(KernelScratch::new);
+
       FullyConnectedEval() {
         super(c.op);
       }
@@ -85,11 +88,12 @@ final class FullyConnectedOp {
       requireBiasScale(bias, scale(input), new float[] {scale(filter)});
       FullyConnected.QuantizedParams p = FullyConnected.prepare(scale(input), zeroPoint(input), scale(filter),
           zeroPoint(filter), scale(output), zeroPoint(output), o.fusedActivation(), INT8_MIN, INT8_MAX);
+      int[][] packed = FullyConnected.packInt8((byte[]) filterData, p.filterOffset(), depth, units);
       return new FullyConnectedEval() {
         @Override
         void compute(int batches, Object in, Object out) {
-          FullyConnected.evalInt8(p, batches, depth, units, (byte[]) in, (byte[]) filterData, (int[]) biasData,
-              (byte[]) out);
+          FullyConnected.evalInt8(p, batches, depth, units, (byte[]) in, packed, (int[]) biasData, (byte[]) out,
+              scratch.get());
         }
       };
     }
@@ -112,11 +116,12 @@ final class FullyConnectedOp {
         && (bias == null || bias.type() == TensorType.FLOAT32)) {
       KernelUtil.FloatRange act = KernelUtil.activationRangeFloat(o.fusedActivation());
       if (filter.type() == TensorType.FLOAT32) {
+        float[][] packed = FullyConnected.packFloat((float[]) filterData, depth, units);
         return new FullyConnectedEval() {
           @Override
           void compute(int batches, Object in, Object out) {
-            FullyConnected.evalFloat(act, batches, depth, units, (float[]) in, (float[]) filterData,
-                (float[]) biasData, (float[]) out);
+            FullyConnected.evalFloat(act, batches, depth, units, (float[]) in, packed, (float[]) biasData,
+                (float[]) out, scratch.get());
           }
         };
       }

@@ -1,14 +1,19 @@
 package io.sparkquant.ops.interp;
 
 import io.sparkquant.ops.kernels.ConvGeometry;
+import io.sparkquant.ops.kernels.KernelScratch;
 import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.InvalidModelException;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteOperator;
 import java.util.Arrays;
 
-/** CONV_2D and DEPTHWISE_CONV_2D after prepare: the output shape follows from the input's and the filter window. */
+/**
+ * CONV_2D and DEPTHWISE_CONV_2D after prepare: the output shape follows from the input's and the filter window.
+ * Each thread that runs the op gets its own {@link KernelScratch}, kept for the next run.
+ */
 abstract class WindowOp extends PreparedOp {
+  final ThreadLocal<KernelScratch> scratch = ThreadLocal.withInitial(KernelScratch::new);
   private final TensorType outputType;
   private final int[] filterShape;
   private final int inputDepth;

@@ -25,8 +25,38 @@ public final class DepthwiseConv {
         KernelUtil.shifts(qms), range.min(), range.max());
   }
 
-  public static void evalInt8(QuantizedParams p, ConvGeometry g, byte[] input, byte[] filter, int[] bias,
-      byte[] output) {
+  /**
+   * The filter packed at prepare time for {@link #evalInt8}: one row per tap, {@code packed[fy * fW + fx][oc]},
+   * widened to int.
+   */
+  public static int[][] packInt8(byte[] filter, int filterHeight, int filterWidth, int outputDepth) {
+    int[][] packed = new int[filterHeight * filterWidth][outputDepth];
+    for (int t = 0; t < packed.length; t++) {
+      for (int oc = 0; oc < outputDepth; oc++) {
+        packed[t][oc] = filter[t * outputDepth + oc];
+      }
+    }
+    return packed;
+  }
+
+  /** The float filter, one row per tap, for {@link #evalFloat}. */
+  public static float[][] packFloat(float[] filter, int filterHeight, int filterWidth, int outputDepth) {
+    float[][] packed = new float[filterHeight * filterWidth][outputDepth];
+    for (int t = 0; t < packed.length; t++) {
+      System.arraycopy(filter, t * outputDepth, packed[t], 0, outputDepth);
+    }
+    return packed;
+  }
+
+  /**
+   * Per image, every input pixel is first widened to one int row per pixel holding {@code q + inputOffset} for
+   * each output channel ({@code ic = oc / depthMultiplier}); then each output pixel sums {@code packed[tap][oc] *
+   * row[oc]} over the taps inside the input, along contiguous channels. The same sum as the reference.
+   *
+   * @param packed {@link #packInt8}
+   */
+  public static void evalInt8(QuantizedParams p, ConvGeometry g, byte[] input, int[][] packed, int[] bias,
+      byte[] output, KernelScratch scratch) {
     final int inputOffset = p.inputOffset();
     final int outputOffset = p.outputOffset();
     final int depthMultiplier = p.depthMultiplier();
@@ -40,39 +70,48 @@ public final class DepthwiseConv {
     final int outD = g.outputDepth();
     final int fH = g.filterHeight();
     final int fW = g.filterWidth();
+    final int[][] rows = scratch.intRowsA(inH * inW, outD);
+    final int[] acc = scratch.intRowsB(1, outD)[0];
     for (int b = 0; b < g.batches(); b++) {
+      for (int pixel = 0; pixel < inH * inW; pixel++) {
+        final int[] row = rows[pixel];
+        final int inBase = (b * inH * inW + pixel) * inD;
+        for (int oc = 0; oc < outD; oc++) {
+          row[oc] = input[inBase + oc / depthMultiplier] + inputOffset;
+        }
+      }
       for (int outY = 0; outY < g.outputHeight(); outY++) {
         final int inYOrigin = outY * g.strideHeight() - g.padHeight();
         for (int outX = 0; outX < g.outputWidth(); outX++) {
           final int inXOrigin = outX * g.strideWidth() - g.padWidth();
           final int outBase = ((b * g.outputHeight() + outY) * g.outputWidth() + outX) * outD;
-          for (int ic = 0; ic < inD; ic++) {
-            for (int m = 0; m < depthMultiplier; m++) {
-              final int oc = ic * depthMultiplier + m;
-              int acc = 0;
-              for (int fy = 0; fy < fH; fy++) {
-                final int inY = inYOrigin + g.dilationHeight() * fy;
-                if (inY < 0 || inY >= inH) {
-                  continue;
-                }
-                for (int fx = 0; fx < fW; fx++) {
-                  final int inX = inXOrigin + g.dilationWidth() * fx;
-                  if (inX < 0 || inX >= inW) {
-                    continue;
-                  }
-                  int inputVal = input[((b * inH + inY) * inW + inX) * inD + ic];
-                  int filterVal = filter[(fy * fW + fx) * outD + oc];
-                  acc += filterVal * (inputVal + inputOffset);
-                }
-              }
-              if (bias != null) {
-                acc += bias[oc];
-              }
-              // TFLite's own depthwise kernels: common.h double rounding (unlike CONV_2D and FC, which go through ruy)
-              acc = FixedPoint.multiplyByQuantizedMultiplier(acc, outputMultiplier[oc], outputShift[oc]);
-              acc += outputOffset;
-              output[outBase + oc] = (byte) KernelUtil.clamp(acc, outputActivationMin, outputActivationMax);
+          if (bias == null) {
+            java.util.Arrays.fill(acc, 0, outD, 0);
+          } else {
+            System.arraycopy(bias, 0, acc, 0, outD);
+          }
+          for (int fy = 0; fy < fH; fy++) {
+            final int inY = inYOrigin + g.dilationHeight() * fy;
+            if (inY < 0 || inY >= inH) {
+              continue;
             }
+            for (int fx = 0; fx < fW; fx++) {
+              final int inX = inXOrigin + g.dilationWidth() * fx;
+              if (inX < 0 || inX >= inW) {
+                continue;
+              }
+              final int[] w = packed[fy * fW + fx];
+              final int[] x = rows[inY * inW + inX];
+              for (int oc = 0; oc < outD; oc++) {
+                acc[oc] += w[oc] * x[oc];
+              }
+            }
+          }
+          for (int oc = 0; oc < outD; oc++) {
+            // TFLite's own depthwise kernels: common.h double rounding (unlike CONV_2D and FC, which go through ruy)
+            int v = FixedPoint.multiplyByQuantizedMultiplier(acc[oc], outputMultiplier[oc], outputShift[oc])
+                + outputOffset;
+            output[outBase + oc] = (byte) KernelUtil.clamp(v, outputActivationMin, outputActivationMax);
           }
         }
       }
@@ -128,42 +167,57 @@ public final class DepthwiseConv {
     }
   }
 
+  /**
+   * Shaped as {@link #evalInt8}: {@code out = clamp((sum over the taps inside the input, in (fy, fx) order, of
+   * input * filter) + bias)}, the order the reference kernel uses, whatever the batch.
+   *
+   * @param packed {@link #packFloat}
+   */
   public static void evalFloat(KernelUtil.FloatRange activation, int depthMultiplier, ConvGeometry g, float[] input,
-      float[] filter, float[] bias, float[] output) {
+      float[][] packed, float[] bias, float[] output, KernelScratch scratch) {
+    final float min = activation.min();
+    final float max = activation.max();
     final int inH = g.inputHeight();
     final int inW = g.inputWidth();
     final int inD = g.inputDepth();
     final int outD = g.outputDepth();
     final int fH = g.filterHeight();
     final int fW = g.filterWidth();
+    final float[][] rows = scratch.floatRowsA(inH * inW, outD);
+    final float[] acc = scratch.floatRowsB(1, outD)[0];
     for (int b = 0; b < g.batches(); b++) {
+      for (int pixel = 0; pixel < inH * inW; pixel++) {
+        final float[] row = rows[pixel];
+        final int inBase = (b * inH * inW + pixel) * inD;
+        for (int oc = 0; oc < outD; oc++) {
+          row[oc] = input[inBase + oc / depthMultiplier];
+        }
+      }
       for (int outY = 0; outY < g.outputHeight(); outY++) {
         final int inYOrigin = outY * g.strideHeight() - g.padHeight();
         for (int outX = 0; outX < g.outputWidth(); outX++) {
           final int inXOrigin = outX * g.strideWidth() - g.padWidth();
           final int outBase = ((b * g.outputHeight() + outY) * g.outputWidth() + outX) * outD;
-          for (int ic = 0; ic < inD; ic++) {
-            for (int m = 0; m < depthMultiplier; m++) {
-              final int oc = ic * depthMultiplier + m;
-              float acc = 0;
-              for (int fy = 0; fy < fH; fy++) {
-                final int inY = inYOrigin + g.dilationHeight() * fy;
-                if (inY < 0 || inY >= inH) {
-                  continue;
-                }
-                for (int fx = 0; fx < fW; fx++) {
-                  final int inX = inXOrigin + g.dilationWidth() * fx;
-                  if (inX < 0 || inX >= inW) {
-                    continue;
-                  }
-                  acc += input[((b * inH + inY) * inW + inX) * inD + ic] * filter[(fy * fW + fx) * outD + oc];
-                }
-              }
-              if (bias != null) {
-                acc += bias[oc];
-              }
-              output[outBase + oc] = KernelUtil.clamp(acc, activation.min(), activation.max());
+          java.util.Arrays.fill(acc, 0, outD, 0f);
+          for (int fy = 0; fy < fH; fy++) {
+            final int inY = inYOrigin + g.dilationHeight() * fy;
+            if (inY < 0 || inY >= inH) {
+              continue;
             }
+            for (int fx = 0; fx < fW; fx++) {
+              final int inX = inXOrigin + g.dilationWidth() * fx;
+              if (inX < 0 || inX >= inW) {
+                continue;
+              }
+              final float[] w = packed[fy * fW + fx];
+              final float[] x = rows[inY * inW + inX];
+              for (int oc = 0; oc < outD; oc++) {
+                acc[oc] += x[oc] * w[oc];
+              }
+            }
+          }
+          for (int oc = 0; oc < outD; oc++) {
+            output[outBase + oc] = KernelUtil.clamp(bias == null ? acc[oc] : acc[oc] + bias[oc], min, max);
           }
         }
       }
