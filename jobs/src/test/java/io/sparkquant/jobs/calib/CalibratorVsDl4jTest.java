@@ -40,7 +40,7 @@ class CalibratorVsDl4jTest {
 
   /**
    * Largest difference allowed between the two minima (maxima) of a tensor, relative to the tensor's magnitude
-   * max(|min|, |max|): float32 rounding through a few layers (measured below 2e-6 on these models).
+   * max(|min|, |max|): float32 rounding through a few layers (measured: at most 2.3e-7 on these models).
    */
   private static final double FLOAT_ROUNDING_REL = 1e-5;
   private static final int ROWS = 96;
