@@ -137,13 +137,13 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
         }
         calibrationRates.add(calibration.perSecond());
         console.printf("%s: float inference %.0f rows/s; calibration (%s, end to end) %.0f rows/s = %.2f of "
-                + "inference; min/max pass alone %.0f rows/s, histogram pass alone %s (%d rows, %d batches, %d "
+                + "inference; min/max pass alone %.0f rows/s, histogram pass alone %s (%d rows, %d "
                 + "partitions)%n",
             master, inference.perSecond(), rangeMethod.name(), calibration.perSecond(),
             calibration.perSecond() / inference.perSecond(), run.rows() * 1000.0 / Math.max(1, run.minMaxMillis()),
             run.histogramMillis() == 0 ? "-"
                 : String.format(Locale.ROOT, "%.0f rows/s", run.rows() * 1000.0 / run.histogramMillis()),
-            run.rows(), run.batches(), run.partitions());
+            run.rows(), run.partitions());
         console.flush();
       } finally {
         spark.stop();

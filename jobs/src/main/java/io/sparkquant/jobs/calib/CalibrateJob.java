@@ -80,7 +80,7 @@ public final class CalibrateJob {
         .duration("minMaxPass", run.minMaxMillis())
         .duration("histogramPass", run.histogramMillis())
         .duration("total", totalMillis)
-        .put("calibration", Map.of("rows", run.rows(), "batches", run.batches(), "partitions", run.partitions(),
+        .put("calibration", Map.of("rows", run.rows(), "partitions", run.partitions(),
             "tensors", run.table().tensors().size()));
     try (OutputFiles out = OutputFiles.create(conf, o.overwrite())) {
       out.write(manifestPath(o.out()), manifest.toJsonBytes());

@@ -1,41 +1,55 @@
 package io.sparkquant.jobs.calib;
 
 import io.sparkquant.jobs.spark.ExecutorCache;
-import io.sparkquant.ops.graph.Dl4jImporter;
+import io.sparkquant.ops.export.ExportMode;
+import io.sparkquant.ops.export.ExportOptions;
+import io.sparkquant.ops.export.TfliteExporter;
 import io.sparkquant.ops.graph.Graph;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.sparkquant.ops.graph.GraphTensor;
+import io.sparkquant.ops.interp.Interpreter;
+import io.sparkquant.ops.tflite.TfliteModel;
+import io.sparkquant.ops.tflite.TfliteReader;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import java.util.function.Supplier;
-import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
-/** The float model calibration runs on an executor: a DL4J instance and its imported graph (shared, immutable). */
-record CalibrationModel(Model model, Graph graph) {
+/**
+ * The float model calibration runs on an executor: the interpreter of the graph's float32 export (BatchNorm folded,
+ * activations fused, the tensors the int8 export quantizes) and the index of each observed tensor in it.
+ *
+ * @param tensors the export's index of each graph tensor, in the order of the names the model was leased with
+ */
+record CalibrationModel(Interpreter interpreter, int[] tensors) {
+
+  /** The graph's tensor names: the names the exporter gives their tensors and the keys of the calibration table. */
+  static String[] tensorNames(Graph graph) {
+    return graph.tensors().stream().map(GraphTensor::name).toArray(String[]::new);
+  }
 
   /**
-   * Leases an instance of the model whose bytes hash to {@code sha256} from the executor's cache; {@code bytes} is
-   * only read on a miss. Instances for concurrent tasks are clones (a parameter copy, far cheaper than the zip).
-   *
-   * @param graph the graph to observe on the model (read on a miss), or null to import the model's own
+   * The float32 export of {@code graph}, as .tflite bytes to broadcast; checked on the driver to hold every graph
+   * tensor under its graph name and to be runnable, so a model the interpreter cannot run fails before any task.
    */
-  static ExecutorCache.Lease<CalibrationModel> lease(String sha256, Supplier<byte[]> bytes, Supplier<Graph> graph,
-      int[] inputShape) {
-    return ExecutorCache.lease("calibration/" + sha256, () -> load(bytes.get(), graph == null ? null : graph.get(),
-        inputShape), CalibrationModel::copy);
+  static byte[] export(Graph graph) {
+    TfliteModel model = TfliteExporter.export(graph, ExportOptions.of(ExportMode.FLOAT32));
+    byte[] bytes = TfliteWriter.write(model);
+    load(bytes, tensorNames(graph));
+    return bytes;
   }
 
-  private CalibrationModel copy() {
-    Model clone = model instanceof MultiLayerNetwork mln ? mln.clone() : ((ComputationGraph) model).clone();
-    return new CalibrationModel(clone, graph);
+  /**
+   * Leases the model whose .tflite bytes hash to {@code sha256} from the executor's cache; {@code bytes} is only
+   * read on a miss. An interpreter is immutable and safe for concurrent runs, so every task of the JVM shares one.
+   */
+  static ExecutorCache.Lease<CalibrationModel> lease(String sha256, Supplier<byte[]> bytes, String[] names) {
+    return ExecutorCache.lease("calibration/" + sha256, () -> load(bytes.get(), names), shared -> shared);
   }
 
-  private static CalibrationModel load(byte[] bytes, Graph graph, int[] inputShape) {
-    try {
-      Model model = Dl4jImporter.load(bytes);
-      return new CalibrationModel(model, graph != null ? graph : Dl4jImporter.importModel(model, inputShape));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot restore the broadcast DL4J model", e);
+  private static CalibrationModel load(byte[] tflite, String[] names) {
+    Interpreter interpreter = new Interpreter(TfliteReader.read(tflite));
+    int[] indices = new int[names.length];
+    for (int i = 0; i < names.length; i++) {
+      indices[i] = interpreter.tensorIndex(names[i]);
     }
+    return new CalibrationModel(interpreter, indices);
   }
 }

@@ -11,7 +11,6 @@ import io.sparkquant.ops.calib.HistogramStats;
 import io.sparkquant.ops.calib.MinMaxStats;
 import io.sparkquant.ops.calib.ModelStats;
 import io.sparkquant.ops.calib.RangeMethod;
-import io.sparkquant.ops.calib.TensorObserver;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import java.io.IOException;
@@ -24,7 +23,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FilterFunction;
@@ -38,7 +36,6 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import scala.Tuple2;
 
 /**
  * Distributed calibration in the Spark ML style: configure with setters, then {@link #fit} a DataFrame of rows
@@ -49,15 +46,17 @@ import scala.Tuple2;
  * <ol>
  *   <li>Sampling keeps a row by a seeded hash of its id ({@code --fraction}: hash below the fraction;
  *       {@code --rows N}: the N smallest hashes, found by a mergeable top-N over the id column).
- *   <li>DL4J's float results depend on which rows share a batch (measured: the second convolution of a small CNN
- *       differs in the last bits between a batch of 64 and the same rows split 17 + 47), so batches are canonical:
- *       a second hash of the row assigns it one of ceil(rows / batchSize) buckets, and a shuffle sorted by
- *       (bucket, hash, id) feeds each bucket to the model as one batch, whatever the input partitioning.
+ *   <li>The observed model is the graph's float32 export (BatchNorm folded, activations fused: the tensors the int8
+ *       export quantizes, under the same names), run by the Java interpreter's float32 kernels on the executors,
+ *       where the rows are: those kernels compute each row on its own, so a row's tensors do not depend on which
+ *       rows share its run. (DL4J's do: the second convolution of a small CNN differs in the last bits between a
+ *       batch of 64 and the same rows split 17 + 47; the DL4J-based calibrator shuffled every row into canonical
+ *       batches for that.) No shuffle: each partition observes its sampled rows in the order they come.
  *   <li>Pass 1 merges per-partition {@link MinMaxStats} with {@code treeAggregate}; when the method needs it,
- *       pass 2 merges {@link HistogramStats} over bin edges fixed from pass 1. Both are exact merges.
+ *       pass 2 merges {@link HistogramStats} over bin edges fixed from pass 1. Both are exact, order-free merges.
  * </ol>
- * The model travels as bytes in a broadcast and is deserialized once per executor JVM ({@link CalibrationModel}).
- * Row ids must be unique: two rows with the same id would share a key and could meet the model in either order.
+ * The float32 export travels as .tflite bytes in a broadcast and each executor JVM builds one interpreter from them
+ * ({@link CalibrationModel}), shared by its tasks.
  */
 public final class Calibrator {
 
@@ -66,8 +65,6 @@ public final class Calibrator {
   public static final int DEFAULT_BATCH_SIZE = 64;
   private static final String SOURCE = "the calibration rows";
   public static final int DEFAULT_TREE_DEPTH = 2;
-  /** Batches a calibration task holds at most when the partition count is chosen automatically. */
-  static final int MAX_BATCHES_PER_PARTITION = 32;
 
   private byte[] modelBytes;
   private Graph graph;
@@ -84,8 +81,8 @@ public final class Calibrator {
   private String idCol = "id";
 
   /** What a fit did, for logs and manifests. */
-  public record Run(CalibrationTable table, long rows, int batches, int partitions, long samplingMillis,
-      long minMaxMillis, long histogramMillis) {}
+  public record Run(CalibrationTable table, long rows, int partitions, long samplingMillis, long minMaxMillis,
+      long histogramMillis) {}
 
   /** The float model as a DL4J ModelSerializer zip (MultiLayerNetwork or ComputationGraph). */
   public Calibrator setModel(byte[] modelZip) {
@@ -97,9 +94,9 @@ public final class Calibrator {
   }
 
   /**
-   * The graph whose tensors are observed on the model, instead of the model's own import: for a network built from
-   * a graph, whose tensors' {@link io.sparkquant.ops.graph.Dl4jSource}s name its vertices (the fake-quant network of
-   * QAT with its hooks off, {@code QatNetwork.observableGraph()}); null (default) imports the model.
+   * The graph to calibrate instead of the model's own import (e.g. the fine-tuned float graph of QAT,
+   * {@code QatNetwork.observableGraph()}): its float32 export is observed the same way; null (default) imports the
+   * model.
    */
   public Calibrator setGraph(Graph graph) {
     this.graph = graph;
@@ -131,7 +128,7 @@ public final class Calibrator {
     return this;
   }
 
-  /** Rows per canonical batch (on average: bucket sizes vary around it); default 64. */
+  /** Rows per interpreter run on an executor (the table does not depend on it); default 64. */
   public Calibrator setBatchSize(int batchSize) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
@@ -164,8 +161,9 @@ public final class Calibrator {
   }
 
   /**
-   * Partitions of the calibration shuffle; 0 (default) takes the larger of the input's partition count and Spark's
-   * default parallelism. The table does not depend on it.
+   * Partitions the sampled rows are observed in: 0 (default) keeps the input's partitions, unless they are fewer
+   * than Spark's default parallelism (then the sample is spread over that many, so every core works); N &gt; 0
+   * spreads the sample over N. The table does not depend on it.
    */
   public Calibrator setPartitions(int partitions) {
     if (partitions < 0) {
@@ -213,8 +211,8 @@ public final class Calibrator {
    * @throws IllegalArgumentException for an empty calibration set or non-finite activations (naming the tensors)
    */
   public Run fitRun(Dataset<Row> rows) {
-    if (modelBytes == null) {
-      throw new IllegalStateException("setModel(...) must be called before fit");
+    if (modelBytes == null && graph == null) {
+      throw new IllegalStateException("setModel(...) or setGraph(...) must be called before fit");
     }
     if (sampleRows > 0 && sampleFraction > 0) {
       throw new IllegalArgumentException("sample rows (" + sampleRows + ") and sample fraction (" + sampleFraction
@@ -234,12 +232,12 @@ public final class Calibrator {
         ColumnTypes.featuresAsFloatArray(featuresCol, featuresType).as(featuresCol),
         col(idCol).cast(DataTypes.LongType).as(idCol));
     // A model SparkQuant trained records its input shape; an explicit one wins.
-    int[] shape = inputShape != null ? inputShape : Dl4jImporter.recordedInputShape(modelBytes);
-    Graph graph = this.graph != null ? this.graph : importOnDriver(shape);
+    Graph graph = this.graph != null ? this.graph
+        : importOnDriver(inputShape != null ? inputShape : Dl4jImporter.recordedInputShape(modelBytes));
     int featureLength = graph.input().itemSize();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());
     try {
-      return SparkFailures.unwrap(() -> run(jsc, normalized, graph, shape, featureLength));
+      return SparkFailures.unwrap(() -> run(jsc, normalized, graph, featureLength));
     } finally {
       jsc.sc().setJobDescription(null);
     }
@@ -275,7 +273,7 @@ public final class Calibrator {
   }
 
   /** @param rows the features (array&lt;float&gt;) and id (long) columns, in this order */
-  private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int[] shape, int featureLength) {
+  private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int featureLength) {
     long t0 = System.nanoTime();
     JavaRDD<InternalRow> input = rows.queryExecution().toRdd().toJavaRDD();
     Sample sample = chooseSample(jsc, rows.select(idCol).queryExecution().toRdd().toJavaRDD());
@@ -283,33 +281,32 @@ public final class Calibrator {
       throw new IllegalArgumentException("empty calibration set: no row was selected ("
           + describeSampling() + "); give more rows or a larger fraction");
     }
-    int buckets = (int) Math.max(1, (sample.rows() + batchSize - 1) / batchSize);
-    // Each task sorts its whole partition before the model sees a row, so by default partitions are cut small
-    // enough that a task's memory does not grow with the calibration set (in whole waves of tasks).
-    int parallelism = jsc.sc().defaultParallelism();
-    int waves = ceilDiv(ceilDiv(buckets, MAX_BATCHES_PER_PARTITION), parallelism);
-    int shufflePartitions = partitions > 0 ? partitions
-        : Math.max(input.getNumPartitions(), waves * parallelism);
-    long samplingMillis = (System.nanoTime() - t0) / 1_000_000;
-    LOG.info("calibration set: {} rows ({}), {} canonical batches over {} partitions; sampling took {} ms",
-        sample.rows(), describeSampling(), buckets, shufflePartitions, samplingMillis);
-
     final long seedValue = seed;
-    final int bucketCount = buckets;
     final int length = featureLength;
     final Sample chosen = sample;
-    JavaPairRDD<BatchKey, float[]> batched = input
-        .flatMapToPair(row -> keyed(row, seedValue, chosen, bucketCount, length))
-        .repartitionAndSortWithinPartitions(new BucketPartitioner(shufflePartitions));
+    JavaRDD<float[]> sampled = input.flatMap(row -> sampledFeatures(row, seedValue, chosen, length));
+    int parallelism = jsc.sc().defaultParallelism();
+    int observePartitions = partitions > 0 ? partitions : Math.max(input.getNumPartitions(), parallelism);
+    if (observePartitions != input.getNumPartitions()) {
+      // only to use the cores (or the partition count asked for): the table does not depend on where a row is
+      sampled = sampled.repartition(observePartitions);
+    }
+    long samplingMillis = (System.nanoTime() - t0) / 1_000_000;
+    LOG.info("calibration set: {} rows ({}) over {} partitions; sampling took {} ms", sample.rows(),
+        describeSampling(), observePartitions, samplingMillis);
 
-    String sha = ExecutorCache.sha256(modelBytes);
-    Broadcast<byte[]> model = jsc.broadcast(modelBytes);
-    Broadcast<Graph> givenGraph = this.graph == null ? null : jsc.broadcast(this.graph);
+    byte[] tflite = CalibrationModel.export(graph);
+    String sha = ExecutorCache.sha256(tflite);
+    String[] tensors = CalibrationModel.tensorNames(graph);
+    int[] graphInput = graph.input().shape();
+    int[] itemShape = Arrays.copyOfRange(graphInput, 1, graphInput.length);
+    Broadcast<byte[]> model = jsc.broadcast(tflite);
     try {
       long t1 = System.nanoTime();
       jsc.setJobDescription("calibrate: pass 1 (min/max)");
-      PassStats<MinMaxStats> pass1 = batched
-          .mapPartitions(new ObservePartition<MinMaxStats>(sha, model, givenGraph, shape, TensorObserver::addMinMax))
+      PassStats<MinMaxStats> pass1 = sampled
+          .mapPartitions(new ObservePartition<MinMaxStats>(sha, model, tensors, itemShape, batchSize,
+              (tensor, current, values) -> (current == null ? MinMaxStats.empty() : current).addAll(values)))
           .treeAggregate(PassStats.<MinMaxStats>empty(), PassStats::merge, PassStats::merge, treeDepth);
       long minMaxMillis = (System.nanoTime() - t1) / 1_000_000;
       LOG.info("pass 1 (min/max): {} rows, {} tensors in {} ms", pass1.rows(), pass1.tensors().tensors().size(),
@@ -324,9 +321,10 @@ public final class Calibrator {
         try {
           long t2 = System.nanoTime();
           jsc.setJobDescription("calibrate: pass 2 (histograms)");
-          PassStats<HistogramStats> pass2 = batched
-              .mapPartitions(new ObservePartition<HistogramStats>(sha, model, givenGraph, shape,
-                  (stats, tensors) -> TensorObserver.addHistograms(stats, tensors, layoutsBc.value())))
+          PassStats<HistogramStats> pass2 = sampled
+              .mapPartitions(new ObservePartition<HistogramStats>(sha, model, tensors, itemShape, batchSize,
+                  (tensor, current, values) -> (current == null ? emptyHistogram(layoutsBc.value(), tensor)
+                      : current).addAll(values)))
               .treeAggregate(PassStats.<HistogramStats>empty(), PassStats::merge, PassStats::merge, treeDepth);
           histogramMillis = (System.nanoTime() - t2) / 1_000_000;
           LOG.info("pass 2 (histograms, {} bins): {} rows in {} ms", histogramBins, pass2.rows(), histogramMillis);
@@ -337,18 +335,23 @@ public final class Calibrator {
         }
       }
       // The table records the input shape the model was calibrated with, so exporting needs nothing else.
-      int[] graphInput = graph.input().shape();
       CalibrationTable table = CalibrationTable.compute(method, pass1.tensors(), histograms)
           .withInputShape(Arrays.copyOfRange(graphInput, 1, graphInput.length))
           .withModelFingerprint(graph.fingerprint());
-      return new Run(table, sample.rows(), buckets, shufflePartitions, samplingMillis, minMaxMillis,
-          histogramMillis);
+      return new Run(table, sample.rows(), observePartitions, samplingMillis, minMaxMillis, histogramMillis);
     } finally {
       model.destroy();
-      if (givenGraph != null) {
-        givenGraph.destroy();
-      }
     }
+  }
+
+  /** Pass 2's empty histogram of {@code tensor}, over the bin edges pass 1 fixed. */
+  private static HistogramStats emptyHistogram(Map<String, BinLayout> layouts, String tensor) {
+    BinLayout layout = layouts.get(tensor);
+    if (layout == null) {
+      throw new IllegalArgumentException("tensor '" + tensor + "' has no histogram layout; pass 1 observed "
+          + layouts.keySet());
+    }
+    return HistogramStats.empty(layout);
   }
 
   private static DataType columnType(StructType schema, String name) {
@@ -379,10 +382,6 @@ public final class Calibrator {
       CalibrationTable.compute(RangeMethod.minMax(), pass1, null);
     }
     return layouts;
-  }
-
-  private static int ceilDiv(int a, int b) {
-    return (a + b - 1) / b;
   }
 
   private static void checkPass(long observed, long expected, String pass) {
@@ -464,14 +463,13 @@ public final class Calibrator {
 
   private static long idOf(InternalRow row, int index) {
     if (row.isNullAt(index)) {
-      throw InvalidDatasetException.atRow(SOURCE, "id", "a row", "a non-null long (ids choose the sample and the "
-          + "batches)", "null");
+      throw InvalidDatasetException.atRow(SOURCE, "id", "a row", "a non-null long (ids choose the sample)", "null");
     }
     return row.getLong(index);
   }
 
-  private static Iterator<Tuple2<BatchKey, float[]>> keyed(InternalRow row, long seed, Sample sample, int buckets,
-      int length) {
+  /** The row's features if the sample holds it (checked: one finite value per model input element), else none. */
+  private static Iterator<float[]> sampledFeatures(InternalRow row, long seed, Sample sample, int length) {
     long id = idOf(row, 1);
     long key = SampleKeys.key(seed, id);
     if (!sample.keep(key, id)) {
@@ -493,6 +491,6 @@ public final class Calibrator {
             (values.isNullAt(i) ? "null" : features[i]) + " at index " + i);
       }
     }
-    return List.of(new Tuple2<>(new BatchKey(SampleKeys.bucket(key, buckets), key, id), features)).iterator();
+    return List.of(features).iterator();
   }
 }

@@ -1,13 +1,12 @@
 package io.sparkquant.jobs.calib;
 
 /**
- * Deterministic per-row keys from a seed and the row id, so that sampling and batch composition depend only on
- * (seed, id): reruns and different partitionings pick the same rows and form the same batches.
+ * Deterministic per-row keys from a seed and the row id, so that the sample depends only on (seed, id): reruns and
+ * different partitionings pick the same rows.
  */
 final class SampleKeys {
 
   private static final long GOLDEN_GAMMA = 0x9E3779B97F4A7C15L;
-  private static final long BUCKET_SALT = 0x632BE59BD9B4E019L;
   private static final double TWO_POW_53 = 9007199254740992.0;
 
   private SampleKeys() {}
@@ -27,11 +26,6 @@ final class SampleKeys {
   /** True for a fraction {@code f} of keys: the key's top 53 bits as a uniform number in [0, 1) below f. */
   static boolean inFraction(long key, double fraction) {
     return (key >>> 11) < fraction * TWO_POW_53;
-  }
-
-  /** The canonical batch of a sampled row: a second hash, independent of the sampling decision. */
-  static int bucket(long key, int buckets) {
-    return (int) Long.remainderUnsigned(mix64(key ^ BUCKET_SALT), buckets);
   }
 
   /** Orders rows by (key, id), unsigned on the key. */

@@ -58,17 +58,17 @@ public final class CalibrateCommand implements Callable<Integer> {
   }
 
   @Option(names = "--seed", defaultValue = "0",
-      description = "Seed of the row sampling and batch assignment. Default: ${DEFAULT-VALUE}.")
+      description = "Seed of the row sampling. Default: ${DEFAULT-VALUE}.")
   long seed;
 
   @Option(names = "--partitions", defaultValue = "0",
-      description = "Partitions of the calibration work; 0 = the input's partition count or, if larger, a"
-          + " multiple of Spark's default parallelism with at most 32 batches each (a task sorts its partition in"
-          + " memory). The table does not depend on it. Default: ${DEFAULT-VALUE}.")
+      description = "Partitions of the calibration work; 0 = the input's partitions or, if fewer, Spark's default"
+          + " parallelism (the sampled rows are then spread over it). The table does not depend on it."
+          + " Default: ${DEFAULT-VALUE}.")
   int partitions;
 
   @Option(names = "--batch-size", defaultValue = "" + Calibrator.DEFAULT_BATCH_SIZE,
-      description = "Average rows per model call (batches are formed by row hash). Default: ${DEFAULT-VALUE}.")
+      description = "Rows per interpreter run on an executor (the table does not depend on it). Default: ${DEFAULT-VALUE}.")
   int batchSize;
 
   @Option(names = "--bins", defaultValue = "" + BinLayout.DEFAULT_TARGET_BINS,

@@ -21,7 +21,7 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * Distributed calibration as a Spark ML {@link Estimator}: {@code fit} runs {@link Calibrator} (the calibrate job's
- * calibrator, same sampling, batches and merges) on a DataFrame and returns a {@link CalibrationTableModel} holding
+ * calibrator, same sampling and merges) on a DataFrame and returns a {@link CalibrationTableModel} holding
  * the {@link CalibrationTable}. The same model file, method, rows and seed give the same table as
  * {@code sparkquant calibrate}, byte for byte. Params are plain values, so the estimator saves with Spark's
  * default writer.
@@ -55,7 +55,7 @@ public final class CalibrationEstimator extends Estimator<CalibrationTableModel>
     rows = new LongParam(this, "rows", "calibrate on exactly N rows, the smallest seeded id hashes (0 = no limit)");
     fraction = new DoubleParam(this, "fraction", "calibrate on this fraction of rows by seeded id hash (0 = none)");
     seed = new LongParam(this, "seed", "seed of the id hash that chooses rows and batches");
-    batchSize = new IntParam(this, "batchSize", "rows per canonical batch");
+    batchSize = new IntParam(this, "batchSize", "rows per interpreter run (the table does not depend on it)");
     histogramBins = new IntParam(this, "histogramBins", "histogram bins of the histogram methods");
     featuresCol = new Param<>(this, "featuresCol", "features column: array<float>, array<double> or Vector");
     idCol = new Param<>(this, "idCol", "unique integral row id column (chooses the sample and batches)");

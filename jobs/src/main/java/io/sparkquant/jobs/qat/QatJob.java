@@ -422,24 +422,13 @@ public final class QatJob {
   }
 
   /**
-   * The current ranges moved towards the statistics of the fine-tuned float network (hooks off) on the calibration
-   * sample: the calibrator's distributed pass, merged across all partitions (so the result does not depend on the
-   * partitioning), then {@code new = momentum * current + (1 - momentum) * observed} on the driver.
+   * The current ranges moved towards the statistics of the fine-tuned float graph (its float32 export) on the
+   * calibration sample: the calibrator's distributed pass, merged across all partitions (so the result does not
+   * depend on the partitioning), then {@code new = momentum * current + (1 - momentum) * observed} on the driver.
    */
   static ActivationRanges refreshedRanges(QatNetwork qat, Calibrator calibrator, Dataset<Row> rows, double momentum) {
-    byte[] floatModel;
-    qat.setEnabled(false);
-    try {
-      ByteArrayOutputStream zip = new ByteArrayOutputStream();
-      ModelSerializer.writeModel(qat.network(), zip, false);
-      floatModel = zip.toByteArray();
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot serialize the fine-tuned network for the range refresh", e);
-    } finally {
-      qat.setEnabled(true);
-    }
-    ActivationRanges observed = calibrator.setModel(floatModel).setGraph(qat.observableGraph()).fit(rows)
-        .toActivationRanges();
+    // the fine-tuned weights in the graph: the calibrator observes its float32 export
+    ActivationRanges observed = calibrator.setGraph(qat.observableGraph()).fit(rows).toActivationRanges();
     Map<String, float[]> moved = new LinkedHashMap<>();
     qat.ranges().asMap().forEach((tensor, current) -> {
       float[] seen = observed.get(tensor).orElseThrow(() -> new IllegalStateException("the refresh observed no "

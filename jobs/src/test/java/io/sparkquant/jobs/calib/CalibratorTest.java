@@ -29,7 +29,7 @@ class CalibratorTest {
 
   private static final long MODEL_SEED = 11L;
   private static final long DATA_SEED = 5L;
-  /** Batch composition changes DL4J's float results in the last bits; the in-process reference uses one batch. */
+  /** The calibrator runs the float32 export on the interpreter, the in-process reference DL4J: float rounding. */
   private static final float BATCHING_TOLERANCE = 1e-5f;
 
   private final SparkSession spark = SharedSpark.get();
@@ -50,6 +50,9 @@ class CalibratorTest {
     }
     Dataset<Row> shuffled = rows.orderBy(functions.rand(123)).repartition(5);
     assertEquals(reference, cal.setPartitions(0).fit(shuffled).toJson(), "shuffled rows, input partitioning");
+    // rows share interpreter runs in arrival order: a row's tensors must not depend on its run-mates
+    assertEquals(reference, cal.setBatchSize(1).fit(shuffled).toJson(), "one row per interpreter run");
+    assertEquals(reference, cal.setBatchSize(7).fit(rows.repartition(2)).toJson(), "7 rows per interpreter run");
     rows.unpersist();
   }
 
@@ -141,7 +144,7 @@ class CalibratorTest {
     Dataset<Row> sample = sampled.sample(rows);
     assertEquals(run.rows(), sample.count());
     assertEquals(List.of(rows.columns()), List.of(sample.columns()), "all columns kept");
-    // Fitting every row of the sample sees the same rows in the same batches: the same table, bit for bit.
+    // Fitting every row of the sample observes the same rows: the same table, bit for bit.
     assertEquals(run.table().toJson(), calibrator(RangeMethod.minMax()).fit(sample).toJson());
     assertNotEquals(run.table().toJson(), calibrator(RangeMethod.minMax()).setSeed(1).setSampleRows(50).fit(rows)
         .toJson(), "another seed, other rows");
