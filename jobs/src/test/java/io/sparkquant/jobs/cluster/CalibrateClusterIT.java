@@ -28,10 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * calibrate through spark-submit on a real standalone cluster (master + 2 one-core workers, separate JVMs) and in
- * local[2] mode with a different partition count: the tables must be identical byte for byte. Both runs form the
- * same canonical batches (by row-id hash, not by partition), every ND4J computation runs with OMP_NUM_THREADS=1
- * (the harness sets it for the local driver, the workers for their executors), and the statistics merge exactly,
- * so any difference is a bug.
+ * local[2] mode with a different partition count: the tables must be identical byte for byte. Both runs sample the
+ * same rows (by row-id hash), the interpreter's float kernels compute each row on its own, and the statistics merge
+ * exactly, so any difference is a bug.
  */
 class CalibrateClusterIT {
 

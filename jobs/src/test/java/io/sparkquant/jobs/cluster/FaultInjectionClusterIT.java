@@ -57,9 +57,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Recovery uses Spark's defaults as deploy/submit.sh leaves them: a task may fail 4 times
  * ({@code spark.task.maxFailures}), lost shuffle output and cached blocks are recomputed from their lineage, and the
- * master relaunches a failed executor on a live worker. Every result is computed from canonical batches that do
- * not depend on which executor runs a partition (CalibrateClusterIT, TrainEvaluateClusterIT), so the faulted run's
- * outputs must equal the undisturbed run's exactly.
+ * master relaunches a failed executor on a live worker. No result depends on which executor runs a partition
+ * (row-independent calibration, fixed training partitions: CalibrateClusterIT, TrainEvaluateClusterIT), so the faulted
+ * run's outputs must equal the undisturbed run's exactly.
  *
  * <p>The worker-loss case runs last: it leaves the cluster with one worker.
  */
