@@ -246,6 +246,15 @@ public final class TensorDatasets {
     return load(spark, dir, info, false);
   }
 
+  /**
+   * The first {@code n} rows of a loaded dataset, by id: the same rows whatever the partitioning and however a
+   * cluster schedules its tasks. ({@code Dataset.limit} alone keeps whichever rows reach its single partition first,
+   * which on a cluster depends on the order shuffle blocks arrive in.)
+   */
+  public static Dataset<Row> firstRows(Dataset<Row> rows, long n) {
+    return rows.orderBy(col(ID)).limit((int) Math.min(n, Integer.MAX_VALUE));
+  }
+
   /** Whether any data file under {@code dir} carries the tensor metadata (shape and class names) in its footer. */
   public static boolean hasInfo(String dir, Configuration conf) {
     return DatasetFiles.scan(dir, conf).stream()

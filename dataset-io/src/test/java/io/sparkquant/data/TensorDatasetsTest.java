@@ -125,6 +125,29 @@ class TensorDatasetsTest {
   }
 
   @Test
+  void firstRowsAreTheSmallestIdsWhateverThePartitioning() {
+    String out = tmp.resolve("ds").toString();
+    TensorDatasets.write(floatRows(), INFO, out, Map.of()); // rows shuffled over 2 files
+    Dataset<Row> loaded = TensorDatasets.load(spark(), out).rows();
+    // reversed id order in 1 partition and a seeded shuffle over 4: a plain limit(3) keeps other rows
+    Dataset<Row> reversed = loaded.orderBy(org.apache.spark.sql.functions.col("id").desc()).coalesce(1);
+    Dataset<Row> scattered = loaded.orderBy(org.apache.spark.sql.functions.rand(7)).repartition(4);
+    assertEquals(List.of(107L, 108L, 109L), ids(reversed.limit(3)), "the test needs a limit that depends on order");
+    for (Dataset<Row> rows : List.of(loaded, reversed, scattered)) {
+      assertEquals(List.of(100L, 101L, 102L), ids(TensorDatasets.firstRows(rows, 3)));
+    }
+  }
+
+  private static List<Long> ids(Dataset<Row> rows) {
+    List<Long> ids = new ArrayList<>();
+    for (Row r : rows.collectAsList()) {
+      ids.add(r.getLong(r.fieldIndex("id")));
+    }
+    ids.sort(null);
+    return ids;
+  }
+
+  @Test
   void roundTripKeepsRowsMetadataAndProvenance() {
     String out = tmp.resolve("ds").toString();
     long written = TensorDatasets.write(floatRows(), INFO, out, Map.of("source", "test"));

@@ -99,7 +99,7 @@ public final class EvaluateJob {
       DatasetInfo info = data.info();
       Dataset<Row> rows = data.rows();
       if (options.limit() > 0) {
-        rows = rows.limit((int) Math.min(options.limit(), Integer.MAX_VALUE));
+        rows = TensorDatasets.firstRows(rows, options.limit());
       }
       Scoring.Scored scored = Scoring.predictions(spark, inputs, rows, info, options.batchSize(),
           options.runtime());

@@ -268,7 +268,7 @@ public final class QatJob {
         rows = new Calibrator().setSeed(o.schedule().seed()).setSampleFraction(o.fraction()).sample(rows);
       }
       if (o.limit() > 0) {
-        rows = rows.limit((int) Math.min(o.limit(), Integer.MAX_VALUE));
+        rows = TensorDatasets.firstRows(rows, o.limit());
       }
       Dataset<Row> validation = null;
       if (o.validation() != null) {

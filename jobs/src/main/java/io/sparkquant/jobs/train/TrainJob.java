@@ -60,7 +60,7 @@ public final class TrainJob {
       DatasetInfo info = data.info();
       Dataset<Row> rows = data.rows();
       if (options.limit() > 0) {
-        rows = rows.limit((int) Math.min(options.limit(), Integer.MAX_VALUE));
+        rows = TensorDatasets.firstRows(rows, options.limit());
       }
       Dataset<Row> validation = null;
       if (options.validation() != null) {
