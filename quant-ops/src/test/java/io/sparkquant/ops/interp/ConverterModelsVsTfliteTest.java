@@ -1,10 +1,12 @@
 package io.sparkquant.ops.interp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkquant.ops.tflite.InvalidModelException;
+import io.sparkquant.ops.tflite.ModelCheck;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteReader;
@@ -51,13 +53,17 @@ class ConverterModelsVsTfliteTest {
   }
 
   @Test
-  void selfieSegmentationIsRefusedNamingTheMissingOp() {
+  void selfieSegmentationIsRefusedNamingTheMissingOps() {
     byte[] bytes = resource("selfie_segmentation.tflite",
         "8d13b7fae74af625c641226813616a2117bd6bca19eb3b75574621fc08557f27");
     // TFLite itself needs MediaPipe's custom op registered, so it is no judge here
-    InvalidModelException e = assertThrows(InvalidModelException.class,
-        () -> new Interpreter(TfliteReader.read(bytes)));
-    assertTrue(e.getMessage().contains("HARD_SWISH"), e.getMessage());
+    TfliteModel model = TfliteReader.read(bytes);
+    InvalidModelException e = assertThrows(InvalidModelException.class, () -> new Interpreter(model));
+    assertTrue(e.getMessage().contains("RESIZE_BILINEAR"), e.getMessage());
+    // every problem: its HARD_SWISH ops (float32) are no longer among them
+    String problems = String.join("\n", ModelCheck.verify(model, BuiltinOpResolver.INSTANCE));
+    assertFalse(problems.contains("HARD_SWISH"), problems);
+    assertTrue(problems.contains("Convolution2DTransposeBias"), problems);
   }
 
   /** Seeded inputs over each input's range: [-1, 1] for float32 (the image range these models take). */
