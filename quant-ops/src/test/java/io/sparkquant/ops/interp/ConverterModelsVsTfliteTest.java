@@ -53,6 +53,27 @@ class ConverterModelsVsTfliteTest {
   }
 
   @Test
+  void helloWorldInt8MatchesTfliteExactly() {
+    byte[] bytes = resource("hello_world_int8.tflite",
+        "b8ba5f16b2427f043058c4ee9d22558dc31a7f162a0e2f053712118088d524dc");
+    TfliteModel model = TfliteReader.read(bytes);
+    Interpreter interpreter = new Interpreter(model);
+    assertEquals(TensorType.INT8, interpreter.inputTensor(0).type());
+    SplittableRandom rnd = new SplittableRandom(12);
+    try (TfliteRuntime runtime = TfliteRuntime.create(bytes, 1)) {
+      // one int8 scalar in: every value of its range, then seeded random ones
+      for (int q = -128; q <= 127; q++) {
+        Object[] inputs = {new byte[] {(byte) q}};
+        Judge.compare("input " + q, runtime.run(inputs)[0], interpreter.run(inputs)[0], 0f);
+      }
+      for (int trial = 0; trial < 20; trial++) {
+        Object[] inputs = randomInputs(interpreter, rnd);
+        Judge.compare("trial " + trial, runtime.run(inputs)[0], interpreter.run(inputs)[0], 0f);
+      }
+    }
+  }
+
+  @Test
   void selfieSegmentationIsRefusedNamingTheMissingOps() {
     byte[] bytes = resource("selfie_segmentation.tflite",
         "8d13b7fae74af625c641226813616a2117bd6bca19eb3b75574621fc08557f27");
