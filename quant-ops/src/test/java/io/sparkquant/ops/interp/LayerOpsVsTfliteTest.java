@@ -81,9 +81,11 @@ class LayerOpsVsTfliteTest {
       float inScale = logUniform(rnd, 0.001, 0.5);
       int inZero = rnd.nextInt(-128, 128);
       float outScale = inScale * (float) Judge.logUniform(rnd, 0.1, 4);
+      int outZero = rnd.nextInt(-128, 128);
       TfliteQuantization inQ = q(inScale, inZero);
-      TfliteQuantization outQ = q(outScale, rnd.nextInt(-128, 128));
-      String ctx = "hard_swish seed " + seed + " " + Arrays.toString(shape) + " in " + inQ + " out " + outQ;
+      TfliteQuantization outQ = q(outScale, outZero);
+      String ctx = "hard_swish seed " + seed + " " + Arrays.toString(shape) + " in (" + inScale + ", " + inZero
+          + ") out (" + outScale + ", " + outZero + ")";
       TfliteModel int8 = TfliteTestModels.singleOp(BuiltinOp.HARD_SWISH, 1, null)
           .input("x", TensorType.INT8, shape, inQ).output("y", TensorType.INT8, shape, outQ).build();
       int n = Judge.product(shape);
