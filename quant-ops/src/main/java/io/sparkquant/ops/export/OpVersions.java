@@ -57,7 +57,7 @@ public final class OpVersions {
       case QUANTIZE -> out == TensorType.INT16 ? 2 : 1;
       case DEQUANTIZE -> in == TensorType.INT16 || in == TensorType.FLOAT16 ? 3 : in == TensorType.INT8 ? 2 : 1;
       // read and run by the interpreter (models from TFLite's converter), never written by the exporter
-      case SUB, MUL, STRIDED_SLICE, TRANSPOSE_CONV -> throw new IllegalArgumentException("the exporter does not "
+      case SUB, MUL, STRIDED_SLICE, TRANSPOSE_CONV, HARD_SWISH -> throw new IllegalArgumentException("the exporter does not "
           + "write " + op);
     };
   }

@@ -61,6 +61,7 @@ public final class BuiltinOpResolver implements OpResolver {
     add(BuiltinOp.RELU, 1, 3, null, INT8_INT16_FLOAT32, ReluOp::prepareRelu);
     add(BuiltinOp.RELU6, 1, 3, null, INT8_INT16_FLOAT32, ReluOp::prepareRelu6);
     add(BuiltinOp.LEAKY_RELU, 1, 2, LeakyReluParams.class, INT8_INT16_FLOAT32, LeakyReluOp::prepare);
+    add(BuiltinOp.HARD_SWISH, 1, 1, null, List.of("int8", "float32"), HardSwishOp::prepare);
     add(BuiltinOp.PAD, 1, 4, null, INT8_INT16_FLOAT32, PadOp::prepare);
     add(BuiltinOp.CONCATENATION, 1, 3, ConcatenationParams.class,
         List.of("int8 with equal input and output parameters", "int16", "float32"), ConcatenationOp::prepare);

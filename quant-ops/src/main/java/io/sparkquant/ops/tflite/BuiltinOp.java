@@ -29,7 +29,8 @@ public enum BuiltinOp {
   TRANSPOSE_CONV(67),
   RESIZE_NEAREST_NEIGHBOR(97),
   LEAKY_RELU(98),
-  QUANTIZE(114);
+  QUANTIZE(114),
+  HARD_SWISH(117);
 
   private final int code;
 

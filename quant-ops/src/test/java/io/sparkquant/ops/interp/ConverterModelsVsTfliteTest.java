@@ -1,10 +1,12 @@
 package io.sparkquant.ops.interp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkquant.ops.tflite.InvalidModelException;
+import io.sparkquant.ops.tflite.ModelCheck;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteReader;
@@ -51,13 +53,38 @@ class ConverterModelsVsTfliteTest {
   }
 
   @Test
-  void selfieSegmentationIsRefusedNamingTheMissingOp() {
+  void helloWorldInt8MatchesTfliteExactly() {
+    byte[] bytes = resource("hello_world_int8.tflite",
+        "b8ba5f16b2427f043058c4ee9d22558dc31a7f162a0e2f053712118088d524dc");
+    TfliteModel model = TfliteReader.read(bytes);
+    Interpreter interpreter = new Interpreter(model);
+    assertEquals(TensorType.INT8, interpreter.inputTensor(0).type());
+    SplittableRandom rnd = new SplittableRandom(12);
+    try (TfliteRuntime runtime = TfliteRuntime.create(bytes, 1)) {
+      // one int8 scalar in: every value of its range, then seeded random ones
+      for (int q = -128; q <= 127; q++) {
+        Object[] inputs = {new byte[] {(byte) q}};
+        Judge.compare("input " + q, runtime.run(inputs)[0], interpreter.run(inputs)[0], 0f);
+      }
+      for (int trial = 0; trial < 20; trial++) {
+        Object[] inputs = randomInputs(interpreter, rnd);
+        Judge.compare("trial " + trial, runtime.run(inputs)[0], interpreter.run(inputs)[0], 0f);
+      }
+    }
+  }
+
+  @Test
+  void selfieSegmentationIsRefusedNamingTheMissingOps() {
     byte[] bytes = resource("selfie_segmentation.tflite",
         "8d13b7fae74af625c641226813616a2117bd6bca19eb3b75574621fc08557f27");
     // TFLite itself needs MediaPipe's custom op registered, so it is no judge here
-    InvalidModelException e = assertThrows(InvalidModelException.class,
-        () -> new Interpreter(TfliteReader.read(bytes)));
-    assertTrue(e.getMessage().contains("HARD_SWISH"), e.getMessage());
+    TfliteModel model = TfliteReader.read(bytes);
+    InvalidModelException e = assertThrows(InvalidModelException.class, () -> new Interpreter(model));
+    assertTrue(e.getMessage().contains("RESIZE_BILINEAR"), e.getMessage());
+    // every problem: its HARD_SWISH ops (float32) are no longer among them
+    String problems = String.join("\n", ModelCheck.verify(model, BuiltinOpResolver.INSTANCE));
+    assertFalse(problems.contains("HARD_SWISH"), problems);
+    assertTrue(problems.contains("Convolution2DTransposeBias"), problems);
   }
 
   /** Seeded inputs over each input's range: [-1, 1] for float32 (the image range these models take). */

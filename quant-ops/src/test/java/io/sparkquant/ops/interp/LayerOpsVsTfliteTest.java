@@ -21,7 +21,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * LEAKY_RELU, PAD, CONCATENATION, RESIZE_NEAREST_NEIGHBOR: seeded random single-op models, TFLite 2.6.2 against
+ * LEAKY_RELU, HARD_SWISH, PAD, CONCATENATION, RESIZE_NEAREST_NEIGHBOR: seeded random single-op models, TFLite 2.6.2 against
  * {@link Interpreter}; int8 and int16 outputs exactly equal, float within {@link Judge#FLOAT_RELATIVE_TOLERANCE}.
  */
 class LayerOpsVsTfliteTest {
@@ -68,6 +68,40 @@ class LayerOpsVsTfliteTest {
             .input("x", t, shape, inQ).output("y", t, shape, outQ).build();
         Judge.check("leaky_relu " + t + " seed " + seed + " alpha " + alpha, m, data(rnd, t, Judge.product(shape)));
       }
+    }
+  }
+
+  @Test
+  void hardSwishIsBitExactForInt8AndCloseForFloat() {
+    for (int seed = 0; seed < 40; seed++) {
+      SplittableRandom rnd = new SplittableRandom(27000 + seed);
+      int[] shape = randomShape(rnd);
+      // input scales from tiny to large (reluish exponent below, at and above 0), the output scale near the
+      // range of x * relu6(x + 3) / 6 on the input's range, now and then much finer or coarser
+      float inScale = logUniform(rnd, 0.001, 0.5);
+      int inZero = rnd.nextInt(-128, 128);
+      float outScale = inScale * (float) Judge.logUniform(rnd, 0.1, 4);
+      int outZero = rnd.nextInt(-128, 128);
+      TfliteQuantization inQ = q(inScale, inZero);
+      TfliteQuantization outQ = q(outScale, outZero);
+      String ctx = "hard_swish seed " + seed + " " + Arrays.toString(shape) + " in (" + inScale + ", " + inZero
+          + ") out (" + outScale + ", " + outZero + ")";
+      TfliteModel int8 = TfliteTestModels.singleOp(BuiltinOp.HARD_SWISH, 1, null)
+          .input("x", TensorType.INT8, shape, inQ).output("y", TensorType.INT8, shape, outQ).build();
+      int n = Judge.product(shape);
+      Judge.check(ctx + " int8", int8, int8s(rnd, n, -128, 127));
+      // every int8 value once, in a [1, 256] tensor
+      TfliteModel all = TfliteTestModels.singleOp(BuiltinOp.HARD_SWISH, 1, null)
+          .input("x", TensorType.INT8, new int[] {1, 256}, inQ).output("y", TensorType.INT8, new int[] {1, 256}, outQ)
+          .build();
+      byte[] every = new byte[256];
+      for (int i = 0; i < 256; i++) {
+        every[i] = (byte) (i - 128);
+      }
+      Judge.check(ctx + " every int8 value", all, (Object) every);
+      TfliteModel f32 = TfliteTestModels.singleOp(BuiltinOp.HARD_SWISH, 1, null)
+          .input("x", TensorType.FLOAT32, shape, null).output("y", TensorType.FLOAT32, shape, null).build();
+      Judge.check(ctx + " float32", f32, floats(rnd, n, -8, 8));
     }
   }
 

@@ -108,6 +108,8 @@ class OpTableVsTfliteTest {
     CASES.put("TRANSPOSE_CONV int8 per-channel", rnd -> transposeConv(rnd, I8));
     CASES.put("TRANSPOSE_CONV int16x8", rnd -> transposeConv(rnd, I16));
     CASES.put("TRANSPOSE_CONV float32", rnd -> transposeConv(rnd, F32));
+    CASES.put("HARD_SWISH int8", rnd -> unary(rnd, BuiltinOp.HARD_SWISH, I8, I8));
+    CASES.put("HARD_SWISH float32", rnd -> unary(rnd, BuiltinOp.HARD_SWISH, F32, F32));
   }
 
   @Test
@@ -286,7 +288,9 @@ class OpTableVsTfliteTest {
     if ((op == BuiltinOp.LOGISTIC || op == BuiltinOp.TANH) && in == I16) {
       inQ = q(logUniform(rnd, 1e-4, 3e-4) * 1.1f, 0); // non-power-of-two input scale
     }
-    var m = TfliteTestModels.singleOp(op, version(op, in, null, out, false), options).input("x", in, shape, inQ);
+    // HARD_SWISH has one version and the exporter never writes it
+    int version = op == BuiltinOp.HARD_SWISH ? 1 : version(op, in, null, out, false);
+    var m = TfliteTestModels.singleOp(op, version, options).input("x", in, shape, inQ);
     if (constant != null) {
       m.constant(constant);
     }

@@ -66,7 +66,7 @@ class TfliteOpVersionsTest {
           .constant(TfliteTensor.constantFloat32("w", new int[] {1, 2}, new float[] {1, 2}))
           .omitted()
           .output("y", f, new int[] {1, 1}, null).build();
-      case LOGISTIC, RELU, RELU6, TANH -> TfliteTestModels.singleOp(op, version, null)
+      case LOGISTIC, RELU, RELU6, TANH, HARD_SWISH -> TfliteTestModels.singleOp(op, version, null)
           .input("x", f, vec, null).output("y", f, vec, null).build();
       case RESHAPE -> TfliteTestModels.singleOp(op, version, new OperatorOptions.ReshapeParams(new int[] {2, 1}))
           .input("x", f, vec, null).output("y", f, new int[] {2, 1}, null).build();
