@@ -20,6 +20,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -49,6 +51,11 @@ import picocli.CommandLine.Spec;
  * on the same rows, once), imported into the graph IR, built by {@link QatNetwork} with ranges from a calibration
  * table that this command computes with the {@link Calibrator}, trained by {@link ParameterAveragingTrainer}. Run it
  * with {@code OMP_NUM_THREADS=1} (the launcher's default) so that a local[k] master uses k cores.
+ *
+ * <p>Per master it also prints the executor CPU time of the timed training-round tasks per sample and the cores
+ * the JVM used meanwhile (JIT and GC included): CPU time per sample does not depend on other load, so its ratio
+ * between masters shows whether two concurrent tasks slow each other, and local[1] using more than one core
+ * shows work (JIT, GC, driver) that local[1] gets for free on the idle core and local[2] pays for.
  */
 @Command(name = "bench-qat", hidden = true, mixinStandardHelpOptions = true, sortOptions = false,
     description = "Benchmark: QAT fine-tuning samples/s vs float training samples/s on the same model, rows and"
@@ -100,6 +107,7 @@ public final class BenchQatCommand implements Callable<Integer> {
     }
     PrintWriter console = spec.commandLine().getOut();
     Map<String, double[]> rates = new LinkedHashMap<>(); // master -> best {float, qat[, hooks off]}
+    Map<String, Double> taskCpuPerSample = new LinkedHashMap<>();
     byte[] model = null;
     ActivationRanges ranges = null;
     for (String master : masters) {
@@ -122,23 +130,38 @@ public final class BenchQatCommand implements Callable<Integer> {
         // load from other processes falls on all of them alike; the best epoch of each kind counts.
         int kinds = hooksOff ? 3 : 2;
         double[] best = new double[kinds];
+        RoundCpuListener roundCpu = new RoundCpuListener();
+        spark.sparkContext().addSparkListener(roundCpu);
+        JvmCpu timedCpu = new JvmCpu();
+        long timedSamples = 0;
         for (int run = 0; run <= repeats; run++) {
+          spark.sparkContext().setLocalProperty(RoundCpuListener.TIMED, Boolean.toString(run > 0));
           for (int kind = 0; kind < kinds; kind++) {
-            double rate = kind == 0
-                ? BenchCommand.trainFloat(spark, input, info, config, cores).epochs().get(0).samplesPerSecond()
-                : fineTune(spark, model, ranges, input, info, config, cores, kind == 1).get(0).samplesPerSecond();
+            JvmCpu before = run > 0 ? JvmCpu.now() : null;
+            EpochStats epoch = kind == 0 ? BenchCommand.trainFloat(spark, input, info, config, cores).epochs().get(0)
+                : fineTune(spark, model, ranges, input, info, config, cores, kind == 1).get(0);
             if (run > 0) {
-              best[kind] = Math.max(best[kind], rate);
+              best[kind] = Math.max(best[kind], epoch.samplesPerSecond());
+              timedCpu.add(JvmCpu.now().minus(before));
+              timedSamples += epoch.samples();
             }
           }
         }
+        spark.sparkContext().setLocalProperty(RoundCpuListener.TIMED, null);
         String[] names = {"float", "qat", "qat, hooks off"};
         for (int kind = 0; kind < kinds; kind++) {
           console.printf(Locale.ROOT, "%s %s %s: %.0f samples/s (best of %d epochs after a warm-up; %d rows, %d"
               + " partitions)%n", names[kind], preset, master, best[kind], repeats, rows, cores);
         }
-        console.flush();
         rates.put(master, best);
+        spark.stop(); // delivers the listener's pending events
+        console.printf(Locale.ROOT, "cpu %s: round tasks %.1f ms cpu per 1000 samples (%d tasks, cpu/run time %.2f);"
+            + " the JVM used %.2f cores during the timed runs (JIT %d ms, GC %d ms)%n", master,
+            roundCpu.cpuMillis() * 1000.0 / Math.max(1, timedSamples), roundCpu.tasks(),
+            roundCpu.cpuMillis() / (double) Math.max(1, roundCpu.runMillis()), timedCpu.cores(), timedCpu.jitMillis,
+            timedCpu.gcMillis);
+        console.flush();
+        taskCpuPerSample.put(master, roundCpu.cpuMillis() / (double) Math.max(1, timedSamples));
       } finally {
         spark.stop();
       }
@@ -151,10 +174,51 @@ public final class BenchQatCommand implements Callable<Integer> {
     double[] first = rates.get(masters.get(0));
     for (int i = 1; i < masters.size(); i++) {
       double[] r = rates.get(masters.get(i));
-      console.printf(Locale.ROOT, "speed-up %s -> %s: qat %.2fx (goal >= 1.8x), float %.2fx%n", masters.get(0),
-          masters.get(i), r[1] / first[1], r[0] / first[0]);
+      console.printf(Locale.ROOT, "speed-up %s -> %s: qat %.2fx (goal >= 1.8x), float %.2fx; round-task cpu per"
+          + " sample %s / %s: %.2f%n", masters.get(0), masters.get(i), r[1] / first[1], r[0] / first[0],
+          masters.get(i), masters.get(0), taskCpuPerSample.get(masters.get(i)) / taskCpuPerSample.get(masters.get(0)));
     }
     return 0;
+  }
+
+  /** Process CPU, JIT and GC time of this JVM (the driver and, in local mode, the executor). */
+  private static final class JvmCpu {
+    long wallNanos;
+    long cpuNanos;
+    long jitMillis;
+    long gcMillis;
+
+    static JvmCpu now() {
+      JvmCpu c = new JvmCpu();
+      c.wallNanos = System.nanoTime();
+      c.cpuNanos = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+          .getProcessCpuTime();
+      c.jitMillis = ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
+      for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+        c.gcMillis += Math.max(0, gc.getCollectionTime());
+      }
+      return c;
+    }
+
+    JvmCpu minus(JvmCpu earlier) {
+      JvmCpu d = new JvmCpu();
+      d.wallNanos = wallNanos - earlier.wallNanos;
+      d.cpuNanos = cpuNanos - earlier.cpuNanos;
+      d.jitMillis = jitMillis - earlier.jitMillis;
+      d.gcMillis = gcMillis - earlier.gcMillis;
+      return d;
+    }
+
+    void add(JvmCpu d) {
+      wallNanos += d.wallNanos;
+      cpuNanos += d.cpuNanos;
+      jitMillis += d.jitMillis;
+      gcMillis += d.gcMillis;
+    }
+
+    double cores() {
+      return cpuNanos / (double) Math.max(1, wallNanos);
+    }
   }
 
   /** Fine-tunes the fake-quant network of {@code model} as the qat job does (ranges fixed), hooks on or off. */
