@@ -11,12 +11,16 @@ import io.sparkquant.jobs.eval.Scoring;
 import io.sparkquant.jobs.spark.SparkSessions;
 import io.sparkquant.jobs.train.Preset;
 import io.sparkquant.ops.calib.RangeMethod;
+import io.sparkquant.ops.export.ExportOptions;
+import io.sparkquant.ops.export.TfliteExporter;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -44,6 +48,11 @@ import picocli.CommandLine.Spec;
     description = "Benchmark: calibration rows/s vs float inference rows/s, local[1] vs local[2], heap for N vs 10N"
         + " rows.")
 public final class BenchCalibrateCommand implements Callable<Integer> {
+
+  private static final String CALIBRATION = "calibration";
+  private static final String JAVA_FLOAT = "java float32";
+  private static final String DL4J_FLOAT = "dl4j float";
+  private static final String JAVA_INT8 = "java int8";
 
   @Spec CommandSpec spec;
 
@@ -113,45 +122,71 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     PrintWriter console = spec.commandLine().getOut();
-    List<Double> calibrationRates = new ArrayList<>();
+    Map<String, List<Double>> rates = new LinkedHashMap<>();
     for (String master : speed ? masters : List.<String>of()) {
       SparkSession spark = SparkSessions.create("sparkquant-bench-calibrate", master);
       try {
         Workload w = workload(spark, rangeMethod);
-        inference(spark, w, w.small()); // warm-up: JIT, ND4J, page cache
-        w.calibrator().fitRun(w.small());
-        // Best of --repeat alternating runs: a shared machine only ever makes a run slower.
-        Rate inference = null;
-        Rate calibration = null;
+        StageMetrics metrics = StageMetrics.attach(spark.sparkContext());
+        // Warm-up (JIT, ND4J, page cache), and the table the int8 export is quantized with.
+        Calibrator.Run warmUp = w.calibrator().fitRun(w.small());
+        Map<String, byte[]> models = new LinkedHashMap<>();
+        models.put(DL4J_FLOAT, w.model());
+        models.put(JAVA_FLOAT, w.calibrator().observedModel()); // the very bytes calibration runs
+        models.put(JAVA_INT8, TfliteWriter.write(TfliteExporter.export(w.calibrator().observedGraph(),
+            ExportOptions.int8(warmUp.table().toActivationRanges(), ExportOptions.IoType.FLOAT))));
+        for (byte[] m : models.values()) {
+          inference(spark, w, m);
+        }
+        // Best of --repeat runs, kinds alternating: a shared machine only ever makes a run slower, and alike.
+        Map<String, Rate> best = new LinkedHashMap<>();
         Calibrator.Run run = null;
+        List<StageMetrics.Stage> runStages = null;
         for (int r = 0; r < repeat; r++) {
-          Rate i = inference(spark, w, w.small());
-          inference = inference == null || i.nanos() < inference.nanos() ? i : inference;
+          for (Map.Entry<String, byte[]> m : models.entrySet()) {
+            best.merge(m.getKey(), inference(spark, w, m.getValue()), Rate::faster);
+          }
+          int mark = metrics.mark();
           long t0 = System.nanoTime();
           Calibrator.Run c = w.calibrator().fitRun(w.small());
-          long nanos = System.nanoTime() - t0;
-          if (calibration == null || nanos < calibration.nanos()) {
-            calibration = new Rate(c.rows(), nanos);
+          Rate calibration = new Rate(c.rows(), System.nanoTime() - t0);
+          if (best.merge(CALIBRATION, calibration, Rate::faster) == calibration) {
             run = c;
+            runStages = metrics.since(mark);
           }
         }
-        calibrationRates.add(calibration.perSecond());
-        console.printf("%s: float inference %.0f rows/s; calibration (%s, end to end) %.0f rows/s = %.2f of "
-                + "inference; min/max pass alone %.0f rows/s, histogram pass alone %s (%d rows, %d "
-                + "partitions)%n",
-            master, inference.perSecond(), rangeMethod.name(), calibration.perSecond(),
-            calibration.perSecond() / inference.perSecond(), run.rows() * 1000.0 / Math.max(1, run.minMaxMillis()),
-            run.histogramMillis() == 0 ? "-"
-                : String.format(Locale.ROOT, "%.0f rows/s", run.rows() * 1000.0 / run.histogramMillis()),
-            run.rows(), run.partitions());
+        best.forEach((kind, rate) -> rates.computeIfAbsent(kind, k -> new ArrayList<>()).add(rate.perSecond()));
+        double calibration = best.get(CALIBRATION).perSecond();
+        console.printf("%s: rows/s: calibration (%s, end to end) %.0f; %s inference %.0f; %s inference %.0f;"
+                + " %s (evaluation) %.0f%n",
+            master, rangeMethod.name(), calibration, JAVA_FLOAT, best.get(JAVA_FLOAT).perSecond(), DL4J_FLOAT,
+            best.get(DL4J_FLOAT).perSecond(), JAVA_INT8, best.get(JAVA_INT8).perSecond());
+        console.printf("%s: calibration / %s inference %.2f; calibration / %s inference %.2f; %d rows, %d"
+                + " partitions%n",
+            master, JAVA_FLOAT, calibration / best.get(JAVA_FLOAT).perSecond(), DL4J_FLOAT,
+            calibration / best.get(DL4J_FLOAT).perSecond(), run.rows(), run.partitions());
+        long stageMillis = runStages.stream().mapToLong(StageMetrics.Stage::wallMillis).sum();
+        console.printf("%s: fastest calibration %d ms = min/max pass %d ms (%.0f rows/s)%s + driver and scheduling"
+                + " outside stages %d ms; its stages:%n",
+            master, best.get(CALIBRATION).nanos() / 1_000_000, run.minMaxMillis(),
+            run.rows() * 1000.0 / Math.max(1, run.minMaxMillis()),
+            run.histogramMillis() == 0 ? "" : String.format(Locale.ROOT, " + histogram pass %d ms",
+                run.histogramMillis()),
+            best.get(CALIBRATION).nanos() / 1_000_000 - stageMillis);
+        for (StageMetrics.Stage stage : runStages) {
+          console.printf("  %s%n", stage.describe());
+        }
         console.flush();
       } finally {
         spark.stop();
       }
     }
-    for (int i = 1; i < calibrationRates.size(); i++) {
-      console.printf("calibration speed-up %s vs %s: %.2fx%n", masters.get(i), masters.get(0),
-          calibrationRates.get(i) / calibrationRates.get(0));
+    for (Map.Entry<String, List<Double>> kind : rates.entrySet()) {
+      List<Double> r = kind.getValue();
+      for (int i = 1; i < r.size(); i++) {
+        console.printf("speed-up %s vs %s: %s %.2fx%n", masters.get(i), masters.get(0), kind.getKey(),
+            r.get(i) / r.get(0));
+      }
     }
     console.flush();
     if (heap) {
@@ -231,14 +266,19 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     double perSecond() {
       return rows / (nanos / 1e9);
     }
+
+    static Rate faster(Rate a, Rate b) {
+      return b.nanos < a.nanos ? b : a;
+    }
   }
 
-  private Rate inference(SparkSession spark, Workload w, Dataset<Row> rows) {
-    Scoring.Scored scored = Scoring.predictions(spark, w.model(), "bench-model", rows, w.info(), batchSize);
+  /** Scores the workload's rows with {@code model} on the executors, as {@code evaluate} does ({@link Scoring}). */
+  private Rate inference(SparkSession spark, Workload w, byte[] model) {
+    Scoring.Scored scored = Scoring.predictions(spark, model, "bench-model", w.small(), w.info(), batchSize);
     long t0 = System.nanoTime();
     long n = scored.predictions().javaRDD().count();
     long nanos = System.nanoTime() - t0;
-    scored.model().destroy();
+    scored.destroy();
     return new Rate(n, nanos);
   }
 

@@ -231,9 +231,7 @@ public final class Calibrator {
     Dataset<Row> normalized = rows.select(
         ColumnTypes.featuresAsFloatArray(featuresCol, featuresType).as(featuresCol),
         col(idCol).cast(DataTypes.LongType).as(idCol));
-    // A model SparkQuant trained records its input shape; an explicit one wins.
-    Graph graph = this.graph != null ? this.graph
-        : importOnDriver(inputShape != null ? inputShape : Dl4jImporter.recordedInputShape(modelBytes));
+    Graph graph = observedGraph();
     int featureLength = graph.input().itemSize();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());
     try {
@@ -241,6 +239,24 @@ public final class Calibrator {
     } finally {
       jsc.sc().setJobDescription(null);
     }
+  }
+
+  /** The graph whose float32 export {@link #fitRun} observes: {@link #setGraph}'s, else the model's import. */
+  public Graph observedGraph() {
+    if (modelBytes == null && graph == null) {
+      throw new IllegalStateException("setModel(...) or setGraph(...) must be called before fit");
+    }
+    // A model SparkQuant trained records its input shape; an explicit one wins.
+    return graph != null ? graph
+        : importOnDriver(inputShape != null ? inputShape : Dl4jImporter.recordedInputShape(modelBytes));
+  }
+
+  /**
+   * The .tflite bytes {@link #fitRun} broadcasts and runs on the executors: the float32 export of
+   * {@link #observedGraph()}, e.g. for scoring the same float model with the same interpreter.
+   */
+  public byte[] observedModel() {
+    return CalibrationModel.export(observedGraph());
   }
 
   /**
