@@ -76,6 +76,11 @@ final class StageMetrics extends SparkListener {
     }
   }
 
+  /** Task CPU time summed over {@code stages}. */
+  static long cpuMillis(List<Stage> stages) {
+    return stages.stream().mapToLong(Stage::cpuMillis).sum();
+  }
+
   /** Waits until the listener bus has delivered every event posted so far (stage ends arrive asynchronously). */
   private void drain() {
     try {

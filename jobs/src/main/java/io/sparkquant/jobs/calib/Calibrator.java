@@ -294,8 +294,7 @@ public final class Calibrator {
     JavaRDD<InternalRow> input = rows.queryExecution().toRdd().toJavaRDD();
     Sample sample = chooseSample(jsc, rows.select(idCol).queryExecution().toRdd().toJavaRDD());
     if (sample.rows() == 0) {
-      throw new IllegalArgumentException("empty calibration set: no row was selected ("
-          + describeSampling() + "); give more rows or a larger fraction");
+      throw emptySet();
     }
     final long seedValue = seed;
     final int length = featureLength;
@@ -308,8 +307,9 @@ public final class Calibrator {
       sampled = sampled.repartition(observePartitions);
     }
     long samplingMillis = (System.nanoTime() - t0) / 1_000_000;
-    LOG.info("calibration set: {} rows ({}) over {} partitions; sampling took {} ms", sample.rows(),
-        describeSampling(), observePartitions, samplingMillis);
+    LOG.info("calibration set: {} rows ({}) over {} partitions; sampling took {} ms",
+        sample.rows() == Sample.UNCOUNTED ? "pass 1 counts the" : sample.rows(), describeSampling(),
+        observePartitions, samplingMillis);
 
     byte[] tflite = CalibrationModel.export(graph);
     String sha = ExecutorCache.sha256(tflite);
@@ -327,7 +327,12 @@ public final class Calibrator {
       long minMaxMillis = (System.nanoTime() - t1) / 1_000_000;
       LOG.info("pass 1 (min/max): {} rows, {} tensors in {} ms", pass1.rows(), pass1.tensors().tensors().size(),
           minMaxMillis);
-      checkPass(pass1.rows(), sample.rows(), "pass 1");
+      if (pass1.rows() == 0) {
+        throw emptySet();
+      }
+      if (sample.rows() != Sample.UNCOUNTED) {
+        checkPass(pass1.rows(), sample.rows(), "pass 1");
+      }
 
       ModelStats<HistogramStats> histograms = null;
       long histogramMillis = 0;
@@ -344,7 +349,7 @@ public final class Calibrator {
               .treeAggregate(PassStats.<HistogramStats>empty(), PassStats::merge, PassStats::merge, treeDepth);
           histogramMillis = (System.nanoTime() - t2) / 1_000_000;
           LOG.info("pass 2 (histograms, {} bins): {} rows in {} ms", histogramBins, pass2.rows(), histogramMillis);
-          checkPass(pass2.rows(), sample.rows(), "pass 2");
+          checkPass(pass2.rows(), pass1.rows(), "pass 2");
           histograms = pass2.tensors();
         } finally {
           layoutsBc.destroy();
@@ -354,7 +359,7 @@ public final class Calibrator {
       CalibrationTable table = CalibrationTable.compute(method, pass1.tensors(), histograms)
           .withInputShape(Arrays.copyOfRange(graphInput, 1, graphInput.length))
           .withModelFingerprint(graph.fingerprint());
-      return new Run(table, sample.rows(), observePartitions, samplingMillis, minMaxMillis, histogramMillis);
+      return new Run(table, pass1.rows(), observePartitions, samplingMillis, minMaxMillis, histogramMillis);
     } finally {
       model.destroy();
     }
@@ -400,6 +405,11 @@ public final class Calibrator {
     return layouts;
   }
 
+  private IllegalArgumentException emptySet() {
+    return new IllegalArgumentException("empty calibration set: no row was selected (" + describeSampling()
+        + "); give more rows or a larger fraction");
+  }
+
   private static void checkPass(long observed, long expected, String pass) {
     if (observed != expected) {
       throw new IllegalStateException(pass + " fed " + observed + " rows to the model but " + expected
@@ -425,9 +435,16 @@ public final class Calibrator {
     return "all rows";
   }
 
-  /** Which rows are in: all, a hash fraction, or hash order up to a threshold pair. */
+  /**
+   * Which rows are in: all, a hash fraction, or hash order up to a threshold pair.
+   *
+   * @param rows how many, or {@link #UNCOUNTED} when only pass 1 counts them (no row limit)
+   */
   record Sample(long rows, double fraction, boolean limited, long lastKey, long lastId)
       implements java.io.Serializable {
+
+    static final long UNCOUNTED = -1;
+
     boolean keep(long key, long id) {
       if (fraction > 0) {
         return SampleKeys.inFraction(key, fraction);
@@ -452,14 +469,9 @@ public final class Calibrator {
       long[] last = smallest.last();
       return new Sample(smallest.size(), 0, true, last[0], last[1]);
     }
-    if (sampleFraction > 0) {
-      jsc.setJobDescription("calibrate: count rows in fraction " + sampleFraction);
-      final double f = sampleFraction;
-      long n = ids.filter(r -> SampleKeys.inFraction(SampleKeys.key(s, idOf(r, 0)), f)).count();
-      return new Sample(n, f, false, 0, 0);
-    }
-    jsc.setJobDescription("calibrate: count rows");
-    return new Sample(ids.count(), 0, false, 0, 0);
+    // Without a row limit the choice needs no job: a row's hash decides alone, and pass 1 counts the rows. (A
+    // counting job here read the whole input once more per fit, on the driver's clock between the passes.)
+    return new Sample(Sample.UNCOUNTED, sampleFraction, false, 0, 0);
   }
 
   private static Iterator<long[]> keyIdPairs(Iterator<InternalRow> ids, long seed) {
