@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FilterFunction;
@@ -272,7 +273,7 @@ public final class Calibrator {
     Dataset<Row> ids = rows.select(col(idCol).cast(DataTypes.LongType).as(idCol));
     Sample chosen;
     try {
-      chosen = SparkFailures.unwrap(() -> chooseSample(jsc, ids.queryExecution().toRdd().toJavaRDD()));
+      chosen = SparkFailures.unwrap(() -> chooseSample(jsc, () -> ids.queryExecution().toRdd().toJavaRDD()));
     } finally {
       jsc.sc().setJobDescription(null);
     }
@@ -292,7 +293,7 @@ public final class Calibrator {
   private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int featureLength) {
     long t0 = System.nanoTime();
     JavaRDD<InternalRow> input = rows.queryExecution().toRdd().toJavaRDD();
-    Sample sample = chooseSample(jsc, rows.select(idCol).queryExecution().toRdd().toJavaRDD());
+    Sample sample = chooseSample(jsc, () -> rows.select(idCol).queryExecution().toRdd().toJavaRDD());
     if (sample.rows() == 0) {
       throw emptySet();
     }
@@ -453,12 +454,13 @@ public final class Calibrator {
     }
   }
 
-  private Sample chooseSample(JavaSparkContext jsc, JavaRDD<InternalRow> ids) {
+  /** @param ids the id column, planned only when a row limit needs it */
+  private Sample chooseSample(JavaSparkContext jsc, Supplier<JavaRDD<InternalRow>> ids) {
     final long s = seed;
     if (sampleRows > 0) {
       jsc.setJobDescription("calibrate: choose " + sampleRows + " rows by id hash");
       final int limit = (int) sampleRows;
-      SmallestKeys smallest = ids
+      SmallestKeys smallest = ids.get()
           .mapPartitions((Iterator<InternalRow> it) -> List.of(SmallestKeys.of(limit, keyIdPairs(it, s))).iterator())
           .treeReduce(SmallestKeys::merge, treeDepth);
       if (smallest.size() < sampleRows) {
