@@ -11,12 +11,17 @@ import io.sparkquant.jobs.eval.Scoring;
 import io.sparkquant.jobs.spark.SparkSessions;
 import io.sparkquant.jobs.train.Preset;
 import io.sparkquant.ops.calib.RangeMethod;
+import io.sparkquant.ops.export.ExportOptions;
+import io.sparkquant.ops.export.TfliteExporter;
+import io.sparkquant.ops.graph.Graph;
+import io.sparkquant.ops.tflite.TfliteWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -34,16 +39,24 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code sparkquant bench-calibrate} (hidden): calibration throughput against plain float inference of the same
- * model on the same rows and cores, the speed-up between local masters, and the peak live heap of the driver and
- * executors while calibrating N vs 10N rows ({@link LiveHeapPlugin}, in a session of its own, since its forced
- * collections would slow the timed runs). Run it with {@code OMP_NUM_THREADS=1} so that a local[k] master uses k
- * cores (one ND4J thread per task).
+ * {@code sparkquant bench-calibrate} (hidden): per local master, on the same rows and cores, the rows/s of
+ * calibration (end to end), of inference with the float32 export calibration runs (Java interpreter), with the DL4J
+ * float model, and of evaluation with the int8 export (Java interpreter), all scored on the executors by
+ * {@link Scoring} as {@code evaluate} does; the ratios calibration / Java float32 and calibration / DL4J; the
+ * speed-up of each between local masters; where the fastest calibration spent its time (per-stage task metrics,
+ * {@link StageMetrics}); and the peak live heap of the driver and executors while calibrating N vs 10N rows
+ * ({@link LiveHeapPlugin}, in a session of its own, since its forced collections would slow the timed runs). Run it
+ * with {@code OMP_NUM_THREADS=1} so that a local[k] master uses k cores (one ND4J thread per task).
  */
 @Command(name = "bench-calibrate", hidden = true, mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Benchmark: calibration rows/s vs float inference rows/s, local[1] vs local[2], heap for N vs 10N"
-        + " rows.")
+    description = "Benchmark: calibration rows/s vs Java float32 and DL4J float inference and int8 evaluation rows/s,"
+        + " local[1] vs local[2], heap for N vs 10N rows.")
 public final class BenchCalibrateCommand implements Callable<Integer> {
+
+  private static final String CALIBRATION = "calibration";
+  private static final String JAVA_FLOAT = "java float32";
+  private static final String DL4J_FLOAT = "dl4j float";
+  private static final String JAVA_INT8 = "java int8";
 
   @Spec CommandSpec spec;
 
@@ -79,7 +92,8 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
   String heapMaster;
 
   @Option(names = "--repeat", defaultValue = "5",
-      description = "Timed runs of inference and calibration per master; the fastest of each counts."
+      description = "Timed runs of each kind (calibration, inference, evaluation) per master, kinds alternating; the"
+          + " fastest of each counts."
           + " Default: ${DEFAULT-VALUE}.")
   int repeat;
 
@@ -113,45 +127,86 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     PrintWriter console = spec.commandLine().getOut();
-    List<Double> calibrationRates = new ArrayList<>();
+    Map<String, List<Double>> rates = new LinkedHashMap<>();
     for (String master : speed ? masters : List.<String>of()) {
       SparkSession spark = SparkSessions.create("sparkquant-bench-calibrate", master);
       try {
         Workload w = workload(spark, rangeMethod);
-        inference(spark, w, w.small()); // warm-up: JIT, ND4J, page cache
-        w.calibrator().fitRun(w.small());
-        // Best of --repeat alternating runs: a shared machine only ever makes a run slower.
-        Rate inference = null;
-        Rate calibration = null;
+        StageMetrics metrics = StageMetrics.attach(spark.sparkContext());
+        // Warm-up (JIT, ND4J, page cache), and the table the int8 export is quantized with.
+        Calibrator.Run warmUp = w.calibrator().fitRun(w.small());
+        // What every fit does on the driver alone, once warm: import the DL4J model, export and check the float32.
+        long t = System.nanoTime();
+        Graph graph = w.calibrator().observedGraph();
+        long importNanos = System.nanoTime() - t;
+        t = System.nanoTime();
+        byte[] float32 = w.calibrator().observedModel(); // the very bytes calibration runs
+        long importExportNanos = System.nanoTime() - t;
+        Map<String, byte[]> models = new LinkedHashMap<>();
+        models.put(DL4J_FLOAT, w.model());
+        models.put(JAVA_FLOAT, float32);
+        models.put(JAVA_INT8, TfliteWriter.write(TfliteExporter.export(graph,
+            ExportOptions.int8(warmUp.table().toActivationRanges(), ExportOptions.IoType.FLOAT))));
+        for (byte[] m : models.values()) {
+          inference(spark, w, m, metrics);
+        }
+        // Best of --repeat runs, kinds alternating: a shared machine only ever makes a run slower, and alike.
+        Map<String, Rate> best = new LinkedHashMap<>();
         Calibrator.Run run = null;
+        List<StageMetrics.Stage> runStages = null;
         for (int r = 0; r < repeat; r++) {
-          Rate i = inference(spark, w, w.small());
-          inference = inference == null || i.nanos() < inference.nanos() ? i : inference;
+          for (Map.Entry<String, byte[]> m : models.entrySet()) {
+            best.merge(m.getKey(), inference(spark, w, m.getValue(), metrics), Rate::faster);
+          }
+          int mark = metrics.mark();
           long t0 = System.nanoTime();
           Calibrator.Run c = w.calibrator().fitRun(w.small());
           long nanos = System.nanoTime() - t0;
-          if (calibration == null || nanos < calibration.nanos()) {
-            calibration = new Rate(c.rows(), nanos);
+          List<StageMetrics.Stage> stages = metrics.since(mark);
+          Rate calibration = new Rate(c.rows(), nanos, StageMetrics.cpuMillis(stages));
+          if (best.merge(CALIBRATION, calibration, Rate::faster) == calibration) {
             run = c;
+            runStages = stages;
           }
         }
-        calibrationRates.add(calibration.perSecond());
-        console.printf("%s: float inference %.0f rows/s; calibration (%s, end to end) %.0f rows/s = %.2f of "
-                + "inference; min/max pass alone %.0f rows/s, histogram pass alone %s (%d rows, %d "
-                + "partitions)%n",
-            master, inference.perSecond(), rangeMethod.name(), calibration.perSecond(),
-            calibration.perSecond() / inference.perSecond(), run.rows() * 1000.0 / Math.max(1, run.minMaxMillis()),
-            run.histogramMillis() == 0 ? "-"
-                : String.format(Locale.ROOT, "%.0f rows/s", run.rows() * 1000.0 / run.histogramMillis()),
-            run.rows(), run.partitions());
+        best.forEach((kind, rate) -> rates.computeIfAbsent(kind, k -> new ArrayList<>()).add(rate.perSecond()));
+        double calibration = best.get(CALIBRATION).perSecond();
+        console.printf("%s: rows/s: calibration (%s, end to end) %.0f; %s inference %.0f; %s inference %.0f;"
+                + " %s (evaluation) %.0f%n",
+            master, rangeMethod.name(), calibration, JAVA_FLOAT, best.get(JAVA_FLOAT).perSecond(), DL4J_FLOAT,
+            best.get(DL4J_FLOAT).perSecond(), JAVA_INT8, best.get(JAVA_INT8).perSecond());
+        console.printf("%s: rows per executor CPU-second (task CPU time of the same fastest runs): calibration %.0f;"
+                + " %s inference %.0f; %s inference %.0f; %s (evaluation) %.0f%n",
+            master, best.get(CALIBRATION).perCpuSecond(), JAVA_FLOAT, best.get(JAVA_FLOAT).perCpuSecond(),
+            DL4J_FLOAT, best.get(DL4J_FLOAT).perCpuSecond(), JAVA_INT8, best.get(JAVA_INT8).perCpuSecond());
+        console.printf("%s: calibration / %s inference %.2f; calibration / %s inference %.2f; %d rows, %d"
+                + " partitions%n",
+            master, JAVA_FLOAT, calibration / best.get(JAVA_FLOAT).perSecond(), DL4J_FLOAT,
+            calibration / best.get(DL4J_FLOAT).perSecond(), run.rows(), run.partitions());
+        long stageMillis = runStages.stream().mapToLong(StageMetrics.Stage::wallMillis).sum();
+        console.printf("%s: fastest calibration %d ms = min/max pass %d ms (%.0f rows/s)%s + driver and scheduling"
+                + " outside stages %d ms; its stages:%n",
+            master, best.get(CALIBRATION).nanos() / 1_000_000, run.minMaxMillis(),
+            run.rows() * 1000.0 / Math.max(1, run.minMaxMillis()),
+            run.histogramMillis() == 0 ? "" : String.format(Locale.ROOT, " + histogram pass %d ms",
+                run.histogramMillis()),
+            best.get(CALIBRATION).nanos() / 1_000_000 - stageMillis);
+        console.printf("  driver alone per fit, warm: model import %d ms; import, float32 export and check %d ms%n",
+            importNanos / 1_000_000, importExportNanos / 1_000_000);
+        for (StageMetrics.Stage stage : runStages) {
+          console.printf("  %s%n", stage.describe());
+        }
         console.flush();
       } finally {
         spark.stop();
       }
     }
-    for (int i = 1; i < calibrationRates.size(); i++) {
-      console.printf("calibration speed-up %s vs %s: %.2fx%n", masters.get(i), masters.get(0),
-          calibrationRates.get(i) / calibrationRates.get(0));
+    for (Map.Entry<String, List<Double>> kind : rates.entrySet()) {
+      List<Double> r = kind.getValue();
+      for (int i = 1; i < r.size(); i++) {
+        console.printf("speed-up %s vs %s: %s %.2fx%n", masters.get(i), masters.get(0), kind.getKey(),
+            r.get(i) / r.get(0));
+      }
     }
     console.flush();
     if (heap) {
@@ -227,19 +282,30 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     return new Workload(small, large, calibrator, model, dataset.info());
   }
 
-  private record Rate(long rows, long nanos) {
+  /** A timed run: rows, wall time, and the CPU time of its tasks. */
+  private record Rate(long rows, long nanos, long cpuMillis) {
     double perSecond() {
       return rows / (nanos / 1e9);
     }
+
+    double perCpuSecond() {
+      return rows / (Math.max(1, cpuMillis) / 1e3);
+    }
+
+    static Rate faster(Rate a, Rate b) {
+      return b.nanos < a.nanos ? b : a;
+    }
   }
 
-  private Rate inference(SparkSession spark, Workload w, Dataset<Row> rows) {
-    Scoring.Scored scored = Scoring.predictions(spark, w.model(), "bench-model", rows, w.info(), batchSize);
+  /** Scores the workload's rows with {@code model} on the executors, as {@code evaluate} does ({@link Scoring}). */
+  private Rate inference(SparkSession spark, Workload w, byte[] model, StageMetrics metrics) {
+    Scoring.Scored scored = Scoring.predictions(spark, model, "bench-model", w.small(), w.info(), batchSize);
+    int mark = metrics.mark();
     long t0 = System.nanoTime();
     long n = scored.predictions().javaRDD().count();
     long nanos = System.nanoTime() - t0;
-    scored.model().destroy();
-    return new Rate(n, nanos);
+    scored.destroy();
+    return new Rate(n, nanos, StageMetrics.cpuMillis(metrics.since(mark)));
   }
 
   private byte[] model(DatasetInfo info) throws IOException {

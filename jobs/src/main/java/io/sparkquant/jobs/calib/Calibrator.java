@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FilterFunction;
@@ -231,9 +232,7 @@ public final class Calibrator {
     Dataset<Row> normalized = rows.select(
         ColumnTypes.featuresAsFloatArray(featuresCol, featuresType).as(featuresCol),
         col(idCol).cast(DataTypes.LongType).as(idCol));
-    // A model SparkQuant trained records its input shape; an explicit one wins.
-    Graph graph = this.graph != null ? this.graph
-        : importOnDriver(inputShape != null ? inputShape : Dl4jImporter.recordedInputShape(modelBytes));
+    Graph graph = observedGraph();
     int featureLength = graph.input().itemSize();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(rows.sparkSession().sparkContext());
     try {
@@ -241,6 +240,24 @@ public final class Calibrator {
     } finally {
       jsc.sc().setJobDescription(null);
     }
+  }
+
+  /** The graph whose float32 export {@link #fitRun} observes: {@link #setGraph}'s, else the model's import. */
+  public Graph observedGraph() {
+    if (modelBytes == null && graph == null) {
+      throw new IllegalStateException("setModel(...) or setGraph(...) must be called before fit");
+    }
+    // A model SparkQuant trained records its input shape; an explicit one wins.
+    return graph != null ? graph
+        : importOnDriver(inputShape != null ? inputShape : Dl4jImporter.recordedInputShape(modelBytes));
+  }
+
+  /**
+   * The .tflite bytes {@link #fitRun} broadcasts and runs on the executors: the float32 export of
+   * {@link #observedGraph()}, e.g. for scoring the same float model with the same interpreter.
+   */
+  public byte[] observedModel() {
+    return CalibrationModel.export(observedGraph());
   }
 
   /**
@@ -256,7 +273,7 @@ public final class Calibrator {
     Dataset<Row> ids = rows.select(col(idCol).cast(DataTypes.LongType).as(idCol));
     Sample chosen;
     try {
-      chosen = SparkFailures.unwrap(() -> chooseSample(jsc, ids.queryExecution().toRdd().toJavaRDD()));
+      chosen = SparkFailures.unwrap(() -> chooseSample(jsc, () -> ids.queryExecution().toRdd().toJavaRDD()));
     } finally {
       jsc.sc().setJobDescription(null);
     }
@@ -276,10 +293,9 @@ public final class Calibrator {
   private Run run(JavaSparkContext jsc, Dataset<Row> rows, Graph graph, int featureLength) {
     long t0 = System.nanoTime();
     JavaRDD<InternalRow> input = rows.queryExecution().toRdd().toJavaRDD();
-    Sample sample = chooseSample(jsc, rows.select(idCol).queryExecution().toRdd().toJavaRDD());
+    Sample sample = chooseSample(jsc, () -> rows.select(idCol).queryExecution().toRdd().toJavaRDD());
     if (sample.rows() == 0) {
-      throw new IllegalArgumentException("empty calibration set: no row was selected ("
-          + describeSampling() + "); give more rows or a larger fraction");
+      throw emptySet();
     }
     final long seedValue = seed;
     final int length = featureLength;
@@ -292,8 +308,9 @@ public final class Calibrator {
       sampled = sampled.repartition(observePartitions);
     }
     long samplingMillis = (System.nanoTime() - t0) / 1_000_000;
-    LOG.info("calibration set: {} rows ({}) over {} partitions; sampling took {} ms", sample.rows(),
-        describeSampling(), observePartitions, samplingMillis);
+    LOG.info("calibration set: {} rows ({}) over {} partitions; sampling took {} ms",
+        sample.rows() == Sample.UNCOUNTED ? "pass 1 counts the" : sample.rows(), describeSampling(),
+        observePartitions, samplingMillis);
 
     byte[] tflite = CalibrationModel.export(graph);
     String sha = ExecutorCache.sha256(tflite);
@@ -311,7 +328,12 @@ public final class Calibrator {
       long minMaxMillis = (System.nanoTime() - t1) / 1_000_000;
       LOG.info("pass 1 (min/max): {} rows, {} tensors in {} ms", pass1.rows(), pass1.tensors().tensors().size(),
           minMaxMillis);
-      checkPass(pass1.rows(), sample.rows(), "pass 1");
+      if (pass1.rows() == 0) {
+        throw emptySet();
+      }
+      if (sample.rows() != Sample.UNCOUNTED) {
+        checkPass(pass1.rows(), sample.rows(), "pass 1");
+      }
 
       ModelStats<HistogramStats> histograms = null;
       long histogramMillis = 0;
@@ -328,7 +350,7 @@ public final class Calibrator {
               .treeAggregate(PassStats.<HistogramStats>empty(), PassStats::merge, PassStats::merge, treeDepth);
           histogramMillis = (System.nanoTime() - t2) / 1_000_000;
           LOG.info("pass 2 (histograms, {} bins): {} rows in {} ms", histogramBins, pass2.rows(), histogramMillis);
-          checkPass(pass2.rows(), sample.rows(), "pass 2");
+          checkPass(pass2.rows(), pass1.rows(), "pass 2");
           histograms = pass2.tensors();
         } finally {
           layoutsBc.destroy();
@@ -338,7 +360,7 @@ public final class Calibrator {
       CalibrationTable table = CalibrationTable.compute(method, pass1.tensors(), histograms)
           .withInputShape(Arrays.copyOfRange(graphInput, 1, graphInput.length))
           .withModelFingerprint(graph.fingerprint());
-      return new Run(table, sample.rows(), observePartitions, samplingMillis, minMaxMillis, histogramMillis);
+      return new Run(table, pass1.rows(), observePartitions, samplingMillis, minMaxMillis, histogramMillis);
     } finally {
       model.destroy();
     }
@@ -384,6 +406,11 @@ public final class Calibrator {
     return layouts;
   }
 
+  private IllegalArgumentException emptySet() {
+    return new IllegalArgumentException("empty calibration set: no row was selected (" + describeSampling()
+        + "); give more rows or a larger fraction");
+  }
+
   private static void checkPass(long observed, long expected, String pass) {
     if (observed != expected) {
       throw new IllegalStateException(pass + " fed " + observed + " rows to the model but " + expected
@@ -409,9 +436,16 @@ public final class Calibrator {
     return "all rows";
   }
 
-  /** Which rows are in: all, a hash fraction, or hash order up to a threshold pair. */
+  /**
+   * Which rows are in: all, a hash fraction, or hash order up to a threshold pair.
+   *
+   * @param rows how many, or {@link #UNCOUNTED} when only pass 1 counts them (no row limit)
+   */
   record Sample(long rows, double fraction, boolean limited, long lastKey, long lastId)
       implements java.io.Serializable {
+
+    static final long UNCOUNTED = -1;
+
     boolean keep(long key, long id) {
       if (fraction > 0) {
         return SampleKeys.inFraction(key, fraction);
@@ -420,12 +454,13 @@ public final class Calibrator {
     }
   }
 
-  private Sample chooseSample(JavaSparkContext jsc, JavaRDD<InternalRow> ids) {
+  /** @param ids the id column, planned only when a row limit needs it */
+  private Sample chooseSample(JavaSparkContext jsc, Supplier<JavaRDD<InternalRow>> ids) {
     final long s = seed;
     if (sampleRows > 0) {
       jsc.setJobDescription("calibrate: choose " + sampleRows + " rows by id hash");
       final int limit = (int) sampleRows;
-      SmallestKeys smallest = ids
+      SmallestKeys smallest = ids.get()
           .mapPartitions((Iterator<InternalRow> it) -> List.of(SmallestKeys.of(limit, keyIdPairs(it, s))).iterator())
           .treeReduce(SmallestKeys::merge, treeDepth);
       if (smallest.size() < sampleRows) {
@@ -436,14 +471,9 @@ public final class Calibrator {
       long[] last = smallest.last();
       return new Sample(smallest.size(), 0, true, last[0], last[1]);
     }
-    if (sampleFraction > 0) {
-      jsc.setJobDescription("calibrate: count rows in fraction " + sampleFraction);
-      final double f = sampleFraction;
-      long n = ids.filter(r -> SampleKeys.inFraction(SampleKeys.key(s, idOf(r, 0)), f)).count();
-      return new Sample(n, f, false, 0, 0);
-    }
-    jsc.setJobDescription("calibrate: count rows");
-    return new Sample(ids.count(), 0, false, 0, 0);
+    // Without a row limit the choice needs no job: a row's hash decides alone, and pass 1 counts the rows. (A
+    // counting job here read the whole input once more per fit, on the driver's clock between the passes.)
+    return new Sample(Sample.UNCOUNTED, sampleFraction, false, 0, 0);
   }
 
   private static Iterator<long[]> keyIdPairs(Iterator<InternalRow> ids, long seed) {

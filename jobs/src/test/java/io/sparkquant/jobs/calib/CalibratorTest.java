@@ -15,8 +15,13 @@ import io.sparkquant.ops.graph.Dl4jActivations;
 import io.sparkquant.ops.graph.Dl4jImporter;
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.TestModels;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -31,6 +36,7 @@ class CalibratorTest {
   private static final long DATA_SEED = 5L;
   /** The calibrator runs the float32 export on the interpreter, the in-process reference DL4J: float rounding. */
   private static final float BATCHING_TOLERANCE = 1e-5f;
+  private static final long LISTENER_MILLIS = 60_000;
 
   private final SparkSession spark = SharedSpark.get();
   private final byte[] model = CalibrationFixtures.cnnModelBytes(MODEL_SEED);
@@ -149,6 +155,44 @@ class CalibratorTest {
     assertNotEquals(run.table().toJson(), calibrator(RangeMethod.minMax()).setSeed(1).setSampleRows(50).fit(rows)
         .toJson(), "another seed, other rows");
     rows.unpersist();
+  }
+
+  @Test
+  void passOneCountsTheRowsAndOnlyARowLimitRunsASamplingJob() throws TimeoutException {
+    Dataset<Row> rows = CalibrationFixtures.rows(spark, 90, DATA_SEED, -1).repartition(3).cache();
+    rows.count();
+    List<Calibrator.Run> runs = new ArrayList<>();
+    assertEquals(1, jobs(() -> runs.add(calibrator(RangeMethod.minMax()).fitRun(rows))), "all rows: pass 1 only");
+    assertEquals(90, runs.get(0).rows());
+
+    Calibrator fraction = calibrator(RangeMethod.entropy()).setSampleFraction(0.4);
+    assertEquals(2, jobs(() -> runs.add(fraction.fitRun(rows))), "fraction: the two passes only");
+    assertEquals(fraction.sample(rows).count(), runs.get(1).rows(), "the rows pass 1 counted are the sample");
+
+    Calibrator limited = calibrator(RangeMethod.entropy()).setSampleRows(50);
+    assertEquals(3, jobs(() -> runs.add(limited.fitRun(rows))), "row limit: choosing the rows, then two passes");
+    assertEquals(50, runs.get(2).rows());
+    rows.unpersist();
+  }
+
+  /** The Spark jobs {@code body} starts. */
+  private int jobs(Runnable body) throws TimeoutException {
+    AtomicInteger started = new AtomicInteger();
+    SparkListener counter = new SparkListener() {
+      @Override
+      public void onJobStart(SparkListenerJobStart e) {
+        started.incrementAndGet();
+      }
+    };
+    spark.sparkContext().listenerBus().waitUntilEmpty(LISTENER_MILLIS);
+    spark.sparkContext().addSparkListener(counter);
+    try {
+      body.run();
+      spark.sparkContext().listenerBus().waitUntilEmpty(LISTENER_MILLIS);
+    } finally {
+      spark.sparkContext().removeSparkListener(counter);
+    }
+    return started.get();
   }
 
   @Test

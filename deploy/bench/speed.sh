@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Issue 14's speed figures in one command, on the cnn preset and the same cores: bench-interpreter (inference rows/s
+# of the Java interpreter int8 and float32, DL4J float, TFLite 2.6.2 int8 and float32, on 1 and 2 threads), then
+# bench-calibrate (calibration, Java float32 inference, DL4J float inference and int8 evaluation on the executors,
+# local[1] and local[2], and the peak live heap while calibrating N vs 10 N rows). The issue's lines are repeated
+# at the end under "issue 14 figures".
+#   deploy/bench/speed.sh                  (run it on an otherwise idle machine: the load average is printed)
+# Environment: REPEAT (timed runs per kind, the fastest counts; default 3), INTERPRETER_ROWS (test images per
+# bench-interpreter run, default 2000), CALIBRATE_ROWS (rows per bench-calibrate run, default 6000), SQ (the
+# launcher, default ./sparkquant of this checkout).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+REPEAT="${REPEAT:-3}"
+INTERPRETER_ROWS="${INTERPRETER_ROWS:-2000}"
+CALIBRATE_ROWS="${CALIBRATE_ROWS:-6000}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" # one ND4J thread per task or scoring thread
+log="$(mktemp -t sparkquant-speed.XXXXXX)"
+
+step "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+step "bench-interpreter --preset cnn"
+"$SQ" bench-interpreter --preset cnn --rows "$INTERPRETER_ROWS" --repeat "$REPEAT" | tee "$log"
+step "bench-calibrate --preset cnn"
+"$SQ" bench-calibrate --preset cnn --rows "$CALIBRATE_ROWS" --repeat "$REPEAT" | tee -a "$log"
+step "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo "== issue 14 figures (goals: int8/DL4J >= 3.0, float32/DL4J >= 1.5, calibration/Java float >= 0.9, speed-ups >= 1.8x)"
+grep -E "^2 threads, rows/s|^  ratios by wall clock|: calibration / java float32|^speed-up local.*(calibration|java int8)|peak live heap|^  (driver|executor)" \
+  "$log" || true
+rm -f "$log"
