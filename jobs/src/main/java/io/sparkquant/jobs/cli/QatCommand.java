@@ -3,7 +3,6 @@ package io.sparkquant.jobs.cli;
 import io.sparkquant.jobs.output.OutputDir;
 import io.sparkquant.jobs.qat.QatJob;
 import io.sparkquant.jobs.train.ParameterAveragingTrainer;
-import io.sparkquant.jobs.train.Schedule;
 import io.sparkquant.jobs.train.TrainConfig;
 import io.sparkquant.ops.export.ExportOptions;
 import java.io.PrintWriter;
@@ -72,18 +71,7 @@ public final class QatCommand implements Callable<Integer> {
       description = "Factor applied to the learning rate after every epoch, in (0, 1]. Default: ${DEFAULT-VALUE}.")
   double learningRateDecay;
 
-  @Option(names = "--batch-size", defaultValue = "" + TrainConfig.DEFAULT_BATCH_SIZE,
-      description = "Minibatch size of each worker step. Default: ${DEFAULT-VALUE}.")
-  int batchSize;
-
-  @Option(names = "--local-steps", defaultValue = "" + TrainConfig.DEFAULT_LOCAL_STEPS,
-      description = "Minibatches each worker fits between two parameter averagings. Default: ${DEFAULT-VALUE}.")
-  int localSteps;
-
-  @Option(names = "--partitions", defaultValue = "0",
-      description = "Data partitions = parallel workers; 0 uses Spark's default parallelism."
-          + " Default: ${DEFAULT-VALUE}.")
-  int partitions;
+  @Mixin AveragingOptions averaging;
 
   @Option(names = "--seed", defaultValue = "" + TrainConfig.DEFAULT_SEED,
       description = "Seed of the network's configuration, the --fraction subset and the calibration sample. "
@@ -135,9 +123,8 @@ public final class QatCommand implements Callable<Integer> {
     QatJob.Prepared prepared;
     try {
       QatJob.Options options = new QatJob.Options(model, data, validation, calibration, calibrationMethod,
-          calibrationRows, out, new Schedule(epochs, batchSize, partitions, seed, learningRate, learningRateDecay,
-              localSteps), fraction, limit, perTensorWeights, ioType(io), freezeRangesAfter, rangeMomentum,
-          checkpointDir, resume, overwrite);
+          calibrationRows, out, averaging.schedule(epochs, seed, learningRate, learningRateDecay), fraction, limit,
+          perTensorWeights, ioType(io), freezeRangesAfter, rangeMomentum, checkpointDir, resume, overwrite);
       CheckedPaths.requireFile(model, "--model");
       CheckedPaths.requireDirectory(data, "--data");
       if (validation != null) {

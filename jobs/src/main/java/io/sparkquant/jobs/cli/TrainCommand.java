@@ -42,17 +42,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--epochs", defaultValue = "3", description = "Passes over the data. Default: ${DEFAULT-VALUE}.")
   int epochs;
 
-  @Option(names = "--batch-size", defaultValue = "" + TrainConfig.DEFAULT_BATCH_SIZE,
-      description = "Minibatch size of each worker step. Default: ${DEFAULT-VALUE}.")
-  int batchSize;
-
-  @Option(names = "--partitions", defaultValue = "0",
-      description = "Data partitions = parallel workers; 0 uses Spark's default parallelism. Default: ${DEFAULT-VALUE}.")
-  int partitions;
-
-  @Option(names = "--local-steps", defaultValue = "" + TrainConfig.DEFAULT_LOCAL_STEPS,
-      description = "Minibatches each worker fits between two parameter averagings. Default: ${DEFAULT-VALUE}.")
-  int localSteps;
+  @Mixin AveragingOptions averaging;
 
   @Option(names = "--learning-rate", defaultValue = "" + TrainConfig.DEFAULT_LEARNING_RATE,
       description = "Adam learning rate of the first epoch. Default: ${DEFAULT-VALUE}.")
@@ -76,8 +66,7 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    TrainJob.Options options = options(spec, data, validation, out, overwrite, limit, preset, epochs, batchSize, partitions, seed,
-        learningRate, learningRateDecay, localSteps);
+    TrainJob.Options options = options();
     SparkSession spark = sparkOptions.session("sparkquant-train");
     PrintWriter console = spec.commandLine().getOut();
     TrainJob.Result result = TrainJob.run(spark, options, stats -> {
@@ -90,12 +79,10 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   /** Builds and checks the options before Spark starts; problems become usage errors. */
-  static TrainJob.Options options(CommandSpec spec, String data, String validation, String out,
-      boolean overwrite, long limit, String preset, int epochs, int batchSize, int partitions, long seed,
-      double learningRate, double learningRateDecay, int localSteps) {
+  private TrainJob.Options options() {
     try {
-      TrainConfig train = new TrainConfig(Preset.fromCliName(preset), epochs, batchSize, partitions, seed,
-          learningRate, learningRateDecay, localSteps);
+      TrainConfig train = new TrainConfig(Preset.fromCliName(preset),
+          averaging.schedule(epochs, seed, learningRate, learningRateDecay));
       CheckedPaths.requireExists(data, "--data");
       if (validation != null) {
         CheckedPaths.requireExists(validation, "--validation");

@@ -3,24 +3,10 @@ package io.sparkquant.jobs.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sparkquant.data.DatasetInfo;
-import io.sparkquant.data.TensorDatasets;
-import io.sparkquant.data.testing.SharedSpark;
 import io.sparkquant.ops.calib.CalibrationTable;
-import io.sparkquant.ops.graph.TestModels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.Random;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
-import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -41,25 +27,8 @@ class CalibrateClusterIT {
 
   @BeforeAll
   static void setUp() throws IOException {
-    model = work.resolve("cnn.zip");
-    ModelSerializer.writeModel(TestModels.cnnChain(21), model.toFile(), false);
-    data = work.resolve("data");
-    SparkSession spark = SharedSpark.get();
-    StructType schema = new StructType()
-        .add("features", DataTypes.createArrayType(DataTypes.FloatType, false), false)
-        .add("label", DataTypes.IntegerType, false)
-        .add("id", DataTypes.LongType, false);
-    Random rnd = new Random(8);
-    List<Row> rows = new ArrayList<>();
-    for (int i = 0; i < 600; i++) {
-      Float[] f = new Float[300];
-      for (int k = 0; k < f.length; k++) {
-        f[k] = (float) rnd.nextGaussian();
-      }
-      rows.add(RowFactory.create(f, i % 3, 5000L + 3 * i));
-    }
-    TensorDatasets.write(spark.createDataFrame(rows, schema).repartition(4),
-        new DatasetInfo(new int[] {10, 10, 3}, List.of("a", "b", "c")), data.toString(), Map.of());
+    model = ClusterInputs.cnnModel(work);
+    data = ClusterInputs.gaussianDataset(work.resolve("data"), 8, 3, 5000, 0f);
     cluster = StandaloneCluster.builder().workers(2).coresPerWorker(1).workerMemory("3g").start();
   }
 

@@ -8,10 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sparkquant.data.DatasetInfo;
-import io.sparkquant.data.TensorDatasets;
 import io.sparkquant.data.testing.SharedSpark;
-import io.sparkquant.ops.graph.TestModels;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -20,10 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
@@ -31,10 +26,6 @@ import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.AfterAll;
@@ -78,25 +69,9 @@ class FaultInjectionClusterIT {
 
   @BeforeAll
   static void setUp() throws IOException {
-    model = work.resolve("cnn.zip");
-    ModelSerializer.writeModel(TestModels.cnnChain(21), model.toFile(), false);
-    data = work.resolve("data");
-    SparkSession spark = SharedSpark.get();
-    StructType schema = new StructType()
-        .add("features", DataTypes.createArrayType(DataTypes.FloatType, false), false)
-        .add("label", DataTypes.IntegerType, false)
-        .add("id", DataTypes.LongType, false);
-    Random rnd = new Random(13);
-    List<Row> rows = new ArrayList<>();
-    for (int i = 0; i < 600; i++) {
-      Float[] f = new Float[300];
-      for (int k = 0; k < f.length; k++) {
-        f[k] = (float) rnd.nextGaussian() + (i % 5) * 0.1f; // a little signal for training
-      }
-      rows.add(RowFactory.create(f, i % 5, 7000L + 3 * i));
-    }
-    TensorDatasets.write(spark.createDataFrame(rows, schema).repartition(4),
-        new DatasetInfo(new int[] {10, 10, 3}, List.of("a", "b", "c", "d", "e")), data.toString(), Map.of());
+    model = ClusterInputs.cnnModel(work);
+    // five classes with a little signal, for the train case
+    data = ClusterInputs.gaussianDataset(work.resolve("data"), 13, 5, 7000, 0.1f);
     pluginJar = pluginJar(work.resolve("blocking-task-plugin.jar"));
     // generous: on a shared, overloaded 2-core machine one submit took over 5 minutes (about 30 s when idle)
     cluster = StandaloneCluster.builder().workers(2).coresPerWorker(1).workerMemory("3g")

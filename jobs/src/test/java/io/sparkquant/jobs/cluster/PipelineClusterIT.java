@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sparkquant.data.FashionMnist;
-import io.sparkquant.data.IdxConverter;
-import io.sparkquant.data.testing.SharedSpark;
+import io.sparkquant.jobs.TestDatasets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -27,13 +25,8 @@ class PipelineClusterIT {
 
   @Test
   void pipelineRunsOnTheClusterAndItsRerunSkipsEveryStep() throws Exception {
-    FashionMnist.Location idx = FashionMnist.bundledSubset(work.resolve("idx"));
-    Path train = work.resolve("data/train");
-    Path test = work.resolve("data/test");
-    IdxConverter.convert(SharedSpark.get(), idx.trainImages(), idx.trainLabels(), train.toString(),
-        FashionMnist.CLASS_NAMES, 2);
-    IdxConverter.convert(SharedSpark.get(), idx.testImages(), idx.testLabels(), test.toString(),
-        FashionMnist.CLASS_NAMES, 2);
+    String train = TestDatasets.train();
+    String test = TestDatasets.test();
     Path root = work.resolve("run");
     Path config = work.resolve("pipeline.json");
     Files.writeString(config, """

@@ -12,7 +12,6 @@ import io.sparkquant.jobs.predict.PredictJob;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -40,10 +39,8 @@ class PredictClusterIT {
   static void setUp() {
     SparkSession spark = SharedSpark.get();
     TensorDataset test = TensorDatasets.load(spark, TestDatasets.test());
-    data = work.resolve("unlabelled");
-    TensorDatasets.write(test.rows().orderBy(TensorDatasets.ID).limit(ROWS)
-            .select(TensorDatasets.FEATURES, TensorDatasets.ID).repartition(3),
-        test.info(), data.toString(), Map.of());
+    data = ClusterInputs.firstRowsById(test, ROWS, 3, work.resolve("unlabelled"), TensorDatasets.FEATURES,
+        TensorDatasets.ID);
     assertFalse(TensorDatasets.loadFeatures(spark, data.toString(), null).labelled());
     model = QuantizedModels.get().int8;
     // The harness's default 5-minute submit limit killed the first run's driver while both executors were scoring

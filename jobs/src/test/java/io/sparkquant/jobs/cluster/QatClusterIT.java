@@ -16,8 +16,6 @@ import io.sparkquant.jobs.train.TrainJob;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,14 +44,10 @@ class QatClusterIT {
 
   @BeforeAll
   static void setUp() {
-    // The first 1,000 rows by id, written as a dataset of their own: Spark's limit() picks whichever rows reach
-    // its single partition first, which on a cluster depends on the order shuffle blocks arrive in, so
-    // `qat --limit` is no way to give both runs the same rows (this test failed with it).
-    SparkSession spark = SharedSpark.get();
-    TensorDataset all = TensorDatasets.load(spark, TestDatasets.train());
-    data = work.resolve("data");
-    TensorDatasets.write(all.rows().orderBy(TensorDatasets.ID).limit(ROWS).repartition(2), all.info(),
-        data.toString(), Map.of());
+    // The first 1,000 rows by id as a dataset of their own: `qat --limit` is no way to give both runs the same rows
+    // (this test failed with it).
+    TensorDataset all = TensorDatasets.load(SharedSpark.get(), TestDatasets.train());
+    data = ClusterInputs.firstRowsById(all, ROWS, 2, work.resolve("data"));
     Path trained = work.resolve("float");
     assertEquals(0, Main.execute("train", "--data", data.toString(), "--out", trained.toString(),
         "--preset", "micro", "--epochs", "1", "--partitions", "2"));

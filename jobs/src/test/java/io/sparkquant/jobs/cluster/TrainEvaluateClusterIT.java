@@ -7,9 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkquant.data.FashionMnist;
-import io.sparkquant.data.IdxConverter;
-import io.sparkquant.data.testing.SharedSpark;
+import io.sparkquant.jobs.TestDatasets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +26,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.apache.spark.sql.SparkSession;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,14 +65,8 @@ class TrainEvaluateClusterIT {
     cluster = StandaloneCluster.builder().workers(2).coresPerWorker(1).workerMemory("3g").start();
     // The inputs are converted in this JVM (dataset-io's converter on the shared local[2] session):
     // the IT is about train and evaluate, and two more spark-submits would cost minutes.
-    FashionMnist.Location idx = FashionMnist.bundledSubset(work.resolve("idx"));
-    trainData = work.resolve("data/train");
-    testData = work.resolve("data/test");
-    SparkSession spark = SharedSpark.get();
-    IdxConverter.convert(spark, idx.trainImages(), idx.trainLabels(), trainData.toString(),
-        FashionMnist.CLASS_NAMES, 2);
-    IdxConverter.convert(spark, idx.testImages(), idx.testLabels(), testData.toString(),
-        FashionMnist.CLASS_NAMES, 2);
+    trainData = Path.of(TestDatasets.train());
+    testData = Path.of(TestDatasets.test());
     LOG.info("cluster up and data converted in {} ms", millisSince(start));
   }
 
