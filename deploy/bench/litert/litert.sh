@@ -7,4 +7,6 @@ if [[ ! -f "$here/node_modules/@litertjs/core/package.json" ]]; then
   echo "litert.sh: installing @litertjs/core (npm ci in $here) ..." >&2
   (cd "$here" && npm ci --no-audit --no-fund) >&2
 fi
-exec node "$here/bench.mjs" "$@"
+# LITERT_NODE_FLAGS: extra node/V8 flags, e.g. --experimental-wasm-relaxed-simd (not allowed in NODE_OPTIONS)
+# shellcheck disable=SC2086
+exec node ${LITERT_NODE_FLAGS:-} "$here/bench.mjs" "$@"
