@@ -7,7 +7,8 @@
 // int32 LE dims (dim 0 = rows), then the rows in that type, little-endian, row-major (NHWC images).
 // Each model runs every row, one image per call (its declared batch of 1), as an application would.
 // Output, one line per timed pass over all rows (key=value, space separated):
-//   litert model=NAME images=N seconds=S images_per_s=R argmax=a,b,c,...
+//   litert model=NAME images=N seconds=S images_per_s=R cpu_seconds=C images_per_cpu_s=Q argmax=a,b,c,...
+// (C: the Node process's user + system CPU time during the pass, as bench-interpreter's per-CPU-second figures)
 // Two untimed warm-up passes per model, then a "ready ..." line. Without --serve: --repeat passes, and one line per
 // model with the best. With --serve: every stdin line "run NAME" times one pass and answers one line, so that
 // the caller interleaves these passes with its own ("quit" or end of input stops).
@@ -107,6 +108,7 @@ async function main() {
   async function pass(name) {
     const {compiled, shape} = models.get(name);
     const argmax = new Array(n);
+    const cpu0 = process.cpuUsage(); // the process's CPU time: on a busy machine, a figure the load does not cut
     const start = process.hrtime.bigint();
     for (let r = 0; r < n; r++) {
       const input = new litert.Tensor(rows.data.subarray(r * item, (r + 1) * item), shape);
@@ -119,10 +121,12 @@ async function main() {
       for (const o of outputs) o.delete();
     }
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    return {name, seconds, argmax};
+    const cpu = process.cpuUsage(cpu0);
+    return {name, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, argmax};
   }
   const line = (p) => `litert model=${p.name} images=${n} seconds=${p.seconds.toFixed(6)}`
-      + ` images_per_s=${(n / p.seconds).toFixed(1)} argmax=${p.argmax.join(',')}`;
+      + ` images_per_s=${(n / p.seconds).toFixed(1)} cpu_seconds=${p.cpuSeconds.toFixed(6)}`
+      + ` images_per_cpu_s=${(n / p.cpuSeconds).toFixed(1)} argmax=${p.argmax.join(',')}`;
 
   // V8 compiles wasm lazily and tiers up hot functions: two untimed passes per model before any timing
   for (const name of models.keys()) await pass(name);

@@ -115,8 +115,8 @@ public final class BenchInterpreterCommand implements Callable<Integer> {
     try {
       p = Preset.fromCliName(preset);
       if (rows < 1 || batchSize < 1 || repeat < 1 || calibrationRows < 1 || rows < batchSize || profileSeconds < 0) {
-        throw new IllegalArgumentException("--rows, --batch-size, --repeat and --calibration-rows must be >= 1 and"
-            + " --rows >= --batch-size");
+        throw new IllegalArgumentException("--rows, --batch-size, --repeat and --calibration-rows must be >= 1,"
+            + " --rows >= --batch-size and --profile-ops >= 0");
       }
       for (int t : threads) {
         if (t < 1) {
@@ -234,6 +234,7 @@ public final class BenchInterpreterCommand implements Callable<Integer> {
             liteTop1.put(model, pass.argmax());
             if (r > 0) {
               best.merge("litert " + model, pass.imagesPerSecond(), Math::max);
+              bestCpu.merge("litert " + model, pass.imagesPerCpuSecond(), Math::max);
             }
           }
         }
@@ -252,6 +253,9 @@ public final class BenchInterpreterCommand implements Callable<Integer> {
                 + " thread: java int8 / litert int8 = %.2f (goal >= 0.5); java float32 / litert float32 = %.2f%n",
             t, t == 1 ? "" : "s", batchSize, best.get(JAVA_INT8) / t / best.get(LITERT_INT8),
             best.get(JAVA_FLOAT) / t / best.get(LITERT_FLOAT));
+        console.printf("  the same per CPU-second (litert: the Node process's CPU time): java int8 / litert int8 = %.2f;"
+                + " java float32 / litert float32 = %.2f%n", bestCpu.get(JAVA_INT8) / bestCpu.get(LITERT_INT8),
+            bestCpu.get(JAVA_FLOAT) / bestCpu.get(LITERT_FLOAT));
         for (String model : javaTop1.keySet()) {
           console.printf("  top-1 agreement, litert %s vs java %s: %s%n", model, model,
               agreement(javaTop1.get(model), liteTop1.get(model)));

@@ -24,8 +24,11 @@ import java.util.concurrent.TimeUnit;
  */
 final class LiteRtBench implements AutoCloseable {
 
-  /** One timed pass: images per second (timed inside Node, without this pipe) and the top-1 class of every row. */
-  record Pass(double imagesPerSecond, int[] argmax) {}
+  /**
+   * One timed pass, timed inside Node (without this pipe): images per wall-clock second and per CPU-second of the Node
+   * process, and the top-1 class of every row.
+   */
+  record Pass(double imagesPerSecond, double imagesPerCpuSecond, int[] argmax) {}
 
   private final Process process;
   private final BufferedReader out;
@@ -82,7 +85,8 @@ final class LiteRtBench implements AutoCloseable {
     in.flush();
     String line = readLine();
     Map<String, String> kv = parse(line);
-    if (!line.startsWith("litert ") || !kv.containsKey("images_per_s") || !kv.containsKey("argmax")) {
+    if (!line.startsWith("litert ") || !kv.containsKey("images_per_s") || !kv.containsKey("images_per_cpu_s")
+        || !kv.containsKey("argmax")) {
       throw failure("unexpected answer to 'run " + model + "': " + line);
     }
     String[] classes = kv.get("argmax").split(",");
@@ -90,7 +94,8 @@ final class LiteRtBench implements AutoCloseable {
     for (int i = 0; i < argmax.length; i++) {
       argmax[i] = Integer.parseInt(classes[i]);
     }
-    return new Pass(Double.parseDouble(kv.get("images_per_s")), argmax);
+    return new Pass(Double.parseDouble(kv.get("images_per_s")), Double.parseDouble(kv.get("images_per_cpu_s")),
+        argmax);
   }
 
   /** The {@code key=value} tokens of one answer line. */

@@ -36,8 +36,10 @@ class LiteRtBenchTest {
   @Test
   void answerLineParsesIntoKeysAndAgreementCountsSameClasses() {
     Map<String, String> kv = LiteRtBench.parse(
-        "litert model=int8 images=3 seconds=0.000500 images_per_s=6000.0 argmax=1,0,9");
+        "litert model=int8 images=3 seconds=0.000500 images_per_s=6000.0 cpu_seconds=0.000600"
+        + " images_per_cpu_s=5000.0 argmax=1,0,9");
     assertEquals("6000.0", kv.get("images_per_s"));
+    assertEquals("5000.0", kv.get("images_per_cpu_s"));
     assertEquals("1,0,9", kv.get("argmax"));
     assertEquals("2/3 (66.67%)", BenchInterpreterCommand.agreement(new int[] {1, 0, 9}, new int[] {1, 0, 8}));
     assertEquals("not comparable (3 vs 2 rows)", BenchInterpreterCommand.agreement(new int[3], new int[2]));
