@@ -47,10 +47,18 @@ import picocli.CommandLine.Spec;
  * interpreter being shared). Best of {@code --repeat} after one untimed warm-up per engine, engines interleaved so
  * that a busy machine slows them alike. Run it with {@code OMP_NUM_THREADS=1} (the launcher's default) so that ND4J
  * uses one thread per calling thread.
+ *
+ * <p>{@code --litert} adds LiteRT (npm {@code @litertjs/core}, XNNPACK in WebAssembly under Node, one thread, one image
+ * per call) on the same two .tflite files and rows, its passes interleaved with the first thread count's rounds, and
+ * reports Java images/s per thread over LiteRT's and their top-1 agreement. It is opt-in, not detected from a node on
+ * PATH, because its first use installs the npm package and a figure should not appear or vanish with the PATH.
+ * {@code --profile-ops} adds where the Java int8 interpreter's time goes on one thread ({@link OpProfile}).
  */
 @Command(name = "bench-interpreter", hidden = true, mixinStandardHelpOptions = true, sortOptions = false,
     description = "Benchmark: inference rows/s of the Java interpreter (int8, float32), DL4J (float) and TFLite "
-        + "2.6.2 (int8, float32) on one preset network, for 1 and 2 threads, with ratios.")
+        + "2.6.2 (int8, float32) on one preset network, for 1 and 2 threads, with ratios. --litert adds LiteRT "
+        + "(npm @litertjs/core, XNNPACK wasm under Node, 1 thread) on the same .tflite files and rows: Java "
+        + "images/s per thread / LiteRT and top-1 agreement. --profile-ops adds the Java int8 time per op.")
 public final class BenchInterpreterCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -77,20 +85,38 @@ public final class BenchInterpreterCommand implements Callable<Integer> {
       description = "Training images whose min/max ranges the int8 export uses. Default: ${DEFAULT-VALUE}.")
   int calibrationRows;
 
+  @Option(names = "--litert",
+      description = "Also run LiteRT (npm @litertjs/core under Node, XNNPACK wasm, 1 thread) on the same .tflite "
+          + "files and rows, interleaved with the first thread count's runs; needs node and npm on PATH (the first "
+          + "run installs the package in --litert-dir). See deploy/bench/litert/README.md.")
+  boolean litert;
+
+  @Option(names = "--litert-dir",
+      description = "The directory holding litert.sh. Default: deploy/bench/litert of the checkout this jar was "
+          + "built in, else of the working directory.")
+  Path litertDir;
+
+  @Option(names = "--profile-ops", paramLabel = "SECONDS", defaultValue = "0",
+      description = "After the benchmark, profile the Java int8 interpreter on one thread for this many seconds "
+          + "(JFR execution samples): share of time per op and interpreter overhead. Default: 0 (off).")
+  int profileSeconds;
+
   private static final String JAVA_INT8 = "java int8";
   private static final String JAVA_FLOAT = "java float32";
   private static final String DL4J_FLOAT = "dl4j float";
   private static final String TFLITE_INT8 = "tflite int8";
   private static final String TFLITE_FLOAT = "tflite float32";
+  private static final String LITERT_INT8 = "litert int8";
+  private static final String LITERT_FLOAT = "litert float32";
 
   @Override
   public Integer call() throws IOException, InterruptedException, ExecutionException {
     Preset p;
     try {
       p = Preset.fromCliName(preset);
-      if (rows < 1 || batchSize < 1 || repeat < 1 || calibrationRows < 1 || rows < batchSize) {
-        throw new IllegalArgumentException("--rows, --batch-size, --repeat and --calibration-rows must be >= 1 and"
-            + " --rows >= --batch-size");
+      if (rows < 1 || batchSize < 1 || repeat < 1 || calibrationRows < 1 || rows < batchSize || profileSeconds < 0) {
+        throw new IllegalArgumentException("--rows, --batch-size, --repeat and --calibration-rows must be >= 1,"
+            + " --rows >= --batch-size and --profile-ops >= 0");
       }
       for (int t : threads) {
         if (t < 1) {
@@ -143,8 +169,44 @@ public final class BenchInterpreterCommand implements Callable<Integer> {
         p.cliName(), batches * batchSize, batchSize, repeat, calibration.length / itemSize,
         TfliteRuntime.runtimeVersion());
     console.flush();
+    LiteRtBench lite = null;
+    Map<String, int[]> javaTop1 = new LinkedHashMap<>();
+    if (litert) {
+      Path work = java.nio.file.Files.createTempDirectory("sparkquant-litert");
+      Path int8File = java.nio.file.Files.write(work.resolve("int8.tflite"), int8);
+      Path floatFile = java.nio.file.Files.write(work.resolve("float32.tflite"), float32);
+      Path rowsFile = work.resolve("rows.bin");
+      LiteRtBench.writeRows(rowsFile, test, shape);
+      Map<String, Path> models = new LinkedHashMap<>();
+      models.put("int8", int8File);
+      models.put("float32", floatFile);
+      lite = LiteRtBench.start(litertDir != null ? litertDir : defaultLitertDir(), rowsFile, models, work);
+      javaTop1.put("int8", top1(javaInt8, nhwc, itemSize));
+      javaTop1.put("float32", top1(javaFloat, nhwc, itemSize));
+      console.printf("litert: %s; files and rows in %s%n", lite.description(), work);
+      console.flush();
+    }
+    try {
+      run(console, engines, batches, lite, javaTop1);
+    } finally {
+      if (lite != null) {
+        lite.close();
+      }
+    }
+    if (profileSeconds > 0) {
+      OpProfile.run(javaInt8, nhwc, java.time.Duration.ofSeconds(profileSeconds), console);
+    }
+    console.flush();
+    return 0;
+  }
+
+  /** The timed rounds for every thread count, LiteRT's passes in the first one's, and the report. */
+  private void run(PrintWriter console, Map<String, Supplier<Engine>> engines, int batches, LiteRtBench lite,
+      Map<String, int[]> javaTop1) throws IOException, InterruptedException, ExecutionException {
     Map<Integer, Map<String, Double>> rates = new LinkedHashMap<>();
+    Map<String, int[]> liteTop1 = new LinkedHashMap<>();
     for (int t : threads) {
+      boolean withLite = lite != null && t == threads.get(0);
       Map<String, Double> best = new LinkedHashMap<>();
       Map<String, Double> bestCpu = new LinkedHashMap<>();
       List<List<Engine>> instances = new ArrayList<>();
@@ -167,6 +229,14 @@ public final class BenchInterpreterCommand implements Callable<Integer> {
               bestCpu.merge(names.get(e), n / (timing.cpuNanos() / 1e9), Math::max);
             }
           }
+          for (String model : withLite ? javaTop1.keySet() : List.<String>of()) {
+            LiteRtBench.Pass pass = lite.run(model);
+            liteTop1.put(model, pass.argmax());
+            if (r > 0) {
+              best.merge("litert " + model, pass.imagesPerSecond(), Math::max);
+              bestCpu.merge("litert " + model, pass.imagesPerCpuSecond(), Math::max);
+            }
+          }
         }
       } finally {
         pool.shutdown();
@@ -178,6 +248,19 @@ public final class BenchInterpreterCommand implements Callable<Integer> {
       console.printf("%d thread%s, rows per CPU-second of the scoring threads: %s%n", t, t == 1 ? "" : "s",
           format(bestCpu));
       console.printf("  ratios by CPU time: %s%n", ratios(bestCpu));
+      if (withLite) {
+        console.printf("  litert (1 thread, one image per call) vs java (%d thread%s, batches of %d), images/s per"
+                + " thread: java int8 / litert int8 = %.2f (goal >= 0.5); java float32 / litert float32 = %.2f%n",
+            t, t == 1 ? "" : "s", batchSize, best.get(JAVA_INT8) / t / best.get(LITERT_INT8),
+            best.get(JAVA_FLOAT) / t / best.get(LITERT_FLOAT));
+        console.printf("  the same per CPU-second (litert: the Node process's CPU time): java int8 / litert int8 = %.2f;"
+                + " java float32 / litert float32 = %.2f%n", bestCpu.get(JAVA_INT8) / bestCpu.get(LITERT_INT8),
+            bestCpu.get(JAVA_FLOAT) / bestCpu.get(LITERT_FLOAT));
+        for (String model : javaTop1.keySet()) {
+          console.printf("  top-1 agreement, litert %s vs java %s: %s%n", model, model,
+              agreement(javaTop1.get(model), liteTop1.get(model)));
+        }
+      }
       console.flush();
     }
     if (rates.size() > 1) {
@@ -191,8 +274,57 @@ public final class BenchInterpreterCommand implements Callable<Integer> {
         console.printf("speed-up %d -> %d threads: %s%n", first, t, sb);
       }
     }
-    console.flush();
-    return 0;
+  }
+
+  /** deploy/bench/litert of the checkout whose jobs/target holds this jar, else of the working directory. */
+  private static Path defaultLitertDir() {
+    try {
+      Path jar = Path.of(BenchInterpreterCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      // .../<checkout>/jobs/target/sparkquant-app.jar (or .../jobs/target/classes)
+      Path checkout = jar.getParent() == null || jar.getParent().getParent() == null ? null
+          : jar.getParent().getParent().getParent();
+      if (checkout != null) {
+        Path dir = checkout.resolve("deploy/bench/litert");
+        if (java.nio.file.Files.isRegularFile(dir.resolve("litert.sh"))) {
+          return dir;
+        }
+      }
+    } catch (java.net.URISyntaxException | SecurityException | IllegalArgumentException e) {
+      // not a file on disk: fall back to the working directory
+    }
+    return Path.of("deploy/bench/litert");
+  }
+
+  /** The top-1 class of every row, batch by batch (first maximum, as bench.mjs picks it). */
+  static int[] top1(Interpreter interpreter, List<float[]> batches, int itemSize) {
+    List<Integer> classes = new ArrayList<>();
+    for (float[] x : batches) {
+      float[] out = (float[]) interpreter.run((Object) x)[0];
+      int rowsIn = x.length / itemSize;
+      int perRow = out.length / rowsIn;
+      for (int row = 0; row < rowsIn; row++) {
+        int best = 0;
+        for (int k = 1; k < perRow; k++) {
+          if (out[row * perRow + k] > out[row * perRow + best]) {
+            best = k;
+          }
+        }
+        classes.add(best);
+      }
+    }
+    return classes.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  /** "same/n (percent)", or why there is no figure. */
+  static String agreement(int[] a, int[] b) {
+    if (b == null || a.length != b.length) {
+      return "not comparable (" + a.length + " vs " + (b == null ? "no" : b.length) + " rows)";
+    }
+    int same = 0;
+    for (int i = 0; i < a.length; i++) {
+      same += a[i] == b[i] ? 1 : 0;
+    }
+    return String.format(java.util.Locale.ROOT, "%d/%d (%.2f%%)", same, a.length, 100.0 * same / a.length);
   }
 
   /** One engine instance used by one thread. */
