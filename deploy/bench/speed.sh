@@ -2,7 +2,8 @@
 # Issue 14's speed figures in one command, on the cnn preset and the same cores: bench-interpreter (inference rows/s
 # of the Java interpreter int8 and float32, DL4J float, TFLite 2.6.2 int8 and float32, on 1 and 2 threads), then
 # bench-calibrate (calibration, Java float32 inference, DL4J float inference and int8 evaluation on the executors,
-# local[1] and local[2], and the peak live heap while calibrating N vs 10 N rows). The issue's lines are repeated
+# local[1] and local[2], and the peak live heap while calibrating N vs 10 N rows). With node on the PATH,
+# bench-interpreter also runs LiteRT (npm @litertjs/core, XNNPACK, one thread) on the same .tflite files. The issue's lines are repeated
 # at the end under "issue 14 figures".
 #   deploy/bench/speed.sh                  (run it on an otherwise idle machine: the load average is printed)
 # Environment: REPEAT (timed runs per kind, the fastest counts; default 3), INTERPRETER_ROWS (test images per
@@ -18,12 +19,16 @@ log="$(mktemp -t sparkquant-speed.XXXXXX)"
 
 step "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 step "bench-interpreter --preset cnn"
-"$SQ" bench-interpreter --preset cnn --rows "$INTERPRETER_ROWS" --repeat "$REPEAT" | tee "$log"
+litert=()
+if command -v node >/dev/null; then
+  litert=(--litert) # LiteRT (XNNPACK, WebAssembly) on the same files; deploy/bench/litert installs it on first use
+fi
+"$SQ" bench-interpreter --preset cnn --rows "$INTERPRETER_ROWS" --repeat "$REPEAT" "${litert[@]}" | tee "$log"
 step "bench-calibrate --preset cnn"
 "$SQ" bench-calibrate --preset cnn --rows "$CALIBRATE_ROWS" --repeat "$REPEAT" | tee -a "$log"
 step "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== issue 14 figures (goals: int8/DL4J >= 3.0, float32/DL4J >= 1.5, calibration/Java float >= 0.9, speed-ups >= 1.8x)"
-grep -E "^2 threads, rows/s|^  ratios by wall clock|: calibration / java float32|^speed-up local.*(calibration|java int8)|peak live heap|^  (driver|executor)" \
+grep -E "^2 threads, rows/s|^  ratios by wall clock|^  litert|^  the same per CPU-second|^  top-1 agreement, litert|: calibration / java float32|^speed-up local.*(calibration|java int8)|peak live heap|^  (driver|executor)" \
   "$log" || true
 rm -f "$log"
