@@ -36,6 +36,8 @@ public final class Interpreter {
   private final List<PreparedOp> prepared;
   /** Decoded constants (and constant-folded DEQUANTIZE outputs) by tensor index; null for activations. */
   private final Object[] constants;
+  /** The constants' shapes by tensor index (null for activations); ops never write shapes they did not produce. */
+  private final int[][] constantShapes;
   private final long activationBytes;
 
   /**
@@ -57,6 +59,12 @@ public final class Interpreter {
       throw e;
     }
     this.constants = plan.constants();
+    this.constantShapes = new int[constants.length][];
+    for (int i = 0; i < constants.length; i++) {
+      if (constants[i] != null) {
+        constantShapes[i] = model.tensor(i).shape();
+      }
+    }
     this.prepared = plan.ops();
     this.activationBytes = plan.activationBytes();
   }
@@ -180,10 +188,14 @@ public final class Interpreter {
 
   /** Runs on typed inputs (shape checked against the model's, except the leading batch dimension). */
   public TensorValue[] run(TensorValue... inputs) {
-    TensorValue[] all = runAll(inputs);
+    int[][] shapes = new int[model.tensors().size()][];
+    Object[] values = execute(inputs, shapes);
     TensorValue[] out = new TensorValue[model.outputs().length];
     for (int i = 0; i < out.length; i++) {
-      out[i] = all[model.outputs()[i]];
+      int t = model.outputs()[i];
+      // outputs belong to the caller: an output that is a constant (or a RESHAPE of one) is handed out as a copy
+      Object v = isConstant(values[t]) ? copy(values[t]) : values[t];
+      out[i] = new TensorValue(model.tensor(t).type(), shapes[t], v);
     }
     return out;
   }
@@ -191,20 +203,30 @@ public final class Interpreter {
   /**
    * Runs and returns every tensor's value by tensor index (inputs, constants, intermediates, outputs;
    * null for tensors no operator touches), for per-layer error reports. Names: {@link #tensorIndex}.
+   * Constant tensors (and RESHAPEs of them) are the interpreter's own arrays, shared by every run and thread,
+   * not copies: read them, never write them.
    */
   public TensorValue[] runAll(TensorValue... inputs) {
+    int n = model.tensors().size();
+    int[][] shapes = new int[n][];
+    Object[] values = execute(inputs, shapes);
+    TensorValue[] all = new TensorValue[n];
+    for (int i = 0; i < n; i++) {
+      if (values[i] != null) {
+        all[i] = new TensorValue(model.tensor(i).type(), shapes[i], values[i]);
+      }
+    }
+    return all;
+  }
+
+  /** Checks the inputs and runs every operator; returns every tensor's array and fills {@code shapes}. */
+  private Object[] execute(TensorValue[] inputs, int[][] shapes) {
     int[] inputIdx = model.inputs();
     if (inputs.length != inputIdx.length) {
       throw new IllegalArgumentException("model has " + inputIdx.length + " inputs, got " + inputs.length);
     }
-    int n = model.tensors().size();
     Object[] values = constants.clone();
-    int[][] shapes = new int[n][];
-    for (int i = 0; i < n; i++) {
-      if (constants[i] != null) {
-        shapes[i] = model.tensor(i).shape();
-      }
-    }
+    System.arraycopy(constantShapes, 0, shapes, 0, constantShapes.length);
     for (int k = 0; k < inputs.length; k++) {
       TfliteTensor t = model.tensor(inputIdx[k]);
       TensorValue in = inputs[k];
@@ -232,18 +254,10 @@ public final class Interpreter {
         throw e.at(op.name);
       }
     }
-    TensorValue[] all = new TensorValue[n];
-    for (int i = 0; i < n; i++) {
-      if (values[i] != null) {
-        // constants (and RESHAPEs of them) are shared by every run: hand out copies
-        Object v = isShared(values[i]) ? copy(values[i]) : values[i];
-        all[i] = new TensorValue(model.tensor(i).type(), shapes[i], v);
-      }
-    }
-    return all;
+    return values;
   }
 
-  private boolean isShared(Object value) {
+  private boolean isConstant(Object value) {
     for (Object c : constants) {
       if (c == value) {
         return true;

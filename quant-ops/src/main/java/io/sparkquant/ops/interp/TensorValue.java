@@ -8,7 +8,8 @@ import java.util.Arrays;
  * FLOAT32, {@code byte[]} for INT8, {@code short[]} for INT16 and FLOAT16 bits, {@code int[]} for INT32,
  * {@code long[]} for INT64). The array is not copied. Arrays the interpreter returns belong to the caller,
  * except that a RESHAPE passes its input array through: an output computed by RESHAPE directly from a model
- * input is that input's array. Do not mutate an input while a run uses it.
+ * input is that input's array; and {@link Interpreter#runAll} hands out constant tensors as the interpreter's
+ * own arrays (read-only). Do not mutate an input while a run uses it.
  */
 public record TensorValue(TensorType type, int[] shape, Object data) {
 

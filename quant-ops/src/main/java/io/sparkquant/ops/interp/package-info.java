@@ -5,7 +5,7 @@
  * Interpreter interpreter = new Interpreter(TfliteReader.read(bytes)); // prepares every op once
  * Object[] out = interpreter.run((Object) int8Images);   // flat arrays, batch = length / per-sample size
  * TensorValue[] typed = interpreter.run(TensorValue.ofFloat(new int[] {n, 28, 28, 1}, images));
- * TensorValue[] all = interpreter.runAll(input);         // every tensor by index, for per-layer reports
+ * TensorValue[] all = interpreter.runAll(input);         // every tensor by index (constants read-only)
  * int conv1 = interpreter.tensorIndex("conv1");
  * }</pre>
  *

@@ -79,31 +79,13 @@ public final class FullyConnected {
           System.arraycopy(bias, 0, acc[r], 0, outputDepth);
         }
       }
-      final int[] a0 = acc[0];
-      final int[] a1 = acc[1];
-      final int[] a2 = acc[2];
-      final int[] a3 = acc[3];
-      // rows past the batch read row b0 again into accumulators that are never stored
-      final int in0 = b0 * accumDepth;
-      final int in1 = (rows > 1 ? b0 + 1 : b0) * accumDepth;
-      final int in2 = (rows > 2 ? b0 + 2 : b0) * accumDepth;
-      final int in3 = (rows > 3 ? b0 + 3 : b0) * accumDepth;
-      for (int d = 0; d < accumDepth; d++) {
-        final int x0 = input[in0 + d] + inputOffset;
-        final int x1 = input[in1 + d] + inputOffset;
-        final int x2 = input[in2 + d] + inputOffset;
-        final int x3 = input[in3 + d] + inputOffset;
-        if ((x0 | x1 | x2 | x3) == 0) {
-          continue;
+      if (rows < ROW_BLOCK) { // the batch's last rows (all of batch 1): one at a time, not four with copies
+        for (int r = 0; r < rows; r++) {
+          accumulateRow(input, (b0 + r) * accumDepth, inputOffset, accumDepth, outputDepth, packed, acc[r]);
         }
-        final int[] w = packed[d];
-        for (int oc = 0; oc < outputDepth; oc++) {
-          final int v = w[oc];
-          a0[oc] += v * x0;
-          a1[oc] += v * x1;
-          a2[oc] += v * x2;
-          a3[oc] += v * x3;
-        }
+      } else {
+        accumulate4(input, b0 * accumDepth, inputOffset, accumDepth, outputDepth, packed, acc[0], acc[1], acc[2],
+            acc[3]);
       }
       for (int r = 0; r < rows; r++) {
         final int[] a = acc[r];
@@ -112,6 +94,45 @@ public final class FullyConnected {
           output[outBase + oc] = (byte) outputStage(a[oc], outputMultiplier, outputShift, outputOffset,
               outputActivationMin, outputActivationMax);
         }
+      }
+    }
+  }
+
+  /** Four input rows from {@code in0} on: {@code a_r[oc] += packed[d][oc] * (input[row r][d] + inputOffset)}. */
+  private static void accumulate4(byte[] input, int in0, int inputOffset, int accumDepth, int outputDepth,
+      int[][] packed, int[] a0, int[] a1, int[] a2, int[] a3) {
+    final int in1 = in0 + accumDepth;
+    final int in2 = in1 + accumDepth;
+    final int in3 = in2 + accumDepth;
+    for (int d = 0; d < accumDepth; d++) {
+      final int x0 = input[in0 + d] + inputOffset;
+      final int x1 = input[in1 + d] + inputOffset;
+      final int x2 = input[in2 + d] + inputOffset;
+      final int x3 = input[in3 + d] + inputOffset;
+      if ((x0 | x1 | x2 | x3) == 0) {
+        continue;
+      }
+      final int[] w = packed[d];
+      for (int oc = 0; oc < outputDepth; oc++) {
+        final int v = w[oc];
+        a0[oc] += v * x0;
+        a1[oc] += v * x1;
+        a2[oc] += v * x2;
+        a3[oc] += v * x3;
+      }
+    }
+  }
+
+  private static void accumulateRow(byte[] input, int in, int inputOffset, int accumDepth, int outputDepth,
+      int[][] packed, int[] a) {
+    for (int d = 0; d < accumDepth; d++) {
+      final int x = input[in + d] + inputOffset;
+      if (x == 0) {
+        continue;
+      }
+      final int[] w = packed[d];
+      for (int oc = 0; oc < outputDepth; oc++) {
+        a[oc] += w[oc] * x;
       }
     }
   }
@@ -168,27 +189,12 @@ public final class FullyConnected {
       for (int r = 0; r < ROW_BLOCK; r++) {
         java.util.Arrays.fill(acc[r], 0, outputDepth, 0f);
       }
-      final float[] a0 = acc[0];
-      final float[] a1 = acc[1];
-      final float[] a2 = acc[2];
-      final float[] a3 = acc[3];
-      final int in0 = b0 * accumDepth;
-      final int in1 = (rows > 1 ? b0 + 1 : b0) * accumDepth;
-      final int in2 = (rows > 2 ? b0 + 2 : b0) * accumDepth;
-      final int in3 = (rows > 3 ? b0 + 3 : b0) * accumDepth;
-      for (int d = 0; d < accumDepth; d++) {
-        final float x0 = input[in0 + d];
-        final float x1 = input[in1 + d];
-        final float x2 = input[in2 + d];
-        final float x3 = input[in3 + d];
-        final float[] w = packed[d];
-        for (int oc = 0; oc < outputDepth; oc++) {
-          final float v = w[oc];
-          a0[oc] += x0 * v;
-          a1[oc] += x1 * v;
-          a2[oc] += x2 * v;
-          a3[oc] += x3 * v;
+      if (rows < ROW_BLOCK) { // each row's sum in the same order as in a block of four: bit-identical
+        for (int r = 0; r < rows; r++) {
+          accumulateRow(input, (b0 + r) * accumDepth, accumDepth, outputDepth, packed, acc[r]);
         }
+      } else {
+        accumulate4(input, b0 * accumDepth, accumDepth, outputDepth, packed, acc[0], acc[1], acc[2], acc[3]);
       }
       for (int r = 0; r < rows; r++) {
         final float[] a = acc[r];
@@ -196,6 +202,38 @@ public final class FullyConnected {
         for (int oc = 0; oc < outputDepth; oc++) {
           output[outBase + oc] = KernelUtil.clamp(bias == null ? a[oc] : a[oc] + bias[oc], min, max);
         }
+      }
+    }
+  }
+
+  private static void accumulate4(float[] input, int in0, int accumDepth, int outputDepth, float[][] packed,
+      float[] a0, float[] a1, float[] a2, float[] a3) {
+    final int in1 = in0 + accumDepth;
+    final int in2 = in1 + accumDepth;
+    final int in3 = in2 + accumDepth;
+    for (int d = 0; d < accumDepth; d++) {
+      final float x0 = input[in0 + d];
+      final float x1 = input[in1 + d];
+      final float x2 = input[in2 + d];
+      final float x3 = input[in3 + d];
+      final float[] w = packed[d];
+      for (int oc = 0; oc < outputDepth; oc++) {
+        final float v = w[oc];
+        a0[oc] += x0 * v;
+        a1[oc] += x1 * v;
+        a2[oc] += x2 * v;
+        a3[oc] += x3 * v;
+      }
+    }
+  }
+
+  private static void accumulateRow(float[] input, int in, int accumDepth, int outputDepth, float[][] packed,
+      float[] a) {
+    for (int d = 0; d < accumDepth; d++) {
+      final float x = input[in + d];
+      final float[] w = packed[d];
+      for (int oc = 0; oc < outputDepth; oc++) {
+        a[oc] += x * w[oc];
       }
     }
   }

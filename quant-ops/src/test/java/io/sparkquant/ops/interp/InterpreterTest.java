@@ -3,6 +3,8 @@ package io.sparkquant.ops.interp;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,6 +65,10 @@ class InterpreterTest {
     assertEquals(cnn.tensors().size(), all.length);
     assertArrayEquals(new int[] {2, 28, 28, 16}, all[conv1].shape());
     assertNotNull(all[interpreter.tensorIndex("dense/weights")], "constants are included");
+    TensorValue[] again = interpreter.runAll(new TensorValue(TensorType.FLOAT32, new int[] {2, 28, 28, 1}, images));
+    assertSame(all[interpreter.tensorIndex("dense/weights")].data(), again[interpreter.tensorIndex("dense/weights")]
+        .data(), "constants are shared read-only, not copied on every run");
+    assertNotSame(all[conv1].data(), again[conv1].data(), "every run has its own activations");
     Object[] tflite = Judge.tflite(withIntermediates, 2, images);
     assertArrayEquals((byte[]) tflite[1], all[conv1].int8s(), "conv1");
     assertArrayEquals((byte[]) tflite[2], all[pool2].int8s(), "pool2");
