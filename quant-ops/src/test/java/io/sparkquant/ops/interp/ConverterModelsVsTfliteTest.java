@@ -73,6 +73,52 @@ class ConverterModelsVsTfliteTest {
     }
   }
 
+  /**
+   * TFLite Micro's micro_speech keyword model (int8 in [1,49,40,1], int8 scores for silence, unknown, yes, no):
+   * the yes and no spectrograms of its own test data, then seeded random int8 spectrograms.
+   */
+  @Test
+  void microSpeechInt8MatchesTfliteExactlyAndHearsYesAndNo() {
+    byte[] bytes = resource("micro_speech_int8.tflite",
+        "3cacd1c032aea537a2fe6259a963d1145de5f544e867bffdcc54470fcbb7c571");
+    byte[] yes = resource("micro_speech_yes_features.int8",
+        "1786ccf8826cdddfdcf11782bbfbc44fedec8c98f2b14910255282245cb0c390");
+    byte[] no = resource("micro_speech_no_features.int8",
+        "719a7f7c5a4396f53421086b666b7699a6d39a97d3a068c3af7b230cde942a74");
+    Interpreter interpreter = new Interpreter(TfliteReader.read(bytes));
+    assertEquals(TensorType.INT8, interpreter.inputTensor(0).type());
+    assertEquals(yes.length, interpreter.inputTensor(0).elementCount());
+    SplittableRandom rnd = new SplittableRandom(12);
+    try (TfliteRuntime runtime = TfliteRuntime.create(bytes, 1)) {
+      byte[][] spoken = {yes, no};
+      int[] expectedLabel = {2, 3};
+      for (int k = 0; k < spoken.length; k++) {
+        Object[] inputs = {spoken[k]};
+        byte[] theirs = (byte[]) runtime.run(inputs)[0];
+        byte[] ours = (byte[]) interpreter.run(inputs)[0];
+        Judge.compare(MICRO_SPEECH_LABELS[expectedLabel[k]] + " features", theirs, ours, 0f);
+        assertEquals(MICRO_SPEECH_LABELS[expectedLabel[k]], MICRO_SPEECH_LABELS[argmax(ours)],
+            java.util.Arrays.toString(ours));
+      }
+      for (int trial = 0; trial < 50; trial++) {
+        Object[] inputs = randomInputs(interpreter, rnd);
+        Judge.compare("trial " + trial, runtime.run(inputs)[0], interpreter.run(inputs)[0], 0f);
+      }
+    }
+  }
+
+  private static final String[] MICRO_SPEECH_LABELS = {"silence", "unknown", "yes", "no"};
+
+  private static int argmax(byte[] scores) {
+    int best = 0;
+    for (int i = 1; i < scores.length; i++) {
+      if (scores[i] > scores[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
   @Test
   void selfieSegmentationIsRefusedNamingTheMissingOps() {
     byte[] bytes = resource("selfie_segmentation.tflite",
