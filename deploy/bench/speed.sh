@@ -17,7 +17,7 @@ CALIBRATE_ROWS="${CALIBRATE_ROWS:-6000}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" # one ND4J thread per task or scoring thread
 log="$(mktemp -t sparkquant-speed.XXXXXX)"
 
-step "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+step "load average $(cut -d' ' -f1-3 /proc/loadavg), $(getconf _NPROCESSORS_ONLN) cores"
 step "bench-interpreter --preset cnn"
 litert=()
 if command -v node >/dev/null; then
