@@ -86,6 +86,11 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
       description = "Local masters to compare. Default: ${DEFAULT-VALUE}.")
   List<String> masters;
 
+  @Option(names = "--pin-cores",
+      description = "Confine the whole JVM (task, JIT compiler and GC threads) to the first N CPUs while local[N] runs"
+          + " (Linux taskset), so local[1] gets one core and not the idle ones too. Default: false.")
+  boolean pinCores;
+
   @Option(names = "--heap-master",
       description = "Master of the heap runs, e.g. spark://127.0.0.1:7077 (then run the benchmark through"
           + " deploy/submit.sh so that executors get the jar). Default: the last of --masters.")
@@ -130,7 +135,7 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     Map<String, List<Double>> rates = new LinkedHashMap<>();
     for (String master : speed ? masters : List.<String>of()) {
       SparkSession spark = SparkSessions.create("sparkquant-bench-calibrate", master);
-      try {
+      try (CoreAffinity pinned = pinCores ? CoreAffinity.pin(BenchCommand.localCores(master)) : null) {
         Workload w = workload(spark, rangeMethod);
         StageMetrics metrics = StageMetrics.attach(spark.sparkContext());
         // Warm-up (JIT, ND4J, page cache), and the table the int8 export is quantized with.

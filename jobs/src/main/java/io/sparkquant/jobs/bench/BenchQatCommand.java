@@ -92,6 +92,11 @@ public final class BenchQatCommand implements Callable<Integer> {
       description = "Local masters to compare, comma separated. Default: ${DEFAULT-VALUE}.")
   List<String> masters;
 
+  @Option(names = "--pin-cores",
+      description = "Confine the whole JVM (task, JIT compiler and GC threads) to the first N CPUs while local[N] runs"
+          + " (Linux taskset), so local[1] gets one core and not the idle ones too. Default: false.")
+  boolean pinCores;
+
   @Override
   public Integer call() throws IOException {
     TrainConfig config;
@@ -113,7 +118,7 @@ public final class BenchQatCommand implements Callable<Integer> {
     for (String master : masters) {
       int cores = BenchCommand.localCores(master);
       SparkSession spark = SparkSessions.create("sparkquant-bench-qat", master);
-      try {
+      try (CoreAffinity pinned = pinCores ? CoreAffinity.pin(BenchCommand.localCores(master)) : null) {
         TensorDataset dataset = TensorDatasets.load(spark, data);
         DatasetInfo info = dataset.info();
         Dataset<Row> input = dataset.rows().limit((int) rows);
