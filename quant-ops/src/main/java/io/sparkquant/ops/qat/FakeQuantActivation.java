@@ -4,6 +4,7 @@ import io.sparkquant.ops.kernels.Conv;
 import io.sparkquant.ops.kernels.DepthwiseConv;
 import io.sparkquant.ops.kernels.FullyConnected;
 import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.LeakyRelu;
 import io.sparkquant.ops.numerics.FixedPoint;
 import io.sparkquant.ops.numerics.QuantParams;
 import java.util.Arrays;
@@ -12,6 +13,7 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.BaseActivationFunction;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationLReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU6;
 import org.nd4j.linalg.activations.impl.ActivationSigmoid;
@@ -105,7 +107,13 @@ public final class FakeQuantActivation extends BaseActivationFunction {
     /** {@link DepthwiseConv#outputStage}: common.h, double rounding. */
     DEPTHWISE_CONV_2D,
     /** {@link FullyConnected#outputStage}: ruy, single rounding. */
-    FULLY_CONNECTED
+    FULLY_CONNECTED,
+    /**
+     * {@link LeakyRelu}: the wrapped {@link ActivationLReLU}'s alpha, the input's int8 value requantized with two
+     * fixed-point multipliers (double rounding). Its input is read on its grid (the output of an int8 op), no
+     * weights.
+     */
+    LEAKY_RELU
   }
 
   public IActivation getWrapped() {
@@ -207,6 +215,10 @@ public final class FakeQuantActivation extends BaseActivationFunction {
     }
     QuantParams pIn = inputParams();
     QuantParams pOut = outputParams();
+    if (integerKernel == IntegerKernel.LEAKY_RELU && pIn == null && pOut != null) {
+      leakyReluInPlace(in, pOut);
+      return in;
+    }
     if (integerKernel != null && pIn == null && pOut != null) {
       // the kernel's output, fused activation included: the wrapped activation is its clamp
       requantizeInPlace(in, fusedActivation(), pOut);
@@ -262,6 +274,30 @@ public final class FakeQuantActivation extends BaseActivationFunction {
   }
 
   /**
+   * {@code x = outputScale * (q - outputZeroPoint)} with {@code q} the int8 LEAKY_RELU of the int8 input that
+   * {@code x} stands for ({@code x} is on the input's grid: {@code quantize} gives its int8 value back exactly).
+   */
+  private void leakyReluInPlace(INDArray x, QuantParams output) {
+    if (!(activation instanceof ActivationLReLU lrelu)) {
+      throw new IllegalStateException("integer kernel LEAKY_RELU wraps " + activation + ", not a leaky relu");
+    }
+    QuantParams input = QuantParams.int8Activation(kernelInputRange[0], kernelInputRange[1]);
+    LeakyRelu.QuantizedParams p = LeakyRelu.prepare(input.scale(), input.zeroPoint(), output.scale(),
+        output.zeroPoint(), (float) lrelu.getAlpha(), QMIN, QMAX);
+    float[] v = floats(x);
+    byte[] q = new byte[v.length];
+    for (int i = 0; i < v.length; i++) {
+      q[i] = (byte) input.quantize(v[i], QMIN, QMAX);
+    }
+    byte[] out = new byte[v.length];
+    LeakyRelu.evalInt8(p, q, out);
+    for (int i = 0; i < v.length; i++) {
+      v[i] = output.dequantize(out[i]);
+    }
+    x.assign(Nd4j.create(v, x.shape(), 'c').castTo(x.dataType()));
+  }
+
+  /**
    * The output stage of one int8 kernel with its prepared parameters: {@code multiplier}/{@code shift} per channel
    * (one for FULLY_CONNECTED), from the kernel's own prepare.
    */
@@ -299,6 +335,7 @@ public final class FakeQuantActivation extends BaseActivationFunction {
           Arrays.fill(sh, p.outputShift());
           yield new OutputStage(kernel, m, sh, p.outputOffset(), p.outputActivationMin(), p.outputActivationMax());
         }
+        case LEAKY_RELU -> throw new IllegalStateException("LEAKY_RELU has no accumulator output stage");
       };
     }
 
@@ -311,6 +348,7 @@ public final class FakeQuantActivation extends BaseActivationFunction {
             outputActivationMin, outputActivationMax);
         case FULLY_CONNECTED -> FullyConnected.outputStage(acc, multiplier[c], shift[c], outputOffset,
             outputActivationMin, outputActivationMax);
+        case LEAKY_RELU -> throw new IllegalStateException("LEAKY_RELU has no accumulator output stage");
       };
     }
   }

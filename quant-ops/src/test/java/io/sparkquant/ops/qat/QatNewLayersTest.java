@@ -81,6 +81,17 @@ class QatNewLayersTest {
   private static final double FLOAT_TOLERANCE = 1e-6;
   /** One step of the int8 softmax output. */
   private static final float OUTPUT_STEP = 1f / 256f;
+  /**
+   * Simulation vs int8 interpreter, measured on 256 seeded rows of the three models, untrained and after 8 steps: top-1
+   * 256/256 and outputs within 1 step (identical on 118/256 rows for newLayers untrained, 256/256 otherwise); every
+   * tensor not downstream of a requantized CONCATENATION input identical; a requantizing CONCATENATION's output within
+   * 1 step (on 11.6% of newLayers' merge1 elements), up to 7 steps further down (a conv sums those differences).
+   * Asserted with a margin of 2 rows and 1 step.
+   */
+  private static final int MIN_TOP1_OF_256 = 254;
+  private static final float MAX_OUTPUT_STEPS = 1;
+  private static final int MAX_CONCATENATION_STEPS = 1;
+  private static final int MAX_DOWNSTREAM_STEPS = 8;
 
   private record Case(String name, Model model, Graph graph, ActivationRanges ranges) {}
 
@@ -267,8 +278,13 @@ class QatNewLayersTest {
     assertTrue(e.getMessage().contains("the graph output must be produced by a FULLY_CONNECTED"), e.getMessage());
   }
 
-  /** The measured agreement of the simulation with the int8 interpreter. */
-  private record Agreement(int rows, int top1, int identicalRows, float maxOutputSteps, Map<String, int[]> tensors) {
+  /**
+   * The measured agreement of the simulation with the int8 interpreter; {@code tensors}: per tensor {elements off,
+   * elements compared, max steps}; {@code requantized}: the tensors at or after a CONCATENATION whose export
+   * requantizes an input.
+   */
+  private record Agreement(int rows, int top1, int identicalRows, float maxOutputSteps, Map<String, int[]> tensors,
+      java.util.Set<String> requantized, java.util.Set<String> concatenations) {
     @Override
     public String toString() {
       StringBuilder b = new StringBuilder("top-1 " + top1 + "/" + rows + ", identical outputs " + identicalRows + "/"
@@ -313,6 +329,18 @@ class QatNewLayersTest {
       }
       tensors.put(t.name(), new int[] {off, ints.length, maxSteps});
     }
+    java.util.Set<String> requantized = new java.util.HashSet<>();
+    java.util.Set<String> concatenations = new java.util.HashSet<>();
+    for (Node n : g.nodes()) {
+      boolean requantizes = n instanceof Node.Concatenation && model.tensors().stream()
+          .anyMatch(t -> t.name().endsWith("/requantized/" + n.name()));
+      if (requantizes) {
+        concatenations.add(n.output());
+      }
+      if (requantizes || n.inputs().stream().anyMatch(requantized::contains)) {
+        requantized.add(n.output());
+      }
+    }
     int classes = deployed.length / ROWS;
     int top1 = 0;
     int identical = 0;
@@ -326,12 +354,19 @@ class QatNewLayersTest {
       top1 += argMax(simulated, r, classes) == argMax(deployed, r, classes) ? 1 : 0;
       identical += rowDiff == 0 ? 1 : 0;
     }
-    return new Agreement(ROWS, top1, identical, maxDiff / OUTPUT_STEP, tensors);
+    return new Agreement(ROWS, top1, identical, maxDiff / OUTPUT_STEP, tensors, requantized, concatenations);
   }
 
   private static void assertAgreement(String what, Agreement a) {
-    // filled in from the measured figures
-    assertTrue(a.top1() >= a.rows() - 1, what + ": " + a);
+    assertTrue(a.top1() >= MIN_TOP1_OF_256 * a.rows() / 256, what + ": " + a);
+    assertTrue(a.maxOutputSteps() <= MAX_OUTPUT_STEPS, what + ": " + a);
+    a.tensors().forEach((t, d) -> {
+      int allowed = a.concatenations().contains(t) ? MAX_CONCATENATION_STEPS
+          : a.requantized().contains(t) ? MAX_DOWNSTREAM_STEPS : 0;
+      assertTrue(d[2] <= allowed, what + ": tensor '" + t + "' " + d[0] + " of " + d[1] + " elements off, by up to "
+          + d[2] + " steps (allowed " + allowed + "): " + a);
+    });
+    assertTrue(a.tensors().size() >= 6, what + ": compared only " + a.tensors().keySet());
   }
 
   private static float[] runFloat32(Graph g, float[] x, int batch) {
