@@ -87,18 +87,20 @@
  *       <td>none (keeps its input's parameters; the padding is the zero point, a real 0)</td></tr>
  *   <tr><td>RESIZE_NEAREST_NEIGHBOR</td><td>Upsampling2D (the factors)</td><td>none (copies, input's
  *       parameters)</td></tr>
- *   <tr><td>CONCATENATION (channels)</td><td>MergeVertex {@code <node>_merge} (dimension 1: NCHW channels) +
- *       identity ActivationLayer {@code <node>}</td><td>output over the exporter's parameters: the inputs' when they
- *       agree, else the union of their ranges; the exporter's QUANTIZE of each differing input gives the same value
- *       up to the double rounding of its fixed-point multiply (one int8 step)</td></tr>
+ *   <tr><td>CONCATENATION (channels)</td><td>identity ActivationLayer {@code <node>_requantize_<input>} per input +
+ *       MergeVertex {@code <node>} (dimension 1: NCHW channels)</td><td>each input requantized to the exporter's
+ *       output parameters (the inputs' when they agree, else the union of their ranges) by the int8 QUANTIZE kernel
+ *       the exporter writes ({@code IntegerKernel.REQUANTIZE}; the identity when the parameters agree)</td></tr>
  * </table>
  * Parameters a tensor inherits (pools, reshape, pad, resize, global max) are followed to the calibrated, fixed or
  * concatenation range they come from, both for identity hooks and for the input parameters of the integer-kernel
- * hooks. A MergeVertex or ElementWiseVertex that reads the network input reads it through one identity
- * ActivationLayer {@code <input>_quantized} carrying the input fake-quantizer (only layers have preprocessors). An
- * ActivationLayer (RELU..., LEAKY_RELU) works in place at inference: where other nodes read its input tensor too, it
- * reads a copy ({@code ScaleVertex} by 1), else a vertex running after it would see activated values.
- * Anything else (a SOFTMAX elsewhere, a RESHAPE that is not a flatten into dense layers, a graph output not produced
+ * hooks. A vertex that is not a layer (ADD's ElementWiseVertex, a copy) and reads the network input reads it through
+ * one identity ActivationLayer {@code <input>_quantized} carrying the input fake-quantizer (only layers have
+ * preprocessors). An ActivationLayer (RELU..., LEAKY_RELU, the requantize hooks) works in place at inference: where
+ * other nodes read its input tensor too, it reads a copy ({@code ScaleVertex} by 1), else a vertex running after it
+ * would see activated values.
+ *
+ * <p>Anything else (a SOFTMAX elsewhere, a RESHAPE that is not a flatten into dense layers, a graph output not produced
  * by a FULLY_CONNECTED, e.g. a LEAKY_RELU output layer) is rejected naming the node and its index. {@code QatNetwork.writeBack()} copies the DL4J
  * parameters back through the inverse layouts (permutations only: float32 values are unchanged, so a network built and
  * written back without training exports byte-identical models) into a new Graph with the same nodes, tensors and
