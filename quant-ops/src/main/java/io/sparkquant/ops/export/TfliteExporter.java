@@ -93,6 +93,21 @@ public final class TfliteExporter {
     return names;
   }
 
+  /**
+   * The range whose {@link QuantParams#int8Activation} gives an int8 CONCATENATION's output parameters when its
+   * inputs' parameters differ (when they all agree, the output keeps them): the union of the inputs' representable
+   * ranges {@code [dequantize(-128), dequantize(127)]}.
+   */
+  public static float[] int8ConcatenationRange(List<QuantParams> inputs) {
+    float min = Float.POSITIVE_INFINITY;
+    float max = Float.NEGATIVE_INFINITY;
+    for (QuantParams p : inputs) {
+      min = Math.min(min, p.dequantize(-128));
+      max = Math.max(max, p.dequantize(127));
+    }
+    return new float[] {min, max};
+  }
+
   /** The min_runtime_version string a model carries ("" if absent). */
   public static String minRuntimeVersion(TfliteModel model) {
     byte[] b = model.metadata().get(MIN_RUNTIME_METADATA);
@@ -106,7 +121,11 @@ public final class TfliteExporter {
     return new String(b, 0, n, StandardCharsets.US_ASCII);
   }
 
-  private static boolean inheritsInputParams(Node n) {
+  /**
+   * Whether {@code n}'s output keeps its (first) input's parameters: pools, RESHAPE, PAD, RESIZE_NEAREST_NEIGHBOR,
+   * global max pooling.
+   */
+  public static boolean inheritsInputParams(Node n) {
     return n instanceof Node.Pool2D || n instanceof Node.Reshape || n instanceof Node.Pad
         || n instanceof Node.ResizeNearest || (n instanceof Node.GlobalPool g && g.kind() == Node.PoolKind.MAX);
   }
@@ -238,13 +257,8 @@ public final class TfliteExporter {
         }
         return new QuantParams(scale, 0);
       }
-      float min = Float.POSITIVE_INFINITY;
-      float max = Float.NEGATIVE_INFINITY;
-      for (QuantParams p : in) {
-        min = Math.min(min, p.dequantize(-128));
-        max = Math.max(max, p.dequantize(127));
-      }
-      return QuantParams.int8Activation(min, max);
+      float[] union = int8ConcatenationRange(in);
+      return QuantParams.int8Activation(union[0], union[1]);
     }
 
     QuantParams fromRange(float[] r) {

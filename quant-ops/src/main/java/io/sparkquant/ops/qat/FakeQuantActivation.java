@@ -4,6 +4,8 @@ import io.sparkquant.ops.kernels.Conv;
 import io.sparkquant.ops.kernels.DepthwiseConv;
 import io.sparkquant.ops.kernels.FullyConnected;
 import io.sparkquant.ops.kernels.FusedActivation;
+import io.sparkquant.ops.kernels.LeakyRelu;
+import io.sparkquant.ops.kernels.Quantize;
 import io.sparkquant.ops.numerics.FixedPoint;
 import io.sparkquant.ops.numerics.QuantParams;
 import java.util.Arrays;
@@ -12,6 +14,7 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.BaseActivationFunction;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationLReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU6;
 import org.nd4j.linalg.activations.impl.ActivationSigmoid;
@@ -105,7 +108,20 @@ public final class FakeQuantActivation extends BaseActivationFunction {
     /** {@link DepthwiseConv#outputStage}: common.h, double rounding. */
     DEPTHWISE_CONV_2D,
     /** {@link FullyConnected#outputStage}: ruy, single rounding. */
-    FULLY_CONNECTED
+    FULLY_CONNECTED,
+    /**
+     * {@link LeakyRelu}: the wrapped {@link ActivationLReLU}'s alpha, the input's int8 value requantized with two
+     * fixed-point multipliers (double rounding). Its input is read on its grid (the output of an int8 op), no
+     * weights.
+     */
+    LEAKY_RELU,
+    /**
+     * {@link Quantize#requantize}: QUANTIZE of an int8 input to the output's int8 parameters (a CONCATENATION input
+     * the exporter requantizes), {@code MultiplyByQuantizedMultiplier(q - inputZeroPoint)}, double rounding; the
+     * values unchanged when the parameters agree (the exporter then writes no QUANTIZE). The wrapped activation is
+     * the identity.
+     */
+    REQUANTIZE
   }
 
   public IActivation getWrapped() {
@@ -207,6 +223,14 @@ public final class FakeQuantActivation extends BaseActivationFunction {
     }
     QuantParams pIn = inputParams();
     QuantParams pOut = outputParams();
+    if (integerKernel == IntegerKernel.LEAKY_RELU && pIn == null && pOut != null) {
+      leakyReluInPlace(in, pOut);
+      return in;
+    }
+    if (integerKernel == IntegerKernel.REQUANTIZE && pIn == null && pOut != null) {
+      requantizeInt8InPlace(in, pOut);
+      return in;
+    }
     if (integerKernel != null && pIn == null && pOut != null) {
       // the kernel's output, fused activation included: the wrapped activation is its clamp
       requantizeInPlace(in, fusedActivation(), pOut);
@@ -262,6 +286,53 @@ public final class FakeQuantActivation extends BaseActivationFunction {
   }
 
   /**
+   * {@code x = outputScale * (q - outputZeroPoint)} with {@code q} the int8 LEAKY_RELU of the int8 input that
+   * {@code x} stands for ({@code x} is on the input's grid: {@code quantize} gives its int8 value back exactly).
+   */
+  private void leakyReluInPlace(INDArray x, QuantParams output) {
+    if (!(activation instanceof ActivationLReLU lrelu)) {
+      throw new IllegalStateException("integer kernel LEAKY_RELU wraps " + activation + ", not a leaky relu");
+    }
+    QuantParams input = QuantParams.int8Activation(kernelInputRange[0], kernelInputRange[1]);
+    LeakyRelu.QuantizedParams p = LeakyRelu.prepare(input.scale(), input.zeroPoint(), output.scale(),
+        output.zeroPoint(), (float) lrelu.getAlpha(), QMIN, QMAX);
+    float[] v = floats(x);
+    byte[] q = new byte[v.length];
+    for (int i = 0; i < v.length; i++) {
+      q[i] = (byte) input.quantize(v[i], QMIN, QMAX);
+    }
+    byte[] out = new byte[v.length];
+    LeakyRelu.evalInt8(p, q, out);
+    for (int i = 0; i < v.length; i++) {
+      v[i] = output.dequantize(out[i]);
+    }
+    x.assign(Nd4j.create(v, x.shape(), 'c').castTo(x.dataType()));
+  }
+
+  /**
+   * {@code x = outputScale * (q - outputZeroPoint)} with {@code q} the int8 requantization of the int8 input that
+   * {@code x} stands for ({@code x} is on the input's grid).
+   */
+  private void requantizeInt8InPlace(INDArray x, QuantParams output) {
+    QuantParams input = QuantParams.int8Activation(kernelInputRange[0], kernelInputRange[1]);
+    if (input.equals(output)) {
+      return; // no QUANTIZE is exported: the values are on the output's grid already
+    }
+    FixedPoint.QuantizedMultiplier m = Quantize.prepareRequantize(input.scale(), output.scale());
+    float[] v = floats(x);
+    int[] q = new int[v.length];
+    for (int i = 0; i < v.length; i++) {
+      q[i] = input.quantize(v[i], QMIN, QMAX);
+    }
+    byte[] out = new byte[v.length];
+    Quantize.requantize(q, input.zeroPoint(), m, output.zeroPoint(), QMIN, QMAX, out);
+    for (int i = 0; i < v.length; i++) {
+      v[i] = output.dequantize(out[i]);
+    }
+    x.assign(Nd4j.create(v, x.shape(), 'c').castTo(x.dataType()));
+  }
+
+  /**
    * The output stage of one int8 kernel with its prepared parameters: {@code multiplier}/{@code shift} per channel
    * (one for FULLY_CONNECTED), from the kernel's own prepare.
    */
@@ -299,6 +370,7 @@ public final class FakeQuantActivation extends BaseActivationFunction {
           Arrays.fill(sh, p.outputShift());
           yield new OutputStage(kernel, m, sh, p.outputOffset(), p.outputActivationMin(), p.outputActivationMax());
         }
+        case LEAKY_RELU, REQUANTIZE -> throw new IllegalStateException(kernel + " has no accumulator output stage");
       };
     }
 
@@ -311,6 +383,7 @@ public final class FakeQuantActivation extends BaseActivationFunction {
             outputActivationMin, outputActivationMax);
         case FULLY_CONNECTED -> FullyConnected.outputStage(acc, multiplier[c], shift[c], outputOffset,
             outputActivationMin, outputActivationMax);
+        case LEAKY_RELU, REQUANTIZE -> throw new IllegalStateException(kernel + " has no accumulator output stage");
       };
     }
   }

@@ -15,6 +15,7 @@ import io.sparkquant.ops.graph.Node;
 import io.sparkquant.ops.graph.UnsupportedModelException;
 import io.sparkquant.ops.kernels.FusedActivation;
 import io.sparkquant.ops.kernels.Padding;
+import io.sparkquant.ops.numerics.QuantParams;
 import io.sparkquant.ops.tflite.TensorType;
 import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteTensor;
@@ -30,6 +31,8 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.graph.ScaleVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
@@ -40,12 +43,15 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.Upsampling2D;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationLReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU6;
 import org.nd4j.linalg.activations.impl.ActivationSigmoid;
@@ -94,7 +100,7 @@ public final class QatNetwork {
   /** What the builder accepts; quoted in every rejection. */
   public static final String SUPPORTED = "CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (fused NONE/RELU/RELU6), "
       + "MAX/AVERAGE_POOL_2D, global MAX/AVG pooling, ADD (fused NONE/RELU/RELU6), RELU/RELU6/TANH/LOGISTIC, "
-      + "RESHAPE as the flatten before a FULLY_CONNECTED, SOFTMAX as the graph output after a FULLY_CONNECTED; "
+      + "LEAKY_RELU, PAD, RESIZE_NEAREST_NEIGHBOR, CONCATENATION (channel axis), RESHAPE as the flatten before a FULLY_CONNECTED, SOFTMAX as the graph output after a FULLY_CONNECTED; "
       + "the graph output must come from a FULLY_CONNECTED (with or without that SOFTMAX)";
 
   /**
@@ -184,20 +190,64 @@ public final class QatNetwork {
   private enum Side { NETWORK_INPUT, PRE_ACTIVATION, OUTPUT }
 
   /**
-   * One activation fake-quantizer: the graph tensor it simulates, the vertex holding it, and the graph tensor whose
-   * calibrated range it uses (itself, or for average pooling the tensor whose parameters the pool inherits); null
-   * for fixed output parameters (softmax, logistic, tanh).
+   * Where the exporter's int8 parameters of a tensor come from, as a range whose {@code QuantParams.int8Activation}
+   * gives them: a calibrated tensor's range (the tensor itself, or the one it inherits its parameters from through
+   * pools, reshape, pad and resize), a fixed range (softmax, logistic, tanh outputs), or for a CONCATENATION the
+   * combination of its inputs' ({@link TfliteExporter#int8ConcatenationRange}).
    */
-  private record Hook(String tensor, String vertex, Side side, String rangeTensor) {}
+  private sealed interface RangeSource {
+    /** @param reader the hook that needs it, for the error message */
+    float[] range(ActivationRanges ranges, Graph graph, String reader);
+  }
+
+  private record Calibrated(String tensor) implements RangeSource {
+    @Override
+    public float[] range(ActivationRanges ranges, Graph graph, String reader) {
+      return ranges.get(tensor).orElseThrow(() -> new IllegalArgumentException("no range for tensor '" + tensor
+          + "' (" + reader + "); ranges are needed for " + TfliteExporter.tensorsNeedingRanges(graph)));
+    }
+  }
+
+  private record Fixed(float[] fixedRange) implements RangeSource {
+    @Override
+    public float[] range(ActivationRanges ranges, Graph graph, String reader) {
+      return fixedRange.clone();
+    }
+  }
+
+  /** A CONCATENATION's output: its inputs' parameters when they all agree, else the union of their ranges. */
+  private record Union(List<RangeSource> inputs) implements RangeSource {
+    @Override
+    public float[] range(ActivationRanges ranges, Graph graph, String reader) {
+      List<float[]> in = new ArrayList<>();
+      List<QuantParams> params = new ArrayList<>();
+      for (RangeSource s : inputs) {
+        float[] r = s.range(ranges, graph, reader);
+        in.add(r);
+        params.add(QuantParams.int8Activation(r[0], r[1]));
+      }
+      return params.stream().distinct().count() == 1 ? in.get(0) : TfliteExporter.int8ConcatenationRange(params);
+    }
+  }
+
+  /**
+   * One activation fake-quantizer: the graph tensor it simulates, the vertex holding it, and where its range comes
+   * from ({@link #setRanges}); null when it is set once at build (tanh/logistic outputs) or by
+   * {@link #setSoftmaxOutputQuantized}.
+   */
+  private record Hook(String tensor, String vertex, Side side, RangeSource source) {
+
+    /** Whether this hook holds the calibrated range of {@code t} itself (the one {@link #ranges()} reads back). */
+    boolean holdsRangeOf(String t) {
+      return t.equals(tensor) && source instanceof Calibrated c && c.tensor().equals(t);
+    }
+  }
 
   /**
    * A conv/depthwise/dense vertex whose activation hook simulates its int8 kernel
-   * ({@link FakeQuantActivation#setIntegerKernel}), and the range of the tensor the kernel reads: a calibrated
-   * tensor's ({@code inputRangeTensor}, through pools and reshape as the exporter inherits parameters) or a fixed one
-   * (after tanh/logistic).
+   * ({@link FakeQuantActivation#setIntegerKernel}), and where the parameters of the tensor the kernel reads come from.
    */
-  private record KernelHook(String vertex, FakeQuantActivation.IntegerKernel kernel, String inputRangeTensor,
-      float[] fixedInputRange) {}
+  private record KernelHook(String vertex, FakeQuantActivation.IntegerKernel kernel, RangeSource input) {}
 
   private final Graph graph;
   private final ComputationGraph network;
@@ -355,15 +405,17 @@ public final class QatNetwork {
     }
   }
 
-  /** Sets every hook from calibrated ranges (average pooling takes the range of the tensor it inherits from). */
+  /**
+   * Sets every hook from calibrated ranges (average pooling takes the range of the tensor it inherits from, a
+   * concatenation's output the combination of its inputs', as the exporter chooses them).
+   */
   public void setRanges(ActivationRanges ranges) {
     for (Hook h : hooks) {
-      if (h.rangeTensor() == null) {
+      if (h.source() == null) {
         continue;
       }
-      float[] r = ranges.get(h.rangeTensor()).orElseThrow(() -> new IllegalArgumentException("no range for tensor '"
-          + h.rangeTensor() + "' (simulated at vertex " + (h.vertex() == null ? "input" : "'" + h.vertex() + "'")
-          + "); ranges are needed for " + TfliteExporter.tensorsNeedingRanges(graph)));
+      float[] r = h.source().range(ranges, graph, "simulated at vertex "
+          + (h.vertex() == null ? "input" : "'" + h.vertex() + "'"));
       switch (h.side()) {
         case NETWORK_INPUT -> FakeQuant.setInputRange(network, r[0], r[1]);
         case PRE_ACTIVATION -> activationHook(h.vertex()).setInputRange(r[0], r[1]);
@@ -372,9 +424,7 @@ public final class QatNetwork {
       }
     }
     for (KernelHook k : kernelHooks) {
-      float[] r = k.inputRangeTensor() == null ? k.fixedInputRange() : ranges.get(k.inputRangeTensor())
-          .orElseThrow(() -> new IllegalArgumentException("no range for tensor '" + k.inputRangeTensor()
-              + "' (read by vertex '" + k.vertex() + "')"));
+      float[] r = k.input().range(ranges, graph, "read by vertex '" + k.vertex() + "'");
       activationHook(k.vertex()).setIntegerKernel(k.kernel(), r[0], r[1]);
     }
   }
@@ -383,7 +433,7 @@ public final class QatNetwork {
   public ActivationRanges ranges() {
     Map<String, float[]> out = new LinkedHashMap<>();
     for (String t : TfliteExporter.tensorsNeedingRanges(graph)) {
-      Hook h = hooks.stream().filter(k -> t.equals(k.rangeTensor()) && t.equals(k.tensor())).findFirst()
+      Hook h = hooks.stream().filter(k -> k.holdsRangeOf(t)).findFirst()
           .orElseThrow(() -> new IllegalStateException("no hook simulates tensor '" + t + "'"));
       float[] r = switch (h.side()) {
         case NETWORK_INPUT -> FakeQuant.inputQuantizers(network).get(0).getRange();
@@ -680,6 +730,8 @@ public final class QatNetwork {
     final List<Hook> hooks = new ArrayList<>();
     final List<KernelHook> kernelHooks = new ArrayList<>();
     String softmaxVertex;
+    /** The identity layer through which non-layer vertices read the network input, or null (none does). */
+    String quantizedInputVertex;
 
     Builder(Graph graph, Options options) {
       this.graph = graph;
@@ -690,7 +742,7 @@ public final class QatNetwork {
           .setInputTypes(inputType(graph));
       vertexNames.add(in);
       vertexOf.put(in, in);
-      hooks.add(new Hook(in, null, Side.NETWORK_INPUT, in));
+      hooks.add(new Hook(in, null, Side.NETWORK_INPUT, new Calibrated(in)));
     }
 
     static InputType inputType(Graph g) {
@@ -788,7 +840,7 @@ public final class QatNetwork {
         FakeQuantWeights weights = new FakeQuantWeights(options.perTensorWeights());
         if (outputLayer && softmaxOutput) {
           // Logits quantized as the exporter's FULLY_CONNECTED output; softmax output: setSoftmaxOutputQuantized.
-          hooks.add(new Hook(f.output(), v, Side.PRE_ACTIVATION, f.output()));
+          hooks.add(new Hook(f.output(), v, Side.PRE_ACTIVATION, new Calibrated(f.output())));
           gb.addLayer(v, new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(nIn).nOut(nOut).hasBias(true)
               .activation(new FakeQuantActivation(new ActivationSoftmax())).weightNoise(weights).build(),
               vertexOf.get(f.input()));
@@ -815,9 +867,7 @@ public final class QatNetwork {
         }
         // The int8 average keeps its input's parameters and is rounded to that grid.
         String fq = vertex(p.name() + "_fq");
-        String rangeTensor = inheritedRangeTensor(p.input());
-        gb.addLayer(fq, rangeTensor != null ? identityHook(p.output(), fq, rangeTensor)
-            : fixedIdentityHook(p.output(), fq, fixedRange(paramsSource(p.input()))), v);
+        gb.addLayer(fq, identityHook(p.output(), fq, paramsOf(p.input())), v);
         return produced(p.output(), fq);
       }
       if (n instanceof Node.GlobalPool g) {
@@ -828,13 +878,13 @@ public final class QatNetwork {
           return produced(g.output(), v);
         }
         String fq = vertex(g.name() + "_fq"); // MEAN has a range of its own
-        gb.addLayer(fq, identityHook(g.output(), fq, g.output()), v);
+        gb.addLayer(fq, identityHook(g.output(), fq, new Calibrated(g.output())), v);
         return produced(g.output(), fq);
       }
       if (n instanceof Node.Add a) {
         String sum = vertex(a.name() + "_sum");
-        gb.addVertex(sum, new ElementWiseVertex(ElementWiseVertex.Op.Add), vertexOf.get(a.left()),
-            vertexOf.get(a.right()));
+        gb.addVertex(sum, new ElementWiseVertex(ElementWiseVertex.Op.Add), nonLayerInput(a.left()),
+            nonLayerInput(a.right()));
         String v = vertex(a.name()); // the fused activation and the ADD's own output range
         gb.addLayer(v, new ActivationLayer.Builder().activation(outputHook(a.output(), v, fused(a.activation(), n,
             index))).build(), sum);
@@ -856,8 +906,51 @@ public final class QatNetwork {
         } else {
           hooked = outputHook(a.output(), v, act);
         }
-        gb.addLayer(v, new ActivationLayer.Builder().activation(hooked).build(), vertexOf.get(a.input()));
+        gb.addLayer(v, new ActivationLayer.Builder().activation(hooked).build(), inPlaceInput(a.input(), a.name()));
         return produced(a.output(), v);
+      }
+      if (n instanceof Node.LeakyRelu l) {
+        // LEAKY_RELU has an output range of its own; its hook runs the int8 kernel (two fixed-point multipliers) on
+        // the input's int8 values: fake-quantizing the float leaky relu instead put 2-13% of the outputs one step
+        // off (QatNewLayersTest's models).
+        String v = vertex(l.name());
+        gb.addLayer(v, new ActivationLayer.Builder().activation(outputHook(l.output(), v,
+            new ActivationLReLU(l.alpha()))).build(), inPlaceInput(l.input(), l.name()));
+        kernelHook(v, FakeQuantActivation.IntegerKernel.LEAKY_RELU, l.input());
+        return produced(l.output(), v);
+      }
+      if (n instanceof Node.Pad p) {
+        // PAD keeps its input's parameters and fills with its zero point, a real 0: the padded values are on the grid.
+        // DL4J pads NCHW's H (top, bottom) and W (left, right), the IR's NHWC dimensions 1 and 2.
+        String v = vertex(p.name());
+        gb.addLayer(v, new ZeroPaddingLayer.Builder(p.top(), p.bottom(), p.left(), p.right()).build(),
+            vertexOf.get(p.input()));
+        return produced(p.output(), v);
+      }
+      if (n instanceof Node.ResizeNearest r) {
+        // Copies of input values: on the input's grid, whose parameters the exporter keeps.
+        String v = vertex(r.name());
+        gb.addLayer(v, new Upsampling2D.Builder().size(new int[] {r.factorH(), r.factorW()}).build(),
+            vertexOf.get(r.input()));
+        return produced(r.output(), v);
+      }
+      if (n instanceof Node.Concatenation c) {
+        // The exporter requantizes each input whose parameters differ from the output's with a QUANTIZE op: each
+        // input goes through a hook running that kernel (the identity when the parameters agree). Fake-quantizing
+        // the merged float values instead put one step off on 11.6% of QatNewLayersTest's merge1 elements: TFLite's
+        // MultiplyByQuantizedMultiplier rounds twice ((q - zIn) = -1 times 0.283 gives -1, not 0).
+        RangeSource out = paramsOf(c.output());
+        List<String> requantized = new ArrayList<>();
+        for (String in : c.inputs()) {
+          String v = vertex(c.name() + "_requantize_" + in);
+          gb.addLayer(v, identityHook(in + "/requantized/" + c.name(), v, out), inPlaceInput(in, c.name()));
+          kernelHook(v, FakeQuantActivation.IntegerKernel.REQUANTIZE, in);
+          requantized.add(v);
+        }
+        // MergeVertex joins along dimension 1: NCHW channels (or the features of [N, F]), the IR's last axis.
+        String merged = vertex(c.name());
+        gb.addVertex(merged, new MergeVertex(), requantized.toArray(String[]::new));
+        return produced(c.output(), merged);
       }
       if (n instanceof Node.Reshape r) {
         GraphTensor in = graph.tensor(r.input());
@@ -929,37 +1022,74 @@ public final class QatNetwork {
 
     /** The vertex's output hook simulates {@code kernel} reading {@code input}. */
     private void kernelHook(String vertex, FakeQuantActivation.IntegerKernel kernel, String input) {
-      String rangeTensor = inheritedRangeTensor(input);
-      kernelHooks.add(new KernelHook(vertex, kernel, rangeTensor,
-          rangeTensor != null ? null : fixedRange(paramsSource(input))));
+      kernelHooks.add(new KernelHook(vertex, kernel, paramsOf(input)));
     }
 
     private FakeQuantActivation outputHook(String tensor, String vertex, IActivation act) {
-      hooks.add(new Hook(tensor, vertex, Side.OUTPUT, tensor));
+      hooks.add(new Hook(tensor, vertex, Side.OUTPUT, new Calibrated(tensor)));
       return new FakeQuantActivation(act);
     }
 
-    private ActivationLayer identityHook(String tensor, String vertex, String rangeTensor) {
+    /** An identity fake-quantizer of {@code tensor} whose range comes from {@code source}. */
+    private ActivationLayer identityHook(String tensor, String vertex, RangeSource source) {
       FakeQuantActivation fq = new FakeQuantActivation(new ActivationIdentity());
-      hooks.add(new Hook(tensor, vertex, Side.OUTPUT, rangeTensor));
+      hooks.add(new Hook(tensor, vertex, Side.OUTPUT, source));
       return new ActivationLayer.Builder().activation(fq).build();
     }
 
-    /** An identity fake-quantizer over a fixed range (an average of softmax/logistic/tanh outputs). */
-    private ActivationLayer fixedIdentityHook(String tensor, String vertex, float[] range) {
-      hooks.add(new Hook(tensor, vertex, Side.OUTPUT, null));
-      return new ActivationLayer.Builder()
-          .activation(FakeQuantActivation.output(new ActivationIdentity(), range[0], range[1])).build();
+    /**
+     * The vertex a non-layer vertex (ADD's sum, a concatenation's merge) reads for {@code tensor}. The network input
+     * is fake-quantized by a preprocessor, which only layers have: such a vertex reads it through one identity
+     * ActivationLayer {@code <input>_quantized} holding that preprocessor (on its own copy, so the caller's array is
+     * not touched).
+     */
+    private String nonLayerInput(String tensor) {
+      String in = graph.input().name();
+      if (!tensor.equals(in)) {
+        return vertexOf.get(tensor);
+      }
+      if (quantizedInputVertex == null) {
+        quantizedInputVertex = vertex(in + "_quantized");
+        gb.addLayer(quantizedInputVertex, new ActivationLayer.Builder().activation(new ActivationIdentity()).build(),
+            in);
+      }
+      return quantizedInputVertex;
     }
 
-    /** The tensor whose calibrated range gives {@code tensor}'s parameters (pools, reshape, global max inherit). */
-    private String inheritedRangeTensor(String tensor) {
-      Node p = producer(tensor);
-      if (p instanceof Node.Pool2D || p instanceof Node.Reshape
-          || (p instanceof Node.GlobalPool g && g.kind() == Node.PoolKind.MAX)) {
-        return inheritedRangeTensor(p.inputs().get(0));
+    /**
+     * The vertex an ActivationLayer of node {@code reader} reads for {@code tensor}. DL4J applies an ActivationLayer
+     * in place at inference, on its input vertex's array: when other nodes read {@code tensor} too, the layer reads a
+     * copy ({@code <tensor>_copy}, a ScaleVertex by 1, exact), or a vertex that runs after it would see the activated
+     * values (measured: a MergeVertex of an upsampled tensor and its leaky relu got the leaky relu twice). Read by
+     * this layer alone, the producer's vertex is overwritten, so {@code tensor} is observed as derived
+     * ({@link #observableGraph}), as the importer does. The network input alone is copied by its fake-quantizer.
+     */
+    private String inPlaceInput(String tensor, String reader) {
+      if (graph.consumers(tensor).size() > 1) {
+        String copy = vertex(tensor + "_copy_for_" + reader);
+        gb.addVertex(copy, new ScaleVertex(1.0), nonLayerInput(tensor));
+        return copy;
       }
-      return fixedRange(p) != null ? null : tensor;
+      if (!tensor.equals(graph.input().name())) {
+        observedAt.remove(tensor);
+      }
+      return vertexOf.get(tensor);
+    }
+
+    /**
+     * Where the exporter's int8 parameters of {@code tensor} come from: through nodes that keep their input's
+     * parameters ({@link TfliteExporter#inheritsInputParams}) to a calibrated or fixed range, or a concatenation's.
+     */
+    private RangeSource paramsOf(String tensor) {
+      Node p = producer(tensor);
+      if (p != null && TfliteExporter.inheritsInputParams(p)) {
+        return paramsOf(p.inputs().get(0));
+      }
+      if (p instanceof Node.Concatenation c) {
+        return new Union(c.inputs().stream().map(this::paramsOf).toList());
+      }
+      float[] fixed = fixedRange(p);
+      return fixed != null ? new Fixed(fixed) : new Calibrated(tensor);
     }
 
     /** The range giving the exporter's fixed output parameters of {@code p}, or null if calibrated. */
@@ -974,16 +1104,6 @@ public final class QatNetwork {
         return FakeQuantActivation.fixedOutputRange(new ActivationSigmoid());
       }
       return null;
-    }
-
-    /** The producer whose parameters {@code tensor} carries, through pools, reshape and global max. */
-    private Node paramsSource(String tensor) {
-      Node p = producer(tensor);
-      if (p instanceof Node.Pool2D || p instanceof Node.Reshape
-          || (p instanceof Node.GlobalPool g && g.kind() == Node.PoolKind.MAX)) {
-        return paramsSource(p.inputs().get(0));
-      }
-      return p;
     }
 
     private static IActivation fused(FusedActivation a, Node n, int index) {

@@ -81,9 +81,27 @@
  *       {@code <node>} with the fused activation</td><td>output (node output)</td></tr>
  *   <tr><td>RELU, RELU6 / TANH, LOGISTIC</td><td>ActivationLayer</td><td>output (node output) / fixed (1/128, 0),
  *       (1/256, -128)</td></tr>
+ *   <tr><td>LEAKY_RELU</td><td>ActivationLayer, ActivationLReLU(alpha)</td><td>output (node output), simulating the
+ *       int8 kernel on the input's int8 values ({@code IntegerKernel.LEAKY_RELU})</td></tr>
+ *   <tr><td>PAD</td><td>ZeroPaddingLayer (top, bottom, left, right: NCHW's H and W are NHWC's 1 and 2)</td>
+ *       <td>none (keeps its input's parameters; the padding is the zero point, a real 0)</td></tr>
+ *   <tr><td>RESIZE_NEAREST_NEIGHBOR</td><td>Upsampling2D (the factors)</td><td>none (copies, input's
+ *       parameters)</td></tr>
+ *   <tr><td>CONCATENATION (channels)</td><td>identity ActivationLayer {@code <node>_requantize_<input>} per input +
+ *       MergeVertex {@code <node>} (dimension 1: NCHW channels)</td><td>each input requantized to the exporter's
+ *       output parameters (the inputs' when they agree, else the union of their ranges) by the int8 QUANTIZE kernel
+ *       the exporter writes ({@code IntegerKernel.REQUANTIZE}; the identity when the parameters agree)</td></tr>
  * </table>
- * Anything else (a SOFTMAX elsewhere, a RESHAPE that is not a flatten into dense layers, a graph output not produced
- * by a FULLY_CONNECTED) is rejected naming the node and its index. {@code QatNetwork.writeBack()} copies the DL4J
+ * Parameters a tensor inherits (pools, reshape, pad, resize, global max) are followed to the calibrated, fixed or
+ * concatenation range they come from, both for identity hooks and for the input parameters of the integer-kernel
+ * hooks. A vertex that is not a layer (ADD's ElementWiseVertex, a copy) and reads the network input reads it through
+ * one identity ActivationLayer {@code <input>_quantized} carrying the input fake-quantizer (only layers have
+ * preprocessors). An ActivationLayer (RELU..., LEAKY_RELU, the requantize hooks) works in place at inference: where
+ * other nodes read its input tensor too, it reads a copy ({@code ScaleVertex} by 1), else a vertex running after it
+ * would see activated values.
+ *
+ * <p>Anything else (a SOFTMAX elsewhere, a RESHAPE that is not a flatten into dense layers, a graph output not produced
+ * by a FULLY_CONNECTED, e.g. a LEAKY_RELU output layer) is rejected naming the node and its index. {@code QatNetwork.writeBack()} copies the DL4J
  * parameters back through the inverse layouts (permutations only: float32 values are unchanged, so a network built and
  * written back without training exports byte-identical models) into a new Graph with the same nodes, tensors and
  * origins; {@code ranges()} reads the current ranges back out under the graph's tensor names. Exported conv weights are
