@@ -1,5 +1,10 @@
 package io.sparkquant.ops.qat;
 
+import static io.sparkquant.ops.qat.QatTesting.argMax;
+import static io.sparkquant.ops.qat.QatTesting.flat;
+import static io.sparkquant.ops.qat.QatTesting.maxAbs;
+import static io.sparkquant.ops.qat.QatTesting.maxAbsDiff;
+import static io.sparkquant.ops.qat.QatTesting.trainingData;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -56,7 +61,6 @@ import org.nd4j.linalg.activations.impl.ActivationLReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
@@ -383,65 +387,5 @@ class QatNewLayersTest {
         }
       }
     }
-  }
-
-  /** Seeded inputs labelled by a fixed random linear rule, so a few steps lower the loss. */
-  private static DataSet trainingData(Graph g, QatNetwork qat, int rows, long seed) {
-    float[] x = TestModels.randomInput(g, rows, seed);
-    int classes = g.output().dim(1);
-    int item = g.input().itemSize();
-    Random r = new Random(seed);
-    float[] proj = new float[item * classes];
-    for (int i = 0; i < proj.length; i++) {
-      proj[i] = (float) r.nextGaussian();
-    }
-    INDArray labels = Nd4j.zeros(DataType.FLOAT, rows, classes);
-    for (int n = 0; n < rows; n++) {
-      int best = 0;
-      double bestScore = Double.NEGATIVE_INFINITY;
-      for (int k = 0; k < classes; k++) {
-        double s = 0;
-        for (int i = 0; i < item; i++) {
-          s += x[n * item + i] * proj[i * classes + k];
-        }
-        if (s > bestScore) {
-          bestScore = s;
-          best = k;
-        }
-      }
-      labels.putScalar(n, best, 1f);
-    }
-    return new DataSet(qat.toDl4jInput(x, rows), labels);
-  }
-
-  private static int argMax(float[] v, int row, int classes) {
-    int best = 0;
-    for (int k = 1; k < classes; k++) {
-      if (v[row * classes + k] > v[row * classes + best]) {
-        best = k;
-      }
-    }
-    return best;
-  }
-
-  private static float[] flat(INDArray a) {
-    return a.dup('c').castTo(DataType.FLOAT).reshape(a.length()).toFloatVector();
-  }
-
-  private static double maxAbsDiff(float[] a, float[] b) {
-    assertEquals(a.length, b.length);
-    double m = 0;
-    for (int i = 0; i < a.length; i++) {
-      m = Math.max(m, Math.abs(a[i] - b[i]));
-    }
-    return m;
-  }
-
-  private static double maxAbs(float[] a) {
-    double m = 0;
-    for (float v : a) {
-      m = Math.max(m, Math.abs(v));
-    }
-    return m;
   }
 }
