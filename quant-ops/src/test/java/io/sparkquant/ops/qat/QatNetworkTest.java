@@ -1,9 +1,8 @@
 package io.sparkquant.ops.qat;
 
 import static io.sparkquant.ops.qat.QatTesting.argMax;
+import static io.sparkquant.ops.qat.QatTesting.assertHooksOffMatchAndOnChange;
 import static io.sparkquant.ops.qat.QatTesting.flat;
-import static io.sparkquant.ops.qat.QatTesting.maxAbs;
-import static io.sparkquant.ops.qat.QatTesting.maxAbsDiff;
 import static io.sparkquant.ops.qat.QatTesting.trainingData;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -95,18 +94,9 @@ class QatNetworkTest {
     int batch = 64;
     for (Case c : cases) {
       QatNetwork qat = QatNetwork.build(c.graph(), c.ranges(), QatNetwork.Options.defaults());
-      qat.setEnabled(false);
       float[] x = TestModels.randomInput(c.graph(), batch, SEED + 2);
       float[] expected = FloatReference.run(c.graph(), x, batch).get(c.graph().output().name());
-      float[] actual = flat(qat.network().outputSingle(false, qat.toDl4jInput(x, batch)));
-      double maxErr = maxAbsDiff(expected, actual);
-      double scale = Math.max(1e-6, maxAbs(expected));
-      assertTrue(maxErr <= FLOAT_TOLERANCE * scale, c.name() + ": max |dl4j - reference| " + maxErr
-          + " exceeds " + FLOAT_TOLERANCE + " * " + scale);
-      // And the hooks really change the output when on (the test can fail).
-      qat.setEnabled(true);
-      float[] simulated = flat(qat.network().outputSingle(false, qat.toDl4jInput(x, batch)));
-      assertTrue(maxAbsDiff(expected, simulated) > 0, c.name() + ": fake quantization changed nothing");
+      assertHooksOffMatchAndOnChange(qat, x, batch, expected, FLOAT_TOLERANCE, c.name());
     }
   }
 

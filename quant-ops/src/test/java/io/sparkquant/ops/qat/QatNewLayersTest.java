@@ -1,6 +1,7 @@
 package io.sparkquant.ops.qat;
 
 import static io.sparkquant.ops.qat.QatTesting.argMax;
+import static io.sparkquant.ops.qat.QatTesting.assertHooksOffMatchAndOnChange;
 import static io.sparkquant.ops.qat.QatTesting.flat;
 import static io.sparkquant.ops.qat.QatTesting.maxAbs;
 import static io.sparkquant.ops.qat.QatTesting.maxAbsDiff;
@@ -166,19 +167,9 @@ class QatNewLayersTest {
     int batch = 64;
     for (Case c : cases) {
       QatNetwork qat = QatNetwork.build(c.graph(), c.ranges(), QatNetwork.Options.defaults());
-      qat.setEnabled(false);
       float[] x = TestModels.randomInput(c.graph(), batch, SEED + 2);
       float[] expected = runFloat32(c.graph(), x, batch);
-      float[] actual = flat(qat.network().outputSingle(false, qat.toDl4jInput(x, batch)));
-      double maxErr = maxAbsDiff(expected, actual);
-      double scale = Math.max(1e-6, maxAbs(expected));
-      System.out.println(c.name() + ": hooks off, max |dl4j - float32 interpreter| " + maxErr + " (max |value| "
-          + scale + ")");
-      assertTrue(maxErr <= FLOAT_TOLERANCE * scale, c.name() + ": max |dl4j - interpreter| " + maxErr
-          + " exceeds " + FLOAT_TOLERANCE + " * " + scale);
-      qat.setEnabled(true);
-      float[] simulated = flat(qat.network().outputSingle(false, qat.toDl4jInput(x, batch)));
-      assertTrue(maxAbsDiff(expected, simulated) > 0, c.name() + ": fake quantization changed nothing");
+      assertHooksOffMatchAndOnChange(qat, x, batch, expected, FLOAT_TOLERANCE, c.name());
     }
   }
 

@@ -1,6 +1,7 @@
 package io.sparkquant.ops.qat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.graph.TestModels;
@@ -14,6 +15,23 @@ import org.nd4j.linalg.factory.Nd4j;
 final class QatTesting {
 
   private QatTesting() {}
+
+  /**
+   * With every hook off, the network computes {@code expected} (the float graph) within {@code tolerance} of its
+   * largest magnitude; with them on, its output differs (the hooks act, so the check can fail).
+   */
+  static void assertHooksOffMatchAndOnChange(QatNetwork qat, float[] x, int batch, float[] expected,
+      double tolerance, String name) {
+    qat.setEnabled(false);
+    float[] actual = flat(qat.network().outputSingle(false, qat.toDl4jInput(x, batch)));
+    double maxErr = maxAbsDiff(expected, actual);
+    double scale = Math.max(1e-6, maxAbs(expected));
+    assertTrue(maxErr <= tolerance * scale, name + ": hooks off, max |dl4j - float graph| " + maxErr + " exceeds "
+        + tolerance + " * " + scale);
+    qat.setEnabled(true);
+    float[] simulated = flat(qat.network().outputSingle(false, qat.toDl4jInput(x, batch)));
+    assertTrue(maxAbsDiff(expected, simulated) > 0, name + ": fake quantization changed nothing");
+  }
 
   /** Seeded inputs labelled by a fixed random linear rule, so a few steps lower the loss. */
   static DataSet trainingData(Graph g, QatNetwork qat, int rows, long seed) {
