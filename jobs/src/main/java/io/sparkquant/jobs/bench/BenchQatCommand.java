@@ -30,6 +30,7 @@ import java.util.concurrent.Callable;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -43,9 +44,9 @@ import picocli.CommandLine.Spec;
 /**
  * {@code sparkquant bench-qat} (hidden): QAT fine-tuning samples/s against float training samples/s of the same
  * preset on the same rows, batch size, local steps and partitions (one per core), for each local master, and the
- * speed-up between masters. After an untimed epoch of each, float and QAT runs of one epoch take turns
- * {@code --repeats} times and the best epoch of each counts; every ratio divides two rates measured in the same
- * run, since the machine is noisy.
+ * speed-up between masters. After {@code --warmup} untimed runs, {@code --repeats} timed runs each give every master
+ * a session of its own in turn, with one float and one QAT epoch, and the best epoch of each kind and master counts;
+ * every ratio divides two rates measured in the same run, interleaved, since the machine is noisy.
  *
  * <p>The QAT runs fine-tune what the {@code qat} job fine-tunes: a float model of the preset (trained for two epochs
  * on the same rows, once), imported into the graph IR, built by {@link QatNetwork} with ranges from a calibration
@@ -72,12 +73,18 @@ public final class BenchQatCommand implements Callable<Integer> {
   String preset;
 
   @Option(names = "--rows", defaultValue = "4000",
-      description = "Training rows (the first N). Default: ${DEFAULT-VALUE}.")
+      description = "Training rows (the N smallest ids). Default: ${DEFAULT-VALUE}.")
   long rows;
 
   @Option(names = "--repeats", defaultValue = "3",
-      description = "Timed epochs per run after one warm-up epoch; the best is reported. Default: ${DEFAULT-VALUE}.")
+      description = "Timed runs, each one epoch of each kind on each master in turn; the best epoch is reported."
+          + " Default: ${DEFAULT-VALUE}.")
   int repeats;
+
+  @Option(names = "--warmup", defaultValue = "3",
+      description = "Untimed runs before the timed ones: after one, the JIT compiler still took 6-8 s of CPU in"
+          + " local[2]'s timed epochs; after three, about 2 s. Default: ${DEFAULT-VALUE}.")
+  int warmup;
 
   @Option(names = "--calibration-rows", defaultValue = "512",
       description = "Rows the calibrator samples for the QAT ranges. Default: ${DEFAULT-VALUE}.")
@@ -102,8 +109,8 @@ public final class BenchQatCommand implements Callable<Integer> {
     TrainConfig config;
     try {
       masters.forEach(BenchCommand::localCores);
-      if (repeats < 1 || rows < 1 || calibrationRows < 1) {
-        throw new IllegalArgumentException("--repeats, --rows and --calibration-rows must be >= 1");
+      if (repeats < 1 || warmup < 0 || rows < 1 || calibrationRows < 1) {
+        throw new IllegalArgumentException("--repeats, --rows and --calibration-rows must be >= 1, --warmup >= 0");
       }
       config = TrainConfig.withDefaults(Preset.fromCliName(preset), 1, 1, TrainConfig.DEFAULT_SEED);
       CheckedPaths.requireExists(data, "--data");
@@ -111,66 +118,78 @@ public final class BenchQatCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     PrintWriter console = spec.commandLine().getOut();
+    int kinds = hooksOff ? 3 : 2;
     Map<String, double[]> rates = new LinkedHashMap<>(); // master -> best {float, qat[, hooks off]}
-    Map<String, Double> taskCpuPerSample = new LinkedHashMap<>();
+    Map<String, RoundCpuListener> roundCpu = new LinkedHashMap<>();
+    Map<String, JvmCpu> timedCpu = new LinkedHashMap<>();
+    Map<String, Long> timedSamples = new LinkedHashMap<>();
+    for (String master : masters) {
+      rates.put(master, new double[kinds]);
+      roundCpu.put(master, new RoundCpuListener());
+      timedCpu.put(master, new JvmCpu());
+      timedSamples.put(master, 0L);
+    }
     byte[] model = null;
     ActivationRanges ranges = null;
-    for (String master : masters) {
-      int cores = BenchCommand.localCores(master);
-      SparkSession spark = SparkSessions.create("sparkquant-bench-qat", master);
-      try (CoreAffinity pinned = pinCores ? CoreAffinity.pin(BenchCommand.localCores(master)) : null) {
-        TensorDataset dataset = TensorDatasets.load(spark, data);
-        DatasetInfo info = dataset.info();
-        Dataset<Row> input = dataset.rows().limit((int) rows);
-        if (model == null) { // the model QAT fine-tunes, and its ranges: trained and calibrated once
-          ParameterAveragingTrainer.Result<MultiLayerNetwork> trained = BenchCommand.trainFloat(spark, input, info,
-              TrainConfig.withDefaults(config.preset(), 2, cores, config.seed()), cores);
-          ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-          ModelSerializer.writeModel(trained.network(), bytes, false);
-          model = bytes.toByteArray();
-          ranges = new Calibrator().setModel(model).setInputShape(info.shape()).setSampleRows(calibrationRows)
-              .setSeed(config.seed()).fit(input).toActivationRanges();
-        }
-        // One untimed epoch of each (JIT, class loading), then the kinds take turns, one epoch per run, so that
-        // load from other processes falls on all of them alike; the best epoch of each kind counts.
-        int kinds = hooksOff ? 3 : 2;
-        double[] best = new double[kinds];
-        RoundCpuListener roundCpu = new RoundCpuListener();
-        spark.sparkContext().addSparkListener(roundCpu);
-        JvmCpu timedCpu = new JvmCpu();
-        long timedSamples = 0;
-        for (int run = 0; run <= repeats; run++) {
-          spark.sparkContext().setLocalProperty(RoundCpuListener.TIMED, Boolean.toString(run > 0));
+    // Untimed runs first (JIT, class loading), then timed ones. Each run gives every master a session of its own
+    // in turn, with one epoch of each kind, so that a slow spell of this machine (the CPU time per sample of the
+    // same epoch swings by 40 % over minutes here) falls on every master and kind alike; the best epoch counts.
+    for (int run = 1 - warmup; run <= repeats; run++) {
+      boolean timed = run > 0;
+      for (String master : masters) {
+        int cores = BenchCommand.localCores(master);
+        SparkSession spark = SparkSessions.create("sparkquant-bench-qat", master);
+        try (CoreAffinity pinned = pinCores ? CoreAffinity.pin(cores) : null) {
+          TensorDataset dataset = TensorDatasets.load(spark, data);
+          DatasetInfo info = dataset.info();
+          // Cached: a limit in the plan of every epoch made Spark generate and compile new classes for each one (a
+          // limit's counter has a fresh name in the code), and the JIT compiled them again while the epoch ran.
+          Dataset<Row> input = TensorDatasets.firstRows(dataset.rows(), rows).persist(StorageLevel.MEMORY_ONLY());
+          input.count();
+          if (model == null) { // the model QAT fine-tunes, and its ranges: trained and calibrated once
+            ParameterAveragingTrainer.Result<MultiLayerNetwork> trained = BenchCommand.trainFloat(spark, input, info,
+                TrainConfig.withDefaults(config.preset(), 2, cores, config.seed()), cores);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            ModelSerializer.writeModel(trained.network(), bytes, false);
+            model = bytes.toByteArray();
+            ranges = new Calibrator().setModel(model).setInputShape(info.shape()).setSampleRows(calibrationRows)
+                .setSeed(config.seed()).fit(input).toActivationRanges();
+          }
+          spark.sparkContext().addSparkListener(roundCpu.get(master));
+          spark.sparkContext().setLocalProperty(RoundCpuListener.TIMED, Boolean.toString(timed));
           for (int kind = 0; kind < kinds; kind++) {
-            JvmCpu before = run > 0 ? JvmCpu.now() : null;
+            JvmCpu before = JvmCpu.now();
             EpochStats epoch = kind == 0 ? BenchCommand.trainFloat(spark, input, info, config, cores).epochs().get(0)
                 : fineTune(spark, model, ranges, input, info, config, cores, kind == 1).get(0);
-            if (run > 0) {
+            if (timed) {
+              double[] best = rates.get(master);
               best[kind] = Math.max(best[kind], epoch.samplesPerSecond());
-              timedCpu.add(JvmCpu.now().minus(before));
-              timedSamples += epoch.samples();
+              timedCpu.get(master).add(JvmCpu.now().minus(before));
+              timedSamples.merge(master, epoch.samples(), Long::sum);
             }
           }
+        } finally {
+          spark.stop(); // also delivers the listener's pending events
         }
-        spark.sparkContext().setLocalProperty(RoundCpuListener.TIMED, null);
-        String[] names = {"float", "qat", "qat, hooks off"};
-        for (int kind = 0; kind < kinds; kind++) {
-          console.printf(Locale.ROOT, "%s %s %s: %.0f samples/s (best of %d epochs after a warm-up; %d rows, %d"
-              + " partitions)%n", names[kind], preset, master, best[kind], repeats, rows, cores);
-        }
-        rates.put(master, best);
-        spark.stop(); // delivers the listener's pending events
-        console.printf(Locale.ROOT, "cpu %s: round tasks %.1f ms cpu per 1000 samples (%d tasks, cpu/run time %.2f);"
-            + " the JVM used %.2f cores during the timed runs (JIT %d ms, GC %d ms)%n", master,
-            roundCpu.cpuMillis() * 1000.0 / Math.max(1, timedSamples), roundCpu.tasks(),
-            roundCpu.cpuMillis() / (double) Math.max(1, roundCpu.runMillis()), timedCpu.cores(), timedCpu.jitMillis,
-            timedCpu.gcMillis);
-        console.flush();
-        taskCpuPerSample.put(master, roundCpu.cpuMillis() / (double) Math.max(1, timedSamples));
-      } finally {
-        spark.stop();
       }
     }
+    String[] names = {"float", "qat", "qat, hooks off"};
+    for (String master : masters) {
+      for (int kind = 0; kind < kinds; kind++) {
+        console.printf(Locale.ROOT, "%s %s %s: %.0f samples/s (best of %d epochs after %d untimed; %d rows,"
+            + " %d partitions)%n", names[kind], preset, master, rates.get(master)[kind], repeats, warmup, rows,
+            BenchCommand.localCores(master));
+      }
+      RoundCpuListener cpu = roundCpu.get(master);
+      JvmCpu jvm = timedCpu.get(master);
+      console.printf(Locale.ROOT, "cpu %s: round tasks %.1f ms cpu per 1000 samples (%d tasks, cpu/run time %.2f);"
+          + " the JVM used %.2f cores during the timed runs (JIT %d ms, GC %d ms)%n", master,
+          cpu.cpuMillis() * 1000.0 / Math.max(1, timedSamples.get(master)), cpu.tasks(),
+          cpu.cpuMillis() / (double) Math.max(1, cpu.runMillis()), jvm.cores(), jvm.jitMillis, jvm.gcMillis);
+    }
+    Map<String, Double> taskCpuPerSample = new LinkedHashMap<>();
+    roundCpu.forEach((master, cpu) ->
+        taskCpuPerSample.put(master, cpu.cpuMillis() / (double) Math.max(1, timedSamples.get(master))));
     for (Map.Entry<String, double[]> e : rates.entrySet()) {
       double[] r = e.getValue();
       console.printf(Locale.ROOT, "qat / float %s: %.2f (goal >= 0.7)%s%n", e.getKey(), r[1] / r[0],
