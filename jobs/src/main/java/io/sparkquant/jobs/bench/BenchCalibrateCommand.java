@@ -33,6 +33,7 @@ import org.apache.spark.sql.functions;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -42,11 +43,12 @@ import picocli.CommandLine.Spec;
  * {@code sparkquant bench-calibrate} (hidden): per local master, on the same rows and cores, the rows/s of
  * calibration (end to end), of inference with the float32 export calibration runs (Java interpreter), with the DL4J
  * float model, and of evaluation with the int8 export (Java interpreter), all scored on the executors by
- * {@link Scoring} as {@code evaluate} does; the ratios calibration / Java float32 and calibration / DL4J; the
- * speed-up of each between local masters; where the fastest calibration spent its time (per-stage task metrics,
- * {@link StageMetrics}); and the peak live heap of the driver and executors while calibrating N vs 10N rows
- * ({@link LiveHeapPlugin}, in a session of its own, since its forced collections would slow the timed runs). Run it
- * with {@code OMP_NUM_THREADS=1} so that a local[k] master uses k cores (one ND4J thread per task).
+ * {@link Scoring} as {@code evaluate} does, the masters taking turns (a session each per round); the ratios
+ * calibration / Java float32 and calibration / DL4J; the speed-up of each between local masters; where the fastest
+ * calibration spent its time (per-stage task metrics, {@link StageMetrics}); and the peak live heap of the driver
+ * and executors while calibrating N vs 10N rows ({@link LiveHeapPlugin}, in a session of its own, since its forced
+ * collections would slow the timed runs). Run it with {@code OMP_NUM_THREADS=1} so that a local[k] master uses k
+ * cores (one ND4J thread per task).
  */
 @Command(name = "bench-calibrate", hidden = true, mixinStandardHelpOptions = true, sortOptions = false,
     description = "Benchmark: calibration rows/s vs Java float32 and DL4J float inference and int8 evaluation rows/s,"
@@ -82,14 +84,7 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
       description = "Rows per model call, for calibration and inference alike. Default: ${DEFAULT-VALUE}.")
   int batchSize;
 
-  @Option(names = "--masters", split = ",", defaultValue = "local[1],local[2]",
-      description = "Local masters to compare. Default: ${DEFAULT-VALUE}.")
-  List<String> masters;
-
-  @Option(names = "--pin-cores",
-      description = "Confine the whole JVM (task, JIT compiler and GC threads) to the first N CPUs while local[N] runs"
-          + " (Linux taskset), so local[1] gets one core and not the idle ones too. Default: false.")
-  boolean pinCores;
+  @Mixin LocalMasters localMasters;
 
   @Option(names = "--heap-master",
       description = "Master of the heap runs, e.g. spark://127.0.0.1:7077 (then run the benchmark through"
@@ -97,8 +92,8 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
   String heapMaster;
 
   @Option(names = "--repeat", defaultValue = "5",
-      description = "Timed runs of each kind (calibration, inference, evaluation) per master, kinds alternating; the"
-          + " fastest of each counts."
+      description = "Rounds: each gives every master a session in turn, with a warm-up and then one timed run of"
+          + " each kind (calibration, inference, evaluation); the fastest of each kind and master counts."
           + " Default: ${DEFAULT-VALUE}.")
   int repeat;
 
@@ -114,14 +109,11 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException, InterruptedException {
     RangeMethod rangeMethod;
+    List<String> masters;
     try {
       rangeMethod = RangeMethod.parse(method, null);
       Preset.fromCliName(preset);
-      for (String m : masters) {
-        if (!m.matches("local\\[\\d+]")) {
-          throw new IllegalArgumentException("--masters entries must look like local[N], got " + m);
-        }
-      }
+      masters = localMasters.checked();
       if (rows < 1 || batchSize < 1 || repeat < 1) {
         throw new IllegalArgumentException("--rows, --batch-size and --repeat must be >= 1");
       }
@@ -132,36 +124,40 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     PrintWriter console = spec.commandLine().getOut();
-    Map<String, List<Double>> rates = new LinkedHashMap<>();
-    for (String master : speed ? masters : List.<String>of()) {
-      SparkSession spark = SparkSessions.create("sparkquant-bench-calibrate", master);
-      try (CoreAffinity pinned = pinCores ? CoreAffinity.pin(BenchCommand.localCores(master)) : null) {
-        Workload w = workload(spark, rangeMethod);
-        StageMetrics metrics = StageMetrics.attach(spark.sparkContext());
-        // Warm-up (JIT, ND4J, page cache), and the table the int8 export is quantized with.
-        Calibrator.Run warmUp = w.calibrator().fitRun(w.small());
-        // What every fit does on the driver alone, once warm: import the DL4J model, export and check the float32.
-        long t = System.nanoTime();
-        Graph graph = w.calibrator().observedGraph();
-        long importNanos = System.nanoTime() - t;
-        t = System.nanoTime();
-        byte[] float32 = w.calibrator().observedModel(); // the very bytes calibration runs
-        long importExportNanos = System.nanoTime() - t;
-        Map<String, byte[]> models = new LinkedHashMap<>();
-        models.put(DL4J_FLOAT, w.model());
-        models.put(JAVA_FLOAT, float32);
-        models.put(JAVA_INT8, TfliteWriter.write(TfliteExporter.export(graph,
-            ExportOptions.int8(warmUp.table().toActivationRanges(), ExportOptions.IoType.FLOAT))));
-        for (byte[] m : models.values()) {
-          inference(spark, w, m, metrics);
-        }
-        // Best of --repeat runs, kinds alternating: a shared machine only ever makes a run slower, and alike.
-        Map<String, Rate> best = new LinkedHashMap<>();
-        Calibrator.Run run = null;
-        List<StageMetrics.Stage> runStages = null;
-        for (int r = 0; r < repeat; r++) {
-          for (Map.Entry<String, byte[]> m : models.entrySet()) {
-            best.merge(m.getKey(), inference(spark, w, m.getValue(), metrics), Rate::faster);
+    Map<String, MasterRuns> runs = new LinkedHashMap<>();
+    Map<String, byte[]> models = null; // kind -> model, built in the first session and scored in every one
+    // Each of the --repeat rounds gives every master a session of its own in turn, so that a slow spell of this
+    // machine (the CPU time per row of the same run swings by tens of percent over minutes here) falls on every
+    // master alike; in a session the kinds alternate; the fastest run of each kind and master counts.
+    for (int r = 0; speed && r < repeat; r++) {
+      for (String master : masters) {
+        SparkSession spark = SparkSessions.create("sparkquant-bench-calibrate", master);
+        try (CoreAffinity pinned = localMasters.pin(master)) {
+          Workload w = workload(spark, rangeMethod, models == null ? null : models.get(DL4J_FLOAT));
+          StageMetrics metrics = StageMetrics.attach(spark.sparkContext());
+          MasterRuns m = runs.computeIfAbsent(master, k -> new MasterRuns());
+          // Warm-up (JIT, ND4J, page cache, the session's first jobs), and the table the int8 export is quantized
+          // with.
+          Calibrator.Run warmUp = w.calibrator().fitRun(w.small());
+          // What every fit does on the driver alone, once warm: import the DL4J model, export and check the float32.
+          long t = System.nanoTime();
+          Graph graph = w.calibrator().observedGraph();
+          m.importNanos = System.nanoTime() - t;
+          t = System.nanoTime();
+          byte[] float32 = w.calibrator().observedModel(); // the very bytes calibration runs
+          m.importExportNanos = System.nanoTime() - t;
+          if (models == null) {
+            models = new LinkedHashMap<>();
+            models.put(DL4J_FLOAT, w.model());
+            models.put(JAVA_FLOAT, float32);
+            models.put(JAVA_INT8, TfliteWriter.write(TfliteExporter.export(graph,
+                ExportOptions.int8(warmUp.table().toActivationRanges(), ExportOptions.IoType.FLOAT))));
+          }
+          for (byte[] model : models.values()) {
+            inference(spark, w, model, metrics);
+          }
+          for (Map.Entry<String, byte[]> model : models.entrySet()) {
+            m.best.merge(model.getKey(), inference(spark, w, model.getValue(), metrics), Rate::faster);
           }
           int mark = metrics.mark();
           long t0 = System.nanoTime();
@@ -169,43 +165,20 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
           long nanos = System.nanoTime() - t0;
           List<StageMetrics.Stage> stages = metrics.since(mark);
           Rate calibration = new Rate(c.rows(), nanos, StageMetrics.cpuMillis(stages));
-          if (best.merge(CALIBRATION, calibration, Rate::faster) == calibration) {
-            run = c;
-            runStages = stages;
+          if (m.best.merge(CALIBRATION, calibration, Rate::faster) == calibration) {
+            m.fastest = c;
+            m.fastestStages = stages;
           }
+        } finally {
+          spark.stop();
         }
-        best.forEach((kind, rate) -> rates.computeIfAbsent(kind, k -> new ArrayList<>()).add(rate.perSecond()));
-        double calibration = best.get(CALIBRATION).perSecond();
-        console.printf("%s: rows/s: calibration (%s, end to end) %.0f; %s inference %.0f; %s inference %.0f;"
-                + " %s (evaluation) %.0f%n",
-            master, rangeMethod.name(), calibration, JAVA_FLOAT, best.get(JAVA_FLOAT).perSecond(), DL4J_FLOAT,
-            best.get(DL4J_FLOAT).perSecond(), JAVA_INT8, best.get(JAVA_INT8).perSecond());
-        console.printf("%s: rows per executor CPU-second (task CPU time of the same fastest runs): calibration %.0f;"
-                + " %s inference %.0f; %s inference %.0f; %s (evaluation) %.0f%n",
-            master, best.get(CALIBRATION).perCpuSecond(), JAVA_FLOAT, best.get(JAVA_FLOAT).perCpuSecond(),
-            DL4J_FLOAT, best.get(DL4J_FLOAT).perCpuSecond(), JAVA_INT8, best.get(JAVA_INT8).perCpuSecond());
-        console.printf("%s: calibration / %s inference %.2f; calibration / %s inference %.2f; %d rows, %d"
-                + " partitions%n",
-            master, JAVA_FLOAT, calibration / best.get(JAVA_FLOAT).perSecond(), DL4J_FLOAT,
-            calibration / best.get(DL4J_FLOAT).perSecond(), run.rows(), run.partitions());
-        long stageMillis = runStages.stream().mapToLong(StageMetrics.Stage::wallMillis).sum();
-        console.printf("%s: fastest calibration %d ms = min/max pass %d ms (%.0f rows/s)%s + driver and scheduling"
-                + " outside stages %d ms; its stages:%n",
-            master, best.get(CALIBRATION).nanos() / 1_000_000, run.minMaxMillis(),
-            run.rows() * 1000.0 / Math.max(1, run.minMaxMillis()),
-            run.histogramMillis() == 0 ? "" : String.format(Locale.ROOT, " + histogram pass %d ms",
-                run.histogramMillis()),
-            best.get(CALIBRATION).nanos() / 1_000_000 - stageMillis);
-        console.printf("  driver alone per fit, warm: model import %d ms; import, float32 export and check %d ms%n",
-            importNanos / 1_000_000, importExportNanos / 1_000_000);
-        for (StageMetrics.Stage stage : runStages) {
-          console.printf("  %s%n", stage.describe());
-        }
-        console.flush();
-      } finally {
-        spark.stop();
       }
     }
+    Map<String, List<Double>> rates = new LinkedHashMap<>();
+    runs.forEach((master, m) -> {
+      m.best.forEach((kind, rate) -> rates.computeIfAbsent(kind, k -> new ArrayList<>()).add(rate.perSecond()));
+      print(console, master, rangeMethod, m);
+    });
     for (Map.Entry<String, List<Double>> kind : rates.entrySet()) {
       List<Double> r = kind.getValue();
       for (int i = 1; i < r.size(); i++) {
@@ -220,13 +193,54 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** What the timed runs of one master gave: the fastest run of each kind, and where the fastest calibration went. */
+  private static final class MasterRuns {
+    final Map<String, Rate> best = new LinkedHashMap<>();
+    Calibrator.Run fastest;
+    List<StageMetrics.Stage> fastestStages;
+    long importNanos;
+    long importExportNanos;
+  }
+
+  private static void print(PrintWriter console, String master, RangeMethod rangeMethod, MasterRuns m) {
+    Map<String, Rate> best = m.best;
+    Calibrator.Run run = m.fastest;
+    double calibration = best.get(CALIBRATION).perSecond();
+    console.printf("%s: rows/s: calibration (%s, end to end) %.0f; %s inference %.0f; %s inference %.0f;"
+            + " %s (evaluation) %.0f%n",
+        master, rangeMethod.name(), calibration, JAVA_FLOAT, best.get(JAVA_FLOAT).perSecond(), DL4J_FLOAT,
+        best.get(DL4J_FLOAT).perSecond(), JAVA_INT8, best.get(JAVA_INT8).perSecond());
+    console.printf("%s: rows per executor CPU-second (task CPU time of the same fastest runs): calibration %.0f;"
+            + " %s inference %.0f; %s inference %.0f; %s (evaluation) %.0f%n",
+        master, best.get(CALIBRATION).perCpuSecond(), JAVA_FLOAT, best.get(JAVA_FLOAT).perCpuSecond(),
+        DL4J_FLOAT, best.get(DL4J_FLOAT).perCpuSecond(), JAVA_INT8, best.get(JAVA_INT8).perCpuSecond());
+    console.printf("%s: calibration / %s inference %.2f; calibration / %s inference %.2f; %d rows, %d"
+            + " partitions%n",
+        master, JAVA_FLOAT, calibration / best.get(JAVA_FLOAT).perSecond(), DL4J_FLOAT,
+        calibration / best.get(DL4J_FLOAT).perSecond(), run.rows(), run.partitions());
+    long stageMillis = m.fastestStages.stream().mapToLong(StageMetrics.Stage::wallMillis).sum();
+    console.printf("%s: fastest calibration %d ms = min/max pass %d ms (%.0f rows/s)%s + driver and scheduling"
+            + " outside stages %d ms; its stages:%n",
+        master, best.get(CALIBRATION).nanos() / 1_000_000, run.minMaxMillis(),
+        run.rows() * 1000.0 / Math.max(1, run.minMaxMillis()),
+        run.histogramMillis() == 0 ? "" : String.format(Locale.ROOT, " + histogram pass %d ms",
+            run.histogramMillis()),
+        best.get(CALIBRATION).nanos() / 1_000_000 - stageMillis);
+    console.printf("  driver alone per fit, warm: model import %d ms; import, float32 export and check %d ms%n",
+        m.importNanos / 1_000_000, m.importExportNanos / 1_000_000);
+    for (StageMetrics.Stage stage : m.fastestStages) {
+      console.printf("  %s%n", stage.describe());
+    }
+    console.flush();
+  }
+
   /** The live heap of every JVM while calibrating N rows, then about 10 N, in a session with {@link LiveHeapPlugin}. */
   private void heap(PrintWriter console, RangeMethod rangeMethod, String master)
       throws IOException, InterruptedException {
     SparkSession spark = SparkSessions.create("sparkquant-bench-calibrate-heap", master,
         Map.of("spark.plugins", LiveHeapPlugin.class.getName()));
     try {
-      Workload w = workload(spark, rangeMethod);
+      Workload w = workload(spark, rangeMethod, null);
       long smallRows = w.small().count();
       long largeRows = w.large().count();
       // Peaks can be shorter than the sampling interval: the N run is repeated so that both are sampled as long.
@@ -273,7 +287,8 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
   private record Workload(Dataset<Row> small, Dataset<Row> large, Calibrator calibrator, byte[] model,
       DatasetInfo info) {}
 
-  private Workload workload(SparkSession spark, RangeMethod rangeMethod) throws IOException {
+  /** The workload on a session; {@code model} null for a new preset network. */
+  private Workload workload(SparkSession spark, RangeMethod rangeMethod, byte[] model) throws IOException {
     String dir = data != null ? data : fashionMnist(spark);
     TensorDataset dataset = TensorDatasets.load(spark, dir);
     long total = dataset.rows().count();
@@ -281,7 +296,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     Dataset<Row> small = dataset.rows().filter(functions.pmod(functions.col("id"), functions.lit(k)).equalTo(0));
     Dataset<Row> large = dataset.rows().filter(functions.pmod(functions.col("id"), functions.lit(Math.max(1, k / 10)))
         .equalTo(0));
-    byte[] model = model(dataset.info());
+    if (model == null) {
+      model = model(dataset.info());
+    }
     Calibrator calibrator = new Calibrator().setModel(model).setInputShape(dataset.info().shape())
         .setMethod(rangeMethod).setBatchSize(batchSize);
     return new Workload(small, large, calibrator, model, dataset.info());

@@ -26,6 +26,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.dataset.DataSet;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -56,15 +57,14 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Epochs per master; the last epoch is reported (the first warms up). Default: ${DEFAULT-VALUE}.")
   int epochs;
 
-  @Option(names = "--masters", split = ",", defaultValue = "local[1],local[2]",
-      description = "Local masters to compare, comma separated. Default: ${DEFAULT-VALUE}.")
-  List<String> masters;
+  @Mixin LocalMasters localMasters;
 
   @Override
   public Integer call() throws IOException {
     TrainConfig config;
+    List<String> masters;
     try {
-      masters.forEach(BenchCommand::localCores); // checks them before Spark starts
+      masters = localMasters.checked();
       config = TrainConfig.withDefaults(Preset.fromCliName(preset), epochs, 1, TrainConfig.DEFAULT_SEED);
       CheckedPaths.requireExists(data, "--data");
       if (rows < 1) {
@@ -77,9 +77,9 @@ public final class BenchCommand implements Callable<Integer> {
     List<Double> rates = new ArrayList<>();
     byte[] model = null;
     for (String master : masters) {
-      int cores = localCores(master);
+      int cores = LocalMasters.cores(master);
       SparkSession spark = SparkSessions.create("sparkquant-bench", master);
-      try {
+      try (CoreAffinity pinned = localMasters.pin(master)) {
         TensorDataset dataset = TensorDatasets.load(spark, data);
         DatasetInfo info = dataset.info();
         Dataset<Row> input = dataset.rows().limit((int) rows);
@@ -105,18 +105,6 @@ public final class BenchCommand implements Callable<Integer> {
       console.printf("speed-up %s vs %s: %.2fx%n", masters.get(i), masters.get(0), rates.get(i) / rates.get(0));
     }
     return 0;
-  }
-
-  /**
-   * The core count of a {@code local[N]} master (the benchmarks compare masters on one machine).
-   *
-   * @throws IllegalArgumentException for any other master
-   */
-  static int localCores(String master) {
-    if (!master.matches("local\\[[1-9]\\d*]")) {
-      throw new IllegalArgumentException("--masters entries must look like local[N], N >= 1, got " + master);
-    }
-    return Integer.parseInt(master.replaceAll("\\D", ""));
   }
 
   /** Trains {@code config}'s preset on {@code input} with one partition per core. */

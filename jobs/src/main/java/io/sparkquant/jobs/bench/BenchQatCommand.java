@@ -22,6 +22,8 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -36,6 +38,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.learning.config.Adam;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -45,7 +48,8 @@ import picocli.CommandLine.Spec;
  * {@code sparkquant bench-qat} (hidden): QAT fine-tuning samples/s against float training samples/s of the same
  * preset on the same rows, batch size, local steps and partitions (one per core), for each local master, and the
  * speed-up between masters. After {@code --warmup} untimed runs, {@code --repeats} timed runs each give every master
- * a session of its own in turn, with one float and one QAT epoch, and the best epoch of each kind and master counts;
+ * a session of its own in turn, with an untimed float epoch and then one float and one QAT epoch, and the best epoch
+ * of each kind and master counts;
  * every ratio divides two rates measured in the same run, interleaved, since the machine is noisy.
  *
  * <p>The QAT runs fine-tune what the {@code qat} job fine-tunes: a float model of the preset (trained for two epochs
@@ -81,9 +85,8 @@ public final class BenchQatCommand implements Callable<Integer> {
           + " Default: ${DEFAULT-VALUE}.")
   int repeats;
 
-  @Option(names = "--warmup", defaultValue = "3",
-      description = "Untimed runs before the timed ones: after one, the JIT compiler still took 6-8 s of CPU in"
-          + " local[2]'s timed epochs; after three, about 2 s. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--warmup", defaultValue = "1",
+      description = "Untimed runs before the timed ones (JIT). Default: ${DEFAULT-VALUE}.")
   int warmup;
 
   @Option(names = "--calibration-rows", defaultValue = "512",
@@ -95,20 +98,14 @@ public final class BenchQatCommand implements Callable<Integer> {
           + " Default: false.")
   boolean hooksOff;
 
-  @Option(names = "--masters", split = ",", defaultValue = "local[1],local[2]",
-      description = "Local masters to compare, comma separated. Default: ${DEFAULT-VALUE}.")
-  List<String> masters;
-
-  @Option(names = "--pin-cores",
-      description = "Confine the whole JVM (task, JIT compiler and GC threads) to the first N CPUs while local[N] runs"
-          + " (Linux taskset), so local[1] gets one core and not the idle ones too. Default: false.")
-  boolean pinCores;
+  @Mixin LocalMasters localMasters;
 
   @Override
   public Integer call() throws IOException {
     TrainConfig config;
+    List<String> masters;
     try {
-      masters.forEach(BenchCommand::localCores);
+      masters = localMasters.checked();
       if (repeats < 1 || warmup < 0 || rows < 1 || calibrationRows < 1) {
         throw new IllegalArgumentException("--repeats, --rows and --calibration-rows must be >= 1, --warmup >= 0");
       }
@@ -120,11 +117,13 @@ public final class BenchQatCommand implements Callable<Integer> {
     PrintWriter console = spec.commandLine().getOut();
     int kinds = hooksOff ? 3 : 2;
     Map<String, double[]> rates = new LinkedHashMap<>(); // master -> best {float, qat[, hooks off]}
+    Map<String, List<double[]>> runRates = new LinkedHashMap<>(); // master -> every timed run's rates
     Map<String, RoundCpuListener> roundCpu = new LinkedHashMap<>();
     Map<String, JvmCpu> timedCpu = new LinkedHashMap<>();
     Map<String, Long> timedSamples = new LinkedHashMap<>();
     for (String master : masters) {
       rates.put(master, new double[kinds]);
+      runRates.put(master, new ArrayList<>());
       roundCpu.put(master, new RoundCpuListener());
       timedCpu.put(master, new JvmCpu());
       timedSamples.put(master, 0L);
@@ -137,9 +136,9 @@ public final class BenchQatCommand implements Callable<Integer> {
     for (int run = 1 - warmup; run <= repeats; run++) {
       boolean timed = run > 0;
       for (String master : masters) {
-        int cores = BenchCommand.localCores(master);
+        int cores = LocalMasters.cores(master);
         SparkSession spark = SparkSessions.create("sparkquant-bench-qat", master);
-        try (CoreAffinity pinned = pinCores ? CoreAffinity.pin(cores) : null) {
+        try (CoreAffinity pinned = localMasters.pin(master)) {
           TensorDataset dataset = TensorDatasets.load(spark, data);
           DatasetInfo info = dataset.info();
           // Cached: a limit in the plan of every epoch made Spark generate and compile new classes for each one (a
@@ -155,18 +154,26 @@ public final class BenchQatCommand implements Callable<Integer> {
             ranges = new Calibrator().setModel(model).setInputShape(info.shape()).setSampleRows(calibrationRows)
                 .setSeed(config.seed()).fit(input).toActivationRanges();
           }
+          // The first epoch of a session runs its first round about 2 s slower than later ones (new task threads):
+          // an untimed epoch takes that.
+          BenchCommand.trainFloat(spark, input, info, config, cores);
           spark.sparkContext().addSparkListener(roundCpu.get(master));
           spark.sparkContext().setLocalProperty(RoundCpuListener.TIMED, Boolean.toString(timed));
+          double[] runRate = new double[kinds];
           for (int kind = 0; kind < kinds; kind++) {
             JvmCpu before = JvmCpu.now();
             EpochStats epoch = kind == 0 ? BenchCommand.trainFloat(spark, input, info, config, cores).epochs().get(0)
                 : fineTune(spark, model, ranges, input, info, config, cores, kind == 1).get(0);
             if (timed) {
+              runRate[kind] = epoch.samplesPerSecond();
               double[] best = rates.get(master);
-              best[kind] = Math.max(best[kind], epoch.samplesPerSecond());
+              best[kind] = Math.max(best[kind], runRate[kind]);
               timedCpu.get(master).add(JvmCpu.now().minus(before));
               timedSamples.merge(master, epoch.samples(), Long::sum);
             }
+          }
+          if (timed) {
+            runRates.get(master).add(runRate);
           }
         } finally {
           spark.stop(); // also delivers the listener's pending events
@@ -178,7 +185,7 @@ public final class BenchQatCommand implements Callable<Integer> {
       for (int kind = 0; kind < kinds; kind++) {
         console.printf(Locale.ROOT, "%s %s %s: %.0f samples/s (best of %d epochs after %d untimed; %d rows,"
             + " %d partitions)%n", names[kind], preset, master, rates.get(master)[kind], repeats, warmup, rows,
-            BenchCommand.localCores(master));
+            LocalMasters.cores(master));
       }
       RoundCpuListener cpu = roundCpu.get(master);
       JvmCpu jvm = timedCpu.get(master);
@@ -201,8 +208,35 @@ public final class BenchQatCommand implements Callable<Integer> {
       console.printf(Locale.ROOT, "speed-up %s -> %s: qat %.2fx (goal >= 1.8x), float %.2fx; round-task cpu per"
           + " sample %s / %s: %.2f%n", masters.get(0), masters.get(i), r[1] / first[1], r[0] / first[0],
           masters.get(i), masters.get(0), taskCpuPerSample.get(masters.get(i)) / taskCpuPerSample.get(masters.get(0)));
+      List<double[]> one = runRates.get(masters.get(0));
+      List<double[]> other = runRates.get(masters.get(i));
+      console.printf(Locale.ROOT, "  the same run by run (epochs minutes apart at most): qat %s, float %s; medians"
+          + " %.2fx / %.2fx%n", runRatios(other, one, 1), runRatios(other, one, 0),
+          median(other, one, 1), median(other, one, 0));
     }
     return 0;
+  }
+
+  private static double[] ratios(List<double[]> numerators, List<double[]> denominators, int kind) {
+    double[] r = new double[numerators.size()];
+    for (int run = 0; run < r.length; run++) {
+      r[run] = numerators.get(run)[kind] / denominators.get(run)[kind];
+    }
+    return r;
+  }
+
+  private static String runRatios(List<double[]> numerators, List<double[]> denominators, int kind) {
+    StringBuilder out = new StringBuilder();
+    for (double r : ratios(numerators, denominators, kind)) {
+      out.append(out.length() == 0 ? "" : " ").append(String.format(Locale.ROOT, "%.2fx", r));
+    }
+    return out.toString();
+  }
+
+  private static double median(List<double[]> numerators, List<double[]> denominators, int kind) {
+    double[] r = ratios(numerators, denominators, kind);
+    Arrays.sort(r);
+    return r.length % 2 == 1 ? r[r.length / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
   }
 
   /** Process CPU, JIT and GC time of this JVM (the driver and, in local mode, the executor). */
