@@ -49,8 +49,9 @@ import picocli.CommandLine.Spec;
  * preset on the same rows, batch size, local steps and partitions (one per core), for each local master, and the
  * speed-up between masters. After {@code --warmup} untimed runs, {@code --repeats} timed runs each give every master
  * a session of its own in turn, with an untimed float epoch and then one float and one QAT epoch, and the best epoch
- * of each kind and master counts;
- * every ratio divides two rates measured in the same run, interleaved, since the machine is noisy.
+ * of each kind and master counts; every ratio divides two rates measured in the same run, interleaved, since the
+ * machine is noisy. The speed-up is also printed run by run (each local[1] epoch against the local[2] epoch of the
+ * same run) with its median.
  *
  * <p>The QAT runs fine-tune what the {@code qat} job fine-tunes: a float model of the preset (trained for two epochs
  * on the same rows, once), imported into the graph IR, built by {@link QatNetwork} with ranges from a calibration
