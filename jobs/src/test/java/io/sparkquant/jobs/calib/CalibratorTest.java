@@ -196,6 +196,21 @@ class CalibratorTest {
   }
 
   @Test
+  void aNewModelOrGraphReplacesTheOneKeptFromTheLastFit() {
+    Dataset<Row> rows = CalibrationFixtures.rows(spark, 40, DATA_SEED, -1).cache();
+    Calibrator cal = calibrator(RangeMethod.minMax());
+    String first = cal.fit(rows).toJson();
+    byte[] other = CalibrationFixtures.cnnModelBytes(MODEL_SEED + 1);
+    String second = cal.setModel(other).fit(rows).toJson();
+    assertNotEquals(first, second, "a fit after setModel observes the new model");
+    assertEquals(calibrator(RangeMethod.minMax()).setModel(other).fit(rows).toJson(), second,
+        "as a fresh calibrator does");
+    Graph graph = Dl4jImporter.importModel(TestModels.cnnChain(MODEL_SEED), CalibrationFixtures.INPUT_SHAPE);
+    assertEquals(first, cal.setGraph(graph).fit(rows).toJson(), "a fit after setGraph observes that graph");
+    rows.unpersist();
+  }
+
+  @Test
   void emptyCalibrationSetIsAnError() {
     Dataset<Row> rows = CalibrationFixtures.rows(spark, 20, DATA_SEED, -1);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
