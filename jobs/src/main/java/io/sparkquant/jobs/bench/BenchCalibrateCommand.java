@@ -13,7 +13,6 @@ import io.sparkquant.jobs.train.Preset;
 import io.sparkquant.ops.calib.RangeMethod;
 import io.sparkquant.ops.export.ExportOptions;
 import io.sparkquant.ops.export.TfliteExporter;
-import io.sparkquant.ops.graph.Graph;
 import io.sparkquant.ops.tflite.TfliteWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -59,6 +58,8 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
   private static final String JAVA_FLOAT = "java float32";
   private static final String DL4J_FLOAT = "dl4j float";
   private static final String JAVA_INT8 = "java int8";
+  private static final int MAX_WARM_UPS = 5;
+  private static final double QUIET_JIT_SHARE = 0.05;
 
   @Spec CommandSpec spec;
 
@@ -92,10 +93,15 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
   String heapMaster;
 
   @Option(names = "--repeat", defaultValue = "5",
-      description = "Rounds: each gives every master a session in turn, with a warm-up and then one timed run of"
-          + " each kind (calibration, inference, evaluation); the fastest of each kind and master counts."
+      description = "Rounds: each gives every master a session in turn; in a session each kind (calibration, then"
+          + " inference with each model) runs untimed until the JIT compiler works for under 5 % of a run (at most"
+          + " 5 runs), then --runs timed runs back to back; the fastest of each kind and master counts."
           + " Default: ${DEFAULT-VALUE}.")
   int repeat;
+
+  @Option(names = "--runs", defaultValue = "3",
+      description = "Timed runs of each kind per session, after its warm-up runs. Default: ${DEFAULT-VALUE}.")
+  int timedRuns;
 
   @Option(names = "--speed", negatable = true, defaultValue = "true", fallbackValue = "true",
       description = "Time inference and calibration on every master (--no-speed skips it). Default: ${DEFAULT-VALUE}.")
@@ -114,8 +120,8 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
       rangeMethod = RangeMethod.parse(method, null);
       Preset.fromCliName(preset);
       masters = localMasters.checked();
-      if (rows < 1 || batchSize < 1 || repeat < 1) {
-        throw new IllegalArgumentException("--rows, --batch-size and --repeat must be >= 1");
+      if (rows < 1 || batchSize < 1 || repeat < 1 || timedRuns < 1) {
+        throw new IllegalArgumentException("--rows, --batch-size, --repeat and --runs must be >= 1");
       }
       if (data != null) {
         CheckedPaths.requireExists(data, "--data");
@@ -128,7 +134,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     Map<String, byte[]> models = null; // kind -> model, built in the first session and scored in every one
     // Each of the --repeat rounds gives every master a session of its own in turn, so that a slow spell of this
     // machine (the CPU time per row of the same run swings by tens of percent over minutes here) falls on every
-    // master alike; in a session the kinds alternate; the fastest run of each kind and master counts.
+    // master alike. In a session each kind warms up until the JIT compiler is quiet, then runs back to back: Spark
+    // compiles a new session's query code anew and the JIT compiler then works on it for several runs, on local[1]
+    // on the idle core, on local[2] on the tasks' cores. The fastest run of each kind and master counts.
     for (int r = 0; speed && r < repeat; r++) {
       for (String master : masters) {
         SparkSession spark = SparkSessions.create("sparkquant-bench-calibrate", master);
@@ -136,38 +144,40 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
           Workload w = workload(spark, rangeMethod, models == null ? null : models.get(DL4J_FLOAT));
           StageMetrics metrics = StageMetrics.attach(spark.sparkContext());
           MasterRuns m = runs.computeIfAbsent(master, k -> new MasterRuns());
-          // Warm-up (JIT, ND4J, page cache, the session's first jobs), and the table the int8 export is quantized
-          // with.
-          Calibrator.Run warmUp = w.calibrator().fitRun(w.small());
-          // What every fit does on the driver alone, once warm: import the DL4J model, export and check the float32.
+          // The last warm-up's table is the one the int8 export is quantized with.
+          Calibrator.Run[] warmUp = new Calibrator.Run[1];
+          m.warmUps += warmUp(() -> warmUp[0] = w.calibrator().fitRun(w.small()));
+          for (int i = 0; i < timedRuns; i++) {
+            int mark = metrics.mark();
+            JvmCpu before = JvmCpu.now();
+            Calibrator.Run c = w.calibrator().fitRun(w.small());
+            JvmCpu used = JvmCpu.now().minus(before);
+            m.timedCpu.add(used);
+            long nanos = used.wallNanos;
+            List<StageMetrics.Stage> stages = metrics.since(mark);
+            Rate calibration = new Rate(c.rows(), nanos, StageMetrics.cpuMillis(stages));
+            if (m.best.merge(CALIBRATION, calibration, Rate::faster) == calibration) {
+              m.fastest = c;
+              m.fastestStages = stages;
+            }
+          }
+          // What a calibrator does on the driver alone before its first fit, once warm: import the DL4J model,
+          // export and check the float32.
           long t = System.nanoTime();
-          Graph graph = w.calibrator().observedGraph();
-          m.importNanos = System.nanoTime() - t;
-          t = System.nanoTime();
-          byte[] float32 = w.calibrator().observedModel(); // the very bytes calibration runs
+          calibrator(w.model(), w.info(), rangeMethod).observedGraph();
           m.importExportNanos = System.nanoTime() - t;
           if (models == null) {
             models = new LinkedHashMap<>();
             models.put(DL4J_FLOAT, w.model());
-            models.put(JAVA_FLOAT, float32);
-            models.put(JAVA_INT8, TfliteWriter.write(TfliteExporter.export(graph,
-                ExportOptions.int8(warmUp.table().toActivationRanges(), ExportOptions.IoType.FLOAT))));
-          }
-          for (byte[] model : models.values()) {
-            inference(spark, w, model, metrics);
+            models.put(JAVA_FLOAT, w.calibrator().observedModel()); // the very bytes calibration runs
+            models.put(JAVA_INT8, TfliteWriter.write(TfliteExporter.export(w.calibrator().observedGraph(),
+                ExportOptions.int8(warmUp[0].table().toActivationRanges(), ExportOptions.IoType.FLOAT))));
           }
           for (Map.Entry<String, byte[]> model : models.entrySet()) {
-            m.best.merge(model.getKey(), inference(spark, w, model.getValue(), metrics), Rate::faster);
-          }
-          int mark = metrics.mark();
-          long t0 = System.nanoTime();
-          Calibrator.Run c = w.calibrator().fitRun(w.small());
-          long nanos = System.nanoTime() - t0;
-          List<StageMetrics.Stage> stages = metrics.since(mark);
-          Rate calibration = new Rate(c.rows(), nanos, StageMetrics.cpuMillis(stages));
-          if (m.best.merge(CALIBRATION, calibration, Rate::faster) == calibration) {
-            m.fastest = c;
-            m.fastestStages = stages;
+            m.warmUps += warmUp(() -> inference(spark, w, model.getValue(), metrics, new JvmCpu()));
+            for (int i = 0; i < timedRuns; i++) {
+              m.best.merge(model.getKey(), inference(spark, w, model.getValue(), metrics, m.timedCpu), Rate::faster);
+            }
           }
         } finally {
           spark.stop();
@@ -198,8 +208,25 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     final Map<String, Rate> best = new LinkedHashMap<>();
     Calibrator.Run fastest;
     List<StageMetrics.Stage> fastestStages;
-    long importNanos;
     long importExportNanos;
+    /** The JVM's CPU, JIT and GC time during the timed runs. */
+    final JvmCpu timedCpu = new JvmCpu();
+    int warmUps;
+  }
+
+  /**
+   * Untimed runs of {@code run} until the JIT compiler works for less than {@link #QUIET_JIT_SHARE} of one's wall
+   * time, at most {@link #MAX_WARM_UPS}; returns how many ran.
+   */
+  private static int warmUp(Runnable run) {
+    for (int i = 1; ; i++) {
+      JvmCpu before = JvmCpu.now();
+      run.run();
+      JvmCpu used = JvmCpu.now().minus(before);
+      if (i == MAX_WARM_UPS || used.jitMillis * 1e6 < QUIET_JIT_SHARE * used.wallNanos) {
+        return i;
+      }
+    }
   }
 
   private static void print(PrintWriter console, String master, RangeMethod rangeMethod, MasterRuns m) {
@@ -218,6 +245,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
             + " partitions%n",
         master, JAVA_FLOAT, calibration / best.get(JAVA_FLOAT).perSecond(), DL4J_FLOAT,
         calibration / best.get(DL4J_FLOAT).perSecond(), run.rows(), run.partitions());
+    console.printf("%s: the JVM used %.2f cores during the timed runs (%.1f s, after %d warm-up runs; JIT compiler"
+            + " threads %d ms, GC pauses %d ms)%n",
+        master, m.timedCpu.cores(), m.timedCpu.wallNanos / 1e9, m.warmUps, m.timedCpu.jitMillis, m.timedCpu.gcMillis);
     long stageMillis = m.fastestStages.stream().mapToLong(StageMetrics.Stage::wallMillis).sum();
     console.printf("%s: fastest calibration %d ms = min/max pass %d ms (%.0f rows/s)%s + driver and scheduling"
             + " outside stages %d ms; its stages:%n",
@@ -226,8 +256,8 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
         run.histogramMillis() == 0 ? "" : String.format(Locale.ROOT, " + histogram pass %d ms",
             run.histogramMillis()),
         best.get(CALIBRATION).nanos() / 1_000_000 - stageMillis);
-    console.printf("  driver alone per fit, warm: model import %d ms; import, float32 export and check %d ms%n",
-        m.importNanos / 1_000_000, m.importExportNanos / 1_000_000);
+    console.printf("  driver alone before a calibrator's first fit, warm: model import, float32 export and check %d ms%n",
+        m.importExportNanos / 1_000_000);
     for (StageMetrics.Stage stage : m.fastestStages) {
       console.printf("  %s%n", stage.describe());
     }
@@ -299,9 +329,12 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     if (model == null) {
       model = model(dataset.info());
     }
-    Calibrator calibrator = new Calibrator().setModel(model).setInputShape(dataset.info().shape())
-        .setMethod(rangeMethod).setBatchSize(batchSize);
-    return new Workload(small, large, calibrator, model, dataset.info());
+    return new Workload(small, large, calibrator(model, dataset.info(), rangeMethod), model, dataset.info());
+  }
+
+  private Calibrator calibrator(byte[] model, DatasetInfo info, RangeMethod rangeMethod) {
+    return new Calibrator().setModel(model).setInputShape(info.shape()).setMethod(rangeMethod)
+        .setBatchSize(batchSize);
   }
 
   /** A timed run: rows, wall time, and the CPU time of its tasks. */
@@ -319,15 +352,19 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     }
   }
 
-  /** Scores the workload's rows with {@code model} on the executors, as {@code evaluate} does ({@link Scoring}). */
-  private Rate inference(SparkSession spark, Workload w, byte[] model, StageMetrics metrics) {
+  /**
+   * Scores the workload's rows with {@code model} on the executors, as {@code evaluate} does ({@link Scoring}), adding
+   * the JVM's CPU, JIT and GC time meanwhile to {@code timedCpu}.
+   */
+  private Rate inference(SparkSession spark, Workload w, byte[] model, StageMetrics metrics, JvmCpu timedCpu) {
     Scoring.Scored scored = Scoring.predictions(spark, model, "bench-model", w.small(), w.info(), batchSize);
     int mark = metrics.mark();
-    long t0 = System.nanoTime();
+    JvmCpu before = JvmCpu.now();
     long n = scored.predictions().javaRDD().count();
-    long nanos = System.nanoTime() - t0;
+    JvmCpu used = JvmCpu.now().minus(before);
+    timedCpu.add(used);
     scored.destroy();
-    return new Rate(n, nanos, StageMetrics.cpuMillis(metrics.since(mark)));
+    return new Rate(n, used.wallNanos, StageMetrics.cpuMillis(metrics.since(mark)));
   }
 
   private byte[] model(DatasetInfo info) throws IOException {

@@ -20,8 +20,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.lang.management.GarbageCollectorMXBean;
-import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -238,46 +236,6 @@ public final class BenchQatCommand implements Callable<Integer> {
     double[] r = ratios(numerators, denominators, kind);
     Arrays.sort(r);
     return r.length % 2 == 1 ? r[r.length / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
-  }
-
-  /** Process CPU, JIT and GC time of this JVM (the driver and, in local mode, the executor). */
-  private static final class JvmCpu {
-    long wallNanos;
-    long cpuNanos;
-    long jitMillis;
-    long gcMillis;
-
-    static JvmCpu now() {
-      JvmCpu c = new JvmCpu();
-      c.wallNanos = System.nanoTime();
-      c.cpuNanos = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
-          .getProcessCpuTime();
-      c.jitMillis = ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
-      for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
-        c.gcMillis += Math.max(0, gc.getCollectionTime());
-      }
-      return c;
-    }
-
-    JvmCpu minus(JvmCpu earlier) {
-      JvmCpu d = new JvmCpu();
-      d.wallNanos = wallNanos - earlier.wallNanos;
-      d.cpuNanos = cpuNanos - earlier.cpuNanos;
-      d.jitMillis = jitMillis - earlier.jitMillis;
-      d.gcMillis = gcMillis - earlier.gcMillis;
-      return d;
-    }
-
-    void add(JvmCpu d) {
-      wallNanos += d.wallNanos;
-      cpuNanos += d.cpuNanos;
-      jitMillis += d.jitMillis;
-      gcMillis += d.gcMillis;
-    }
-
-    double cores() {
-      return cpuNanos / (double) Math.max(1, wallNanos);
-    }
   }
 
   /** Fine-tunes the fake-quant network of {@code model} as the qat job does (ranges fixed), hooks on or off. */
