@@ -58,8 +58,6 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
   private static final String JAVA_FLOAT = "java float32";
   private static final String DL4J_FLOAT = "dl4j float";
   private static final String JAVA_INT8 = "java int8";
-  private static final int MAX_WARM_UPS = 5;
-  private static final double QUIET_JIT_SHARE = 0.05;
 
   @Spec CommandSpec spec;
 
@@ -146,7 +144,7 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
           MasterRuns m = runs.computeIfAbsent(master, k -> new MasterRuns());
           // The last warm-up's table is the one the int8 export is quantized with.
           Calibrator.Run[] warmUp = new Calibrator.Run[1];
-          m.warmUps += warmUp(() -> warmUp[0] = w.calibrator().fitRun(w.small()));
+          m.warmUps += JvmCpu.warmUp(() -> warmUp[0] = w.calibrator().fitRun(w.small()));
           for (int i = 0; i < timedRuns; i++) {
             int mark = metrics.mark();
             JvmCpu before = JvmCpu.now();
@@ -174,7 +172,7 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
                 ExportOptions.int8(warmUp[0].table().toActivationRanges(), ExportOptions.IoType.FLOAT))));
           }
           for (Map.Entry<String, byte[]> model : models.entrySet()) {
-            m.warmUps += warmUp(() -> inference(spark, w, model.getValue(), metrics, new JvmCpu()));
+            m.warmUps += JvmCpu.warmUp(() -> inference(spark, w, model.getValue(), metrics, new JvmCpu()));
             for (int i = 0; i < timedRuns; i++) {
               m.best.merge(model.getKey(), inference(spark, w, model.getValue(), metrics, m.timedCpu), Rate::faster);
             }
@@ -212,21 +210,6 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     /** The JVM's CPU, JIT and GC time during the timed runs. */
     final JvmCpu timedCpu = new JvmCpu();
     int warmUps;
-  }
-
-  /**
-   * Untimed runs of {@code run} until the JIT compiler works for less than {@link #QUIET_JIT_SHARE} of one's wall
-   * time, at most {@link #MAX_WARM_UPS}; returns how many ran.
-   */
-  private static int warmUp(Runnable run) {
-    for (int i = 1; ; i++) {
-      JvmCpu before = JvmCpu.now();
-      run.run();
-      JvmCpu used = JvmCpu.now().minus(before);
-      if (i == MAX_WARM_UPS || used.jitMillis * 1e6 < QUIET_JIT_SHARE * used.wallNanos) {
-        return i;
-      }
-    }
   }
 
   private static void print(PrintWriter console, String master, RangeMethod rangeMethod, MasterRuns m) {

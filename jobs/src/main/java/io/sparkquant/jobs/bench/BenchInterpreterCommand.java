@@ -44,8 +44,9 @@ import picocli.CommandLine.Spec;
  * does not depend on the weights) on Fashion-MNIST test images, in one JVM and one run, for each engine: the Java
  * interpreter on the int8 and the float32 export, DL4J on the float network, and the TFLite 2.6.2 runtime on both
  * exports; for 1 and 2 threads (each thread scores every k-th batch with its own engine instance, the Java
- * interpreter being shared). Best of {@code --repeat} after one untimed warm-up per engine, engines interleaved so
- * that a busy machine slows them alike. Run it with {@code OMP_NUM_THREADS=1} (the launcher's default) so that ND4J
+ * interpreter being shared). Best of {@code --repeat}, engines interleaved so that a busy machine slows them alike,
+ * after untimed runs: the Java engines' first {@value #JAVA_WARM_UP_CALLS} model calls, then rounds of every engine
+ * until the JIT compiler is quiet. Run it with {@code OMP_NUM_THREADS=1} (the launcher's default) so that ND4J
  * uses one thread per calling thread.
  *
  * <p>{@code --litert} adds LiteRT (npm {@code @litertjs/core}, XNNPACK in WebAssembly under Node, one thread, one image
@@ -108,6 +109,8 @@ public final class BenchInterpreterCommand implements Callable<Integer> {
   private static final String TFLITE_FLOAT = "tflite float32";
   private static final String LITERT_INT8 = "litert int8";
   private static final String LITERT_FLOAT = "litert float32";
+  /** Model calls of each Java engine before any timing (see {@code run}). */
+  private static final int JAVA_WARM_UP_CALLS = 2_000;
 
   @Override
   public Integer call() throws IOException, InterruptedException, ExecutionException {
@@ -220,22 +223,37 @@ public final class BenchInterpreterCommand implements Callable<Integer> {
       ExecutorService pool = Executors.newFixedThreadPool(t);
       try {
         List<String> names = new ArrayList<>(engines.keySet());
-        for (int r = 0; r <= repeat; r++) { // round 0 warms up the JIT and caches
+        // Untimed: the Java engines until JAVA_WARM_UP_CALLS model calls, then every engine until the JIT compiler
+        // is quiet (JvmCpu). HotSpot compiles a kernel method whole only after some thousand calls; until then its
+        // loops run as on-stack-replacement code. With one warm-up round, whichever thread count ran first was timed
+        // on that code: int8 2,783 and float32 1,652 rows per CPU-second at 2 threads, then 4,033 and 3,965 at 1
+        // thread in the same run (2026-12-07, --threads 2,1).
+        for (int e = 0; t == threads.get(0) && e < names.size(); e++) {
+          for (int calls = 0; names.get(e).startsWith("java") && calls < JAVA_WARM_UP_CALLS; calls += batches) {
+            time(pool, instances.get(e), batches);
+          }
+        }
+        for (int w = 1; w <= JvmCpu.MAX_WARM_UPS; w++) {
+          JvmCpu before = JvmCpu.now();
+          for (List<Engine> perThread : instances) {
+            time(pool, perThread, batches);
+          }
+          if (JvmCpu.now().minus(before).jitQuiet()) {
+            break;
+          }
+        }
+        for (int r = 1; r <= repeat; r++) {
           for (int e = 0; e < names.size(); e++) {
             Timing timing = time(pool, instances.get(e), batches);
-            if (r > 0) {
-              double n = (double) batches * batchSize;
-              best.merge(names.get(e), n / (timing.wallNanos() / 1e9), Math::max);
-              bestCpu.merge(names.get(e), n / (timing.cpuNanos() / 1e9), Math::max);
-            }
+            double n = (double) batches * batchSize;
+            best.merge(names.get(e), n / (timing.wallNanos() / 1e9), Math::max);
+            bestCpu.merge(names.get(e), n / (timing.cpuNanos() / 1e9), Math::max);
           }
           for (String model : withLite ? javaTop1.keySet() : List.<String>of()) {
             LiteRtBench.Pass pass = lite.run(model);
             liteTop1.put(model, pass.argmax());
-            if (r > 0) {
-              best.merge("litert " + model, pass.imagesPerSecond(), Math::max);
-              bestCpu.merge("litert " + model, pass.imagesPerCpuSecond(), Math::max);
-            }
+            best.merge("litert " + model, pass.imagesPerSecond(), Math::max);
+            bestCpu.merge("litert " + model, pass.imagesPerCpuSecond(), Math::max);
           }
         }
       } finally {

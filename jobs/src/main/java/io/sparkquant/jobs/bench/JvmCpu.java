@@ -5,6 +5,10 @@ import java.lang.management.ManagementFactory;
 
 /** Process CPU, JIT and GC time of this JVM (the driver and, in local mode, the executor). */
 final class JvmCpu {
+  static final int MAX_WARM_UPS = 5;
+  /** A run is warm when the JIT compiler threads worked for less than this share of its wall time. */
+  private static final double QUIET_JIT_SHARE = 0.05;
+
   long wallNanos;
   long cpuNanos;
   long jitMillis;
@@ -40,5 +44,26 @@ final class JvmCpu {
 
   double cores() {
     return cpuNanos / (double) Math.max(1, wallNanos);
+  }
+
+  /**
+   * Untimed runs of {@code run} until the JIT compiler works for less than 5 % of one's wall time, at most 5; returns
+   * how many ran. A benchmark that times the next runs then sees compiled code, and on a machine whose cores the
+   * timed work fills, no compiler thread taking them.
+   */
+  static int warmUp(Runnable run) {
+    for (int i = 1; ; i++) {
+      JvmCpu before = now();
+      run.run();
+      JvmCpu used = now().minus(before);
+      if (i == MAX_WARM_UPS || used.jitQuiet()) {
+        return i;
+      }
+    }
+  }
+
+  /** Whether the JIT compiler threads worked for less than 5 % of this interval's wall time. */
+  boolean jitQuiet() {
+    return jitMillis * 1e6 < QUIET_JIT_SHARE * wallNanos;
   }
 }
