@@ -92,7 +92,7 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
 
   @Option(names = "--repeat", defaultValue = "5",
       description = "Rounds: each gives every master a session in turn; in a session each kind (calibration, then"
-          + " inference with each model) runs untimed until the JIT compiler works for under 5 % of a run (at most"
+          + " inference with each model) runs untimed until the JIT compiler works for under 5 %% of a run (at most"
           + " 5 runs), then --runs timed runs back to back; the fastest of each kind and master counts."
           + " Default: ${DEFAULT-VALUE}.")
   int repeat;
