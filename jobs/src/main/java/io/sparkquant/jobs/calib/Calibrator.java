@@ -83,8 +83,12 @@ public final class Calibrator {
   /** The model's import and float32 export, made on the first fit and kept until the model or shape changes. */
   private Observed observed;
 
-  /** The graph a fit observes and its checked float32 export, as broadcast. */
-  private record Observed(Graph graph, byte[] tflite) {}
+  /** The graph a fit observes, its checked float32 export as broadcast, and the export's SHA-256 (its cache key). */
+  private record Observed(Graph graph, byte[] tflite, String sha256) {
+    Observed(Graph graph, byte[] tflite) {
+      this(graph, tflite, ExecutorCache.sha256(tflite));
+    }
+  }
 
   /** What a fit did, for logs and manifests. */
   public record Run(CalibrationTable table, long rows, int partitions, long samplingMillis, long minMaxMillis,
@@ -330,7 +334,7 @@ public final class Calibrator {
         observePartitions, samplingMillis);
 
     byte[] tflite = observedModel.tflite();
-    String sha = ExecutorCache.sha256(tflite);
+    String sha = observedModel.sha256();
     String[] tensors = CalibrationModel.tensorNames(graph);
     int[] graphInput = graph.input().shape();
     int[] itemShape = Arrays.copyOfRange(graphInput, 1, graphInput.length);
