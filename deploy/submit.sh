@@ -27,6 +27,8 @@ Defaults passed to Spark (each overridable with --conf):
   spark.executor.memoryOverhead=\${SPARKQUANT_EXECUTOR_OVERHEAD:-1g}   (ND4J's off-heap buffers live here)
   spark.executor.cores=\${SPARKQUANT_EXECUTOR_CORES:-1}
   spark.executorEnv.OMP_NUM_THREADS=<executor cores>
+  spark.executorEnv.MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-2}   (glibc malloc arenas, as for the driver; why:
+                        ./sparkquant)
   spark.executor.extraJavaOptions=<the JVM opens> -Dorg.bytedeco.javacpp.cachedir=$SQ_JAVACPP_CACHEDIR
 Driver log configuration: \$SPARKQUANT_LOG4J2 or deploy/conf/log4j2-driver.properties (Spark at WARN; client mode).
 Extra driver JVM flags: \$SPARKQUANT_DRIVER_OPTS. Extra class path of spark-submit (e.g. a Spark distribution's
@@ -71,11 +73,14 @@ if [[ -z $master ]]; then
 fi
 
 executor_cores=${SPARKQUANT_EXECUTOR_CORES:-1}
+# glibc malloc arenas as ./sparkquant sets them (the reason is there), for this JVM and every executor.
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 confs=(
   "spark.executor.memory=${SPARKQUANT_EXECUTOR_MEMORY:-2g}"
   "spark.executor.memoryOverhead=${SPARKQUANT_EXECUTOR_OVERHEAD:-1g}"
   "spark.executor.cores=$executor_cores"
   "spark.executorEnv.OMP_NUM_THREADS=$executor_cores"
+  "spark.executorEnv.MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX"
   "spark.executor.extraJavaOptions=$(sq_jvm_opens)-Dorg.bytedeco.javacpp.cachedir=$SQ_JAVACPP_CACHEDIR"
   # The console progress bar only where a person watches; logs and captured output stay clean.
   "spark.ui.showConsoleProgress=$([[ -t 2 ]] && echo true || echo false)"
@@ -87,6 +92,8 @@ if [[ $deploy_mode == cluster ]]; then
     "spark.driver.extraJavaOptions=$(sq_jvm_opens)-Dorg.bytedeco.javacpp.cachedir=$SQ_JAVACPP_CACHEDIR"
     "spark.kubernetes.driverEnv.OMP_NUM_THREADS=${SPARKQUANT_DRIVER_CORES:-1}"
     "spark.yarn.appMasterEnv.OMP_NUM_THREADS=${SPARKQUANT_DRIVER_CORES:-1}"
+    "spark.kubernetes.driverEnv.MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX"
+    "spark.yarn.appMasterEnv.MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX"
   )
 fi
 confs+=("${user_confs[@]}")

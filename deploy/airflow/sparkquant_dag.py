@@ -112,5 +112,6 @@ with DAG(
 #       executor_memory="4g", executor_cores=2,
 #       conf={"spark.executor.memoryOverhead": "2g",
 #             "spark.executorEnv.OMP_NUM_THREADS": "2",
+#             "spark.executorEnv.MALLOC_ARENA_MAX": "2",
 #             "spark.executor.extraJavaOptions": "-Dorg.bytedeco.javacpp.cachedir=/var/cache/sparkquant/javacpp"},
 #   )

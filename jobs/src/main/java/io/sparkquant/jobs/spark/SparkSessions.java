@@ -24,8 +24,8 @@ public final class SparkSessions {
   /**
    * Rows per Parquet reader batch unless the user sets {@link #PARQUET_BATCH_ROWS}. A tensor row holds hundreds of
    * floats: at 4096 rows a task's reader kept arrays of 4096 x 784 floats and dictionary ids, grown to 25 MB
-   * each, and the live heap of a local[2] calibration was 415 MB; at 256 rows it was 132 MB, at the same speed
-   * (bench-calibrate, README).
+   * each, and the live heap of a local[2] calibration was 415 MB; at 256 rows it was 132 MB (bench-calibrate,
+   * README).
    */
   static final int PARQUET_BATCH_ROWS_DEFAULT = 256;
 

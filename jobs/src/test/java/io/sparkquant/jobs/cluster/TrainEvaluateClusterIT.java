@@ -97,6 +97,8 @@ class TrainEvaluateClusterIT {
       executorIds.add(r.path("executorId").asText());
       assertNotEquals("driver", r.path("executorId").asText(), "task ran in the driver: " + r);
       assertEquals("1", r.path("ompNumThreads").asText(), "OMP_NUM_THREADS must equal the executor cores: " + r);
+      // more arenas keep more of the native memory ND4J frees (deploy/submit.sh, ./sparkquant)
+      assertEquals("2", r.path("mallocArenaMax").asText(), "MALLOC_ARENA_MAX of the executor: " + r);
       assertEquals(System.getProperty("org.bytedeco.javacpp.cachedir"), r.path("javacppCacheDir").asText(),
           "executors must share the project's javacpp cache dir: " + r);
       assertEquals(expectedSum, r.path("nd4jProductSum").asDouble(), 0.0, "ND4J result on the executor: " + r);
