@@ -24,10 +24,10 @@ public final class SparkSessions {
   /**
    * Rows per Parquet reader batch unless the user sets {@link #PARQUET_BATCH_ROWS}. A tensor row holds hundreds of
    * floats: at 4096 rows a task's reader kept arrays of 4096 x 784 floats and dictionary ids, grown to 25 MB
-   * each, and the live heap of a local[2] calibration was 415 MB; at 256 rows it was 132 MB (bench-calibrate,
-   * README).
+   * each, and the live heap of a local[2] calibration was 415 MB; at 1024 rows it was 172 MB. 256 rows gave 132-147
+   * MB, but evaluation scaled worse from one core to two in every run with it (bench-calibrate, README).
    */
-  static final int PARQUET_BATCH_ROWS_DEFAULT = 256;
+  static final int PARQUET_BATCH_ROWS_DEFAULT = 1024;
 
   private SparkSessions() {}
 
