@@ -5,14 +5,21 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Up to batchSize consecutive rows: features in the requested {@link Layout} (first dimension = rows), and the
- * labels and ids of the same rows in the same order. {@code labels} is null for unlabelled rows, {@code ids} for
- * rows read by {@link Batches#featureBatchIterator}.
+ * Up to batchSize consecutive rows: {@code values} holds the features in the requested {@link Layout}, row-major
+ * with dimensions {@code shape} (first dimension = rows), and the labels and ids of the same rows in the same
+ * order. {@code labels} is null for unlabelled rows, {@code ids} for rows read by
+ * {@link Batches#featureBatchIterator}. The values stay on the Java heap: a consumer that runs on plain arrays (the
+ * Java interpreter) never pays for an ND4J copy.
  */
-public record Batch(INDArray features, int[] labels, long[] ids) {
+public record Batch(float[] values, long[] shape, int[] labels, long[] ids) {
 
   public int size() {
-    return (int) features.size(0);
+    return (int) shape[0];
+  }
+
+  /** The features as a new ND4J array of {@link #shape()} (a copy off the Java heap, made on every call). */
+  public INDArray features() {
+    return Nd4j.create(values, shape, 'c');
   }
 
   /** Labels one-hot encoded as a float {@code [n, numClasses]} matrix. */
@@ -26,6 +33,6 @@ public record Batch(INDArray features, int[] labels, long[] ids) {
 
   /** A DL4J DataSet of the features and one-hot labels. */
   public DataSet toDataSet(int numClasses) {
-    return new DataSet(features, oneHotLabels(numClasses));
+    return new DataSet(features(), oneHotLabels(numClasses));
   }
 }

@@ -1,6 +1,7 @@
 package io.sparkquant.data;
 
 import java.util.List;
+import org.apache.spark.sql.catalyst.util.ArrayData;
 
 /** The row-level rules of the format, shared by the writer, the loader and the batch reader. */
 final class RowChecks {
@@ -42,6 +43,26 @@ final class RowChecks {
       }
     }
     return null;
+  }
+
+  /**
+   * Copies {@code values} (a row's features in Spark's internal form) into {@code out} and returns null when they
+   * are a valid feature vector for {@code info}; otherwise returns the problem.
+   */
+  static Problem copyFeatures(ArrayData values, DatasetInfo info, float[] out) {
+    if (values == null) {
+      return new Problem(expectedLength(info), "null");
+    }
+    if (values.numElements() != info.featureLength()) {
+      return lengthProblem(values.numElements(), info);
+    }
+    for (int i = 0; i < out.length; i++) {
+      if (values.isNullAt(i)) {
+        return new Problem("finite values", "null at index " + i);
+      }
+      out[i] = values.getFloat(i);
+    }
+    return featuresProblem(out, info);
   }
 
   /** A row of {@code length} values where the shape declares another length; describes the row by length only. */

@@ -133,4 +133,77 @@ class BatchesTest {
         () -> Batches.batchIterator(List.<Row>of().iterator(), flat, 2, Layout.NCHW));
     assertTrue(rank.getMessage().contains("rank 3"), rank.getMessage());
   }
+
+  /** Every batch of a partition as text: shape, values, labels and ids (Float.toString round-trips exactly). */
+  private static Iterator<String> describe(Iterator<Batch> batches) {
+    List<String> out = new ArrayList<>();
+    batches.forEachRemaining(b -> out.add(java.util.Arrays.toString(b.shape()) + java.util.Arrays.toString(b.values())
+        + java.util.Arrays.toString(b.labels()) + java.util.Arrays.toString(b.ids())));
+    return out.iterator();
+  }
+
+  @Test
+  void internalRowBatchesEqualRowBatchesInEveryLayoutAndConvertLikeThem() {
+    SparkSession spark = SharedSpark.get();
+    Random random = new Random(5);
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < ROWS; i++) {
+      float[] f = new float[INFO.featureLength()];
+      for (int k = 0; k < f.length; k++) {
+        f[k] = random.nextFloat() - 0.5f;
+      }
+      rows.add(RowFactory.create(f, random.nextInt(INFO.numClasses()), (long) i * 7));
+    }
+    String out = tmp.resolve("ds").toString();
+    TensorDatasets.write(spark.createDataFrame(rows, schema()).repartition(3), INFO, out, Map.of());
+    org.apache.spark.sql.Dataset<Row> loaded = TensorDatasets.load(spark, out).rows();
+    StructType loadedSchema = loaded.schema();
+    for (Layout layout : Layout.values()) {
+      List<String> external = loaded.toJavaRDD()
+          .mapPartitions(it -> describe(Batches.batchIterator(it, INFO, 4, layout))).collect();
+      List<String> internal = loaded.queryExecution().toRdd().toJavaRDD()
+          .mapPartitions(it -> describe(Batches.internalBatchIterator(it, loadedSchema, INFO, 4, layout))).collect();
+      List<String> converted = loaded.queryExecution().toRdd().toJavaRDD()
+          .mapPartitions(it -> {
+            Iterator<Batch> nhwc = Batches.internalBatchIterator(it, loadedSchema, INFO, 4, Layout.NHWC);
+            List<Batch> inLayout = new ArrayList<>();
+            nhwc.forEachRemaining(b -> inLayout.add(Batches.inLayout(b, Layout.NHWC, layout, INFO)));
+            return describe(inLayout.iterator());
+          }).collect();
+      assertTrue(external.size() >= 6, layout + ": " + external.size()); // 23 rows in batches of up to 4
+      assertEquals(external, internal, layout.toString());
+      assertEquals(external, converted, layout.toString());
+    }
+  }
+
+  @Test
+  void badInternalRowsNameTheRowAndWhatIsWrong() {
+    org.apache.spark.sql.catalyst.util.ArrayData ok = new org.apache.spark.sql.catalyst.util.GenericArrayData(
+        new Object[18]);
+    Object[] values = new Object[18];
+    java.util.Arrays.fill(values, 0.5f);
+    org.apache.spark.sql.catalyst.util.GenericArrayData finite =
+        new org.apache.spark.sql.catalyst.util.GenericArrayData(values);
+    Object[] infinite = values.clone();
+    infinite[3] = Float.POSITIVE_INFINITY;
+    Object[][] cases = {
+        {ok, 1, 7L, "null at index 0"},
+        {new org.apache.spark.sql.catalyst.util.GenericArrayData(new Object[17]), 1, 7L, "found 17 values"},
+        {new org.apache.spark.sql.catalyst.util.GenericArrayData(infinite), 1, 7L, "Infinity at index 3"},
+        {finite, 4, 7L, "found 4"},
+        {null, 1, 7L, "found null"},
+    };
+    for (Object[] c : cases) {
+      org.apache.spark.sql.catalyst.InternalRow row =
+          new org.apache.spark.sql.catalyst.expressions.GenericInternalRow(new Object[] {c[0], c[1], c[2]});
+      InvalidDatasetException e = assertThrows(InvalidDatasetException.class,
+          () -> Batches.internalBatchIterator(List.of(row).iterator(), schema(), INFO, 2, Layout.NHWC).next());
+      assertTrue(e.getMessage().contains("row id 7") && e.getMessage().contains((String) c[3]), e.getMessage());
+    }
+    org.apache.spark.sql.catalyst.InternalRow noId =
+        new org.apache.spark.sql.catalyst.expressions.GenericInternalRow(new Object[] {finite, 1, null});
+    InvalidDatasetException e = assertThrows(InvalidDatasetException.class,
+        () -> Batches.internalBatchIterator(List.of(noId).iterator(), schema(), INFO, 2, Layout.FLAT).next());
+    assertTrue(e.getMessage().contains("id") && e.getMessage().contains("null"), e.getMessage());
+  }
 }

@@ -340,9 +340,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
    * the JVM's CPU, JIT and GC time meanwhile to {@code timedCpu}.
    */
   private Rate inference(SparkSession spark, Workload w, byte[] model, StageMetrics metrics, JvmCpu timedCpu) {
-    Scoring.Scored scored = Scoring.predictions(spark, model, "bench-model", w.small(), w.info(), batchSize);
     int mark = metrics.mark();
-    JvmCpu before = JvmCpu.now();
+    JvmCpu before = JvmCpu.now(); // planning included, as calibration's runs include theirs
+    Scoring.Scored scored = Scoring.predictions(spark, model, "bench-model", w.small(), w.info(), batchSize);
     long n = scored.predictions().javaRDD().count();
     JvmCpu used = JvmCpu.now().minus(before);
     timedCpu.add(used);

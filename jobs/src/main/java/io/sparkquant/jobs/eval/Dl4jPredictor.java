@@ -26,6 +26,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /** Scores with a float DL4J model (a ModelSerializer zip of a MultiLayerNetwork or ComputationGraph). */
 public final class Dl4jPredictor implements Predictor {
@@ -121,7 +122,8 @@ public final class Dl4jPredictor implements Predictor {
   }
 
   @Override
-  public float[][] predict(INDArray features) {
+  public float[][] predict(float[] values, long[] shape) {
+    INDArray features = Nd4j.create(values, shape, 'c');
     INDArray out = model instanceof ComputationGraph g ? g.outputSingle(false, features)
         : ((MultiLayerNetwork) model).output(features, false);
     return out.toFloatMatrix();

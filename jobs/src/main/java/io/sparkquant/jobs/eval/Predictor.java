@@ -1,7 +1,6 @@
 package io.sparkquant.jobs.eval;
 
 import io.sparkquant.data.Layout;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A model that scores a batch of features: the one thing evaluation needs from a model, so float DL4J
@@ -10,14 +9,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public interface Predictor {
 
-  /** The batch layout {@link #predict} expects (as produced by {@code Batches.iterator}). */
+  /** The batch layout {@link #predict} expects (as {@code Batches} produces it). */
   Layout layout();
 
   /**
-   * @param features one batch in {@link #layout()}
+   * @param features one batch in {@link #layout()}, row-major; not modified
+   * @param shape its dimensions, the first being the number of rows
    * @return probabilities, one row per example and one column per class
    */
-  float[][] predict(INDArray features);
+  float[][] predict(float[] features, long[] shape);
 
   /** An independent instance for another thread, sharing nothing mutable (no re-parsing of model bytes). */
   Predictor copy();

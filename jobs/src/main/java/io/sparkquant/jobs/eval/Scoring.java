@@ -15,7 +15,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.function.Function;
 import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.linalg.VectorUDT;
@@ -25,11 +27,11 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.TaskCompletionListener;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Scores a tensor dataset with one or several models on the executors: the model bytes travel in broadcasts,
@@ -130,8 +132,10 @@ public final class Scoring {
     List<BroadcastModel> broadcasts = broadcastModels(scored, engine);
     int n = models.size();
     int fixed = labelled ? 2 : 1;
-    MapPartitionsFunction<Row, Row> score = it -> scorePartition(it, broadcasts, info,
-        layout -> Batches.batchIterator(it, info, batchSize, layout),
+    // Spark's internal rows: their features are copied straight into a batch, without boxing every value.
+    StructType rowSchema = rows.schema();
+    FlatMapFunction<Iterator<InternalRow>, Row> score = it -> scorePartition(it, broadcasts, info,
+        layout -> Batches.internalBatchIterator(it, rowSchema, info, batchSize, layout),
         (batch, i, probabilities) -> {
           Object[] values = new Object[fixed + 2 * n];
           values[0] = batch.ids()[i];
@@ -145,7 +149,8 @@ public final class Scoring {
           }
           return RowFactory.create(values);
         });
-    return new Scored(rows.mapPartitions(score, Encoders.row(schema)), List.copyOf(scored));
+    JavaRDD<Row> predictions = rows.queryExecution().toRdd().toJavaRDD().mapPartitions(score);
+    return new Scored(spark.createDataFrame(predictions, schema), List.copyOf(scored));
   }
 
   /**
@@ -250,7 +255,7 @@ public final class Scoring {
    * Streams the partition batch by batch, every model scoring every batch; the leased predictors go back when the
    * task completes. {@code reader} cuts the rows into batches in a layout, {@code writer} makes the output rows.
    */
-  private static Iterator<Row> scorePartition(Iterator<Row> rows, List<BroadcastModel> broadcasts,
+  private static Iterator<Row> scorePartition(Iterator<?> rows, List<BroadcastModel> broadcasts,
       DatasetInfo info, Function<Layout, Iterator<Batch>> reader, RowWriter writer) {
     if (!rows.hasNext()) {
       return Collections.emptyIterator();
@@ -282,33 +287,14 @@ public final class Scoring {
           batch = batches.next();
           probabilities = new float[n][][];
           for (int k = 0; k < n; k++) {
-            probabilities[k] = predictors[k].predict(inLayout(batch.features(), batchLayout,
-                predictors[k].layout(), info));
+            Batch in = Batches.inLayout(batch, batchLayout, predictors[k].layout(), info);
+            probabilities[k] = predictors[k].predict(in.values(), in.shape());
           }
           next = 0;
         }
         return writer.row(batch, next++, probabilities);
       }
     };
-  }
-
-  /** Converts a batch from NHWC (or FLAT) to the layout a predictor takes. */
-  static INDArray inLayout(INDArray features, Layout from, Layout to, DatasetInfo info) {
-    if (from == to) {
-      return features;
-    }
-    long n = features.size(0);
-    if (to == Layout.FLAT) {
-      return features.reshape('c', n, info.featureLength()); // NHWC in row-major order is the stored HWC order
-    }
-    if (from == Layout.FLAT) {
-      throw new IllegalArgumentException("A model takes " + to + " images but the dataset shape "
-          + info.shapeString() + " is not (H, W, C)");
-    }
-    if (to == Layout.NCHW) {
-      return features.permute(0, 3, 1, 2).dup('c');
-    }
-    throw new IllegalArgumentException("No conversion from " + from + " to " + to);
   }
 
   public static int argMax(float[] p) {

@@ -9,7 +9,6 @@ import io.sparkquant.ops.tflite.TfliteModel;
 import io.sparkquant.ops.tflite.TfliteRuntime;
 import io.sparkquant.ops.tflite.TfliteTensor;
 import java.util.Arrays;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Scores with a .tflite model (one float, int8 or int16 input; one output of class probabilities), run by the
@@ -119,13 +118,12 @@ public final class TflitePredictor implements Predictor {
   }
 
   @Override
-  public float[][] predict(INDArray features) {
-    int batch = (int) features.size(0);
-    float[] x = features.dup('c').data().asFloat();
+  public float[][] predict(float[] x, long[] shape) {
+    int batch = (int) shape[0];
     if (x.length != batch * featureLength) {
       throw new IllegalArgumentException("Model input '" + input().name() + "' takes " + featureLength
           + " values per row, the batch has " + x.length / Math.max(batch, 1) + " (shape "
-          + Arrays.toString(features.shape()) + ")");
+          + Arrays.toString(shape) + ")");
     }
     Object in = FloatIo.fromFloats(input(), x);
     Object out;

@@ -266,7 +266,7 @@ public final class QuantizeJob {
       @Override
       public Quantizer.InputBatch next() {
         Batch b = batches.next();
-        return new Quantizer.InputBatch(b.features().data().asFloat(), b.size()); // FLAT rows are NHWC row-major
+        return new Quantizer.InputBatch(b.values(), b.size()); // FLAT rows are NHWC row-major
       }
     };
   }

@@ -144,7 +144,7 @@ public final class LayerReportJob {
     Iterator<Batch> batches = Batches.batchIterator(rows, info, batchSize, layout);
     while (batches.hasNext()) {
       Batch b = batches.next();
-      c.observe(b.features().dup('c').data().asFloat(), b.size(), stats);
+      c.observe(b.values(), b.size(), stats);
     }
     return stats;
   }
