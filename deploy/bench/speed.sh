@@ -6,13 +6,15 @@
 # bench-interpreter also runs LiteRT (npm @litertjs/core, XNNPACK, one thread) on the same .tflite files. The issue's lines are repeated
 # at the end under "issue 14 figures".
 #   deploy/bench/speed.sh                  (run it on an otherwise idle machine: the load average is printed)
-# Environment: REPEAT (rounds, the fastest run of each kind counts; default 3), INTERPRETER_ROWS (test images per
+# Environment: REPEAT (rounds, the fastest run of each kind counts; default 5: this VM has slow spells of minutes in
+# which a core does 10-15 % less work per CPU-second, and with 3 rounds one of them often held every session of one
+# master and kind, moving a speed-up by 0.1-0.2x), INTERPRETER_ROWS (test images per
 # bench-interpreter run, default 2000), CALIBRATE_ROWS (rows per bench-calibrate run, default 10000: as many as the
 # Fashion-MNIST test set, which the issue's evaluation figures score; a fit's fixed driver and scheduling cost, about
 # 40-55 ms, is then 3-4 % of a local[2] run), SQ (the launcher, default ./sparkquant of this checkout).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-REPEAT="${REPEAT:-3}"
+REPEAT="${REPEAT:-5}"
 INTERPRETER_ROWS="${INTERPRETER_ROWS:-2000}"
 CALIBRATE_ROWS="${CALIBRATE_ROWS:-10000}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" # one ND4J thread per task or scoring thread
