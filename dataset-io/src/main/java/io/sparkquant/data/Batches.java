@@ -12,7 +12,7 @@ import org.nd4j.linalg.dataset.DataSet;
 
 /**
  * Turns a partition's rows ({@code features} array&lt;float&gt; in HWC order, {@code label} int, {@code id} long,
- * as in {@link TensorDataset#rows()}) into DL4J batches, lazily: at most one batch is held at a time. Use inside
+ * as in {@link TensorDataset#rows()}) into batches of float arrays or DL4J DataSets, lazily: at most one batch is held at a time. Use inside
  * {@code mapPartitions}/{@code foreachPartition}; never collect rows to the driver.
  */
 public final class Batches {
@@ -104,29 +104,31 @@ public final class Batches {
     float[] values = batch.values();
     if (to == Layout.NCHW) {
       float[] converted = new float[values.length];
-      float[] row = new float[length];
       for (int i = 0; i < n; i++) {
-        System.arraycopy(values, i * length, row, 0, length);
-        copyInLayout(row, converted, i * length, to, shape);
+        copyInLayout(values, i * length, converted, i * length, length, to, shape);
       }
       values = converted;
     }
     return new Batch(values, batchShape(to, n, shape, length), batch.labels(), batch.ids());
   }
 
-  /** Copies one row's values, stored in HWC order, to {@code buffer} at {@code offset} in {@code layout}. */
-  private static void copyInLayout(float[] hwc, float[] buffer, int offset, Layout layout, int[] shape) {
+  /**
+   * Copies one row of {@code length} values, stored in HWC order in {@code hwc} from {@code from}, to {@code buffer}
+   * at {@code to} in {@code layout}.
+   */
+  private static void copyInLayout(float[] hwc, int from, float[] buffer, int to, int length, Layout layout,
+      int[] shape) {
     if (layout != Layout.NCHW) {
-      System.arraycopy(hwc, 0, buffer, offset, hwc.length);
+      System.arraycopy(hwc, from, buffer, to, length);
       return;
     }
     int plane = shape[0] * shape[1];
     int channels = shape[2];
     // HWC index hw * C + c  ->  CHW index c * H * W + hw
-    int i = 0;
+    int i = from;
     for (int hw = 0; hw < plane; hw++) {
       for (int c = 0; c < channels; c++) {
-        buffer[offset + c * plane + hw] = hwc[i++];
+        buffer[to + c * plane + hw] = hwc[i++];
       }
     }
   }
@@ -363,7 +365,7 @@ public final class Batches {
           }
           labels[n] = label.intValue();
         }
-        copyInLayout(row, buffer, n * length, layout, shape);
+        copyInLayout(row, 0, buffer, n * length, length, layout, shape);
         n++;
         rowsRead++;
       }
