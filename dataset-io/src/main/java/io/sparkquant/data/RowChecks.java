@@ -60,9 +60,13 @@ final class RowChecks {
       if (values.isNullAt(i)) {
         return new Problem("finite values", "null at index " + i);
       }
-      out[i] = values.getFloat(i);
+      float v = values.getFloat(i);
+      if (!Float.isFinite(v)) {
+        return new Problem("finite values", v + " at index " + i);
+      }
+      out[i] = v;
     }
-    return featuresProblem(out, info);
+    return null;
   }
 
   /** A row of {@code length} values where the shape declares another length; describes the row by length only. */
