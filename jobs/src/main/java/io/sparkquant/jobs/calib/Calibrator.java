@@ -26,12 +26,14 @@ import java.util.Map;
 import java.util.function.Supplier;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.FilterFunction;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -64,7 +66,7 @@ public final class Calibrator {
   private static final Logger LOG = LoggerFactory.getLogger(Calibrator.class);
 
   public static final int DEFAULT_BATCH_SIZE = 64;
-  private static final String SOURCE = "the calibration rows";
+  static final String SOURCE = "the calibration rows";
   public static final int DEFAULT_TREE_DEPTH = 2;
 
   private byte[] modelBytes;
@@ -297,37 +299,39 @@ public final class Calibrator {
     } finally {
       jsc.sc().setJobDescription(null);
     }
+    return rows.filter(sampleFilter(chosen));
+  }
+
+  /** True for the rows of {@code chosen}: a UDF of the id column alone, so the rest of a row is not deserialized. */
+  private Column sampleFilter(Sample chosen) {
     final long s = seed;
-    final String id = idCol;
-    return rows.filter((FilterFunction<Row>) r -> {
-      Object v = r.getAs(id);
-      if (v == null) {
-        throw InvalidDatasetException.atRow(SOURCE, "id", "a row", "a non-null long (ids choose the sample)", "null");
+    UserDefinedFunction keep = functions.udf((UDF1<Long, Boolean>) id -> {
+      if (id == null) {
+        throw nullId();
       }
-      long value = ((Number) v).longValue();
-      return chosen.keep(SampleKeys.key(s, value), value);
-    });
+      return chosen.keep(SampleKeys.key(s, id), id);
+    }, DataTypes.BooleanType);
+    return keep.apply(col(idCol).cast(DataTypes.LongType));
   }
 
   /** @param rows the features (array&lt;float&gt;) and id (long) columns, in this order */
   private Run run(JavaSparkContext jsc, Dataset<Row> rows, Observed observedModel) {
     Graph graph = observedModel.graph();
     long t0 = System.nanoTime();
-    JavaRDD<InternalRow> input = rows.queryExecution().toRdd().toJavaRDD();
     Sample sample = chooseSample(jsc, () -> rows.select(idCol).queryExecution().toRdd().toJavaRDD());
     if (sample.rows() == 0) {
       throw emptySet();
     }
-    final long seedValue = seed;
-    final int length = graph.input().itemSize();
-    final Sample chosen = sample;
-    JavaRDD<float[]> sampled = input.flatMap(row -> sampledFeatures(row, seedValue, chosen, length));
+    int inputPartitions = rows.queryExecution().toRdd().getNumPartitions();
     int parallelism = jsc.sc().defaultParallelism();
-    int observePartitions = partitions > 0 ? partitions : Math.max(input.getNumPartitions(), parallelism);
-    if (observePartitions != input.getNumPartitions()) {
-      // only to use the cores (or the partition count asked for): the table does not depend on where a row is
-      sampled = sampled.repartition(observePartitions);
+    int observePartitions = partitions > 0 ? partitions : Math.max(inputPartitions, parallelism);
+    Dataset<Row> observed = rows;
+    if (observePartitions != inputPartitions) {
+      // only to use the cores (or the partition count asked for): the table does not depend on where a row is.
+      // Only the sampled rows are shuffled; the passes check the sample again, which keeps them all.
+      observed = rows.filter(sampleFilter(sample)).repartition(observePartitions);
     }
+    JavaRDD<InternalRow> input = observed.queryExecution().toRdd().toJavaRDD();
     long samplingMillis = (System.nanoTime() - t0) / 1_000_000;
     LOG.info("calibration set: {} rows ({}) over {} partitions; sampling took {} ms",
         sample.rows() == Sample.UNCOUNTED ? "pass 1 counts the" : sample.rows(), describeSampling(),
@@ -342,8 +346,8 @@ public final class Calibrator {
     try {
       long t1 = System.nanoTime();
       jsc.setJobDescription("calibrate: pass 1 (min/max)");
-      PassStats<MinMaxStats> pass1 = sampled
-          .mapPartitions(new ObservePartition<MinMaxStats>(sha, model, tensors, itemShape, batchSize,
+      PassStats<MinMaxStats> pass1 = input
+          .mapPartitions(new ObservePartition<MinMaxStats>(sample, seed, sha, model, tensors, itemShape, batchSize,
               (tensor, current, values) -> (current == null ? MinMaxStats.empty() : current).addAll(values)))
           .treeAggregate(PassStats.<MinMaxStats>empty(), PassStats::merge, PassStats::merge, treeDepth);
       long minMaxMillis = (System.nanoTime() - t1) / 1_000_000;
@@ -364,8 +368,9 @@ public final class Calibrator {
         try {
           long t2 = System.nanoTime();
           jsc.setJobDescription("calibrate: pass 2 (histograms)");
-          PassStats<HistogramStats> pass2 = sampled
-              .mapPartitions(new ObservePartition<HistogramStats>(sha, model, tensors, itemShape, batchSize,
+          PassStats<HistogramStats> pass2 = input
+              .mapPartitions(new ObservePartition<HistogramStats>(sample, seed, sha, model, tensors, itemShape,
+                  batchSize,
                   (tensor, current, values) -> (current == null ? emptyHistogram(layoutsBc.value(), tensor)
                       : current).addAll(values)))
               .treeAggregate(PassStats.<HistogramStats>empty(), PassStats::merge, PassStats::merge, treeDepth);
@@ -512,36 +517,14 @@ public final class Calibrator {
     };
   }
 
-  private static long idOf(InternalRow row, int index) {
+  static long idOf(InternalRow row, int index) {
     if (row.isNullAt(index)) {
-      throw InvalidDatasetException.atRow(SOURCE, "id", "a row", "a non-null long (ids choose the sample)", "null");
+      throw nullId();
     }
     return row.getLong(index);
   }
 
-  /** The row's features if the sample holds it (checked: one finite value per model input element), else none. */
-  private static Iterator<float[]> sampledFeatures(InternalRow row, long seed, Sample sample, int length) {
-    long id = idOf(row, 1);
-    long key = SampleKeys.key(seed, id);
-    if (!sample.keep(key, id)) {
-      return java.util.Collections.emptyIterator();
-    }
-    String where = "row id " + id;
-    if (row.isNullAt(0)) {
-      throw InvalidDatasetException.atRow(SOURCE, "features", where, length + " finite values", "null");
-    }
-    ArrayData values = row.getArray(0);
-    if (values.numElements() != length) {
-      throw InvalidDatasetException.atRow(SOURCE, "features", where, length + " values (the model input)",
-          values.numElements() + " values");
-    }
-    float[] features = values.toFloatArray();
-    for (int i = 0; i < length; i++) {
-      if (!Float.isFinite(features[i]) || values.isNullAt(i)) {
-        throw InvalidDatasetException.atRow(SOURCE, "features", where, "finite values",
-            (values.isNullAt(i) ? "null" : features[i]) + " at index " + i);
-      }
-    }
-    return List.of(features).iterator();
+  private static InvalidDatasetException nullId() {
+    return InvalidDatasetException.atRow(SOURCE, "id", "a row", "a non-null long (ids choose the sample)", "null");
   }
 }

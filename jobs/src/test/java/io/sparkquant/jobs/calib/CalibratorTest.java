@@ -28,6 +28,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 class CalibratorTest {
@@ -123,6 +124,24 @@ class CalibratorTest {
         functions.slice(functions.col("features"), 1, 299)).otherwise(functions.col("features")));
     e = assertThrows(InvalidDatasetException.class, () -> calibrator(RangeMethod.minMax()).fit(short1));
     assertTrue(e.getMessage().contains("row id 17") && e.getMessage().contains("299 values"), e.getMessage());
+  }
+
+  @Test
+  void nullIdIsAnInputErrorOnEveryPath() {
+    Dataset<Row> rows = CalibrationFixtures.rows(spark, 30, DATA_SEED, -1);
+    Dataset<Row> nullId = rows.withColumn("id", functions.when(functions.col("id").equalTo(24),
+        functions.lit(null).cast("long")).otherwise(functions.col("id")));
+    List<Executable> paths = List.of(
+        () -> calibrator(RangeMethod.minMax()).fit(nullId.repartition(2)), // in the pass
+        // in the sample filter, which runs before the repartition
+        () -> calibrator(RangeMethod.minMax()).setPartitions(3).setSampleFraction(0.5).fit(nullId.repartition(2)),
+        () -> calibrator(RangeMethod.minMax()).setSampleFraction(0.5).sample(nullId).count()); // a sampled view
+    for (int i = 0; i < paths.size(); i++) {
+      Exception e = assertThrows(Exception.class, paths.get(i), "path " + i);
+      InvalidDatasetException input = InvalidDatasetException.findIn(e).orElseThrow(() -> new AssertionError(e));
+      assertTrue(input.getMessage().contains("'id'") && input.getMessage().contains("a non-null long"),
+          input.getMessage());
+    }
   }
 
   @Test
