@@ -2,7 +2,9 @@ package io.sparkquant.jobs.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.management.HotSpotDiagnosticMXBean;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,6 +81,8 @@ public final class ClusterCheckCommand implements java.util.concurrent.Callable<
     r.put("javacppCacheDir", System.getProperty("org.bytedeco.javacpp.cachedir"));
     r.put("ompNumThreads", System.getenv("OMP_NUM_THREADS"));
     r.put("mallocArenaMax", System.getenv("MALLOC_ARENA_MAX"));
+    r.put("g1HeapRegionSize", ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+        .getVMOption("G1HeapRegionSize").getValue());
     // [[1,2],[3,4]] x [[1,2],[3,4]] = [[7,10],[15,22]]: sum 54.
     INDArray a = Nd4j.createFromArray(new float[][] {{1, 2}, {3, 4}});
     r.put("nd4jBackend", Nd4j.getBackend().getClass().getSimpleName());
