@@ -9,9 +9,9 @@
 # Environment: REPEAT (rounds, the fastest run of each kind counts; default 5: this VM has slow spells of minutes in
 # which a core does 10-15 % less work per CPU-second, and with 3 rounds one of them often held every session of one
 # master and kind, moving a speed-up by 0.1-0.2x), INTERPRETER_ROWS (test images per
-# bench-interpreter run, default 2000), CALIBRATE_ROWS (rows per bench-calibrate run, default 10000: as many as the
+# bench-interpreter run, default 2000), CALIBRATE_ROWS (rows per bench-calibrate run, default 10000: the
 # Fashion-MNIST test set, which the issue's evaluation figures score; a fit's fixed driver and scheduling cost, about
-# 40-55 ms, is then 3-4 % of a local[2] run), SQ (the launcher, default ./sparkquant of this checkout).
+# 40-60 ms, is then 3-4 % of a local[2] run), SQ (the launcher, default ./sparkquant of this checkout).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 REPEAT="${REPEAT:-5}"
