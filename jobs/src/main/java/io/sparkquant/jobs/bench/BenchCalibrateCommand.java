@@ -94,8 +94,8 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
   @Option(names = "--repeat", defaultValue = "5",
       description = "Rounds: each gives every master a session in turn; in a session each kind (calibration, then"
           + " inference with each model) runs untimed until the JIT compiler works for under 5 %% of a run (at most"
-          + " 5 runs), then --runs timed runs back to back; the fastest of each kind and master counts."
-          + " Default: ${DEFAULT-VALUE}.")
+          + " 5 runs), then the kinds take turns for --runs timed runs each; the fastest of each kind and master"
+          + " counts. Default: ${DEFAULT-VALUE}.")
   int repeat;
 
   @Option(names = "--runs", defaultValue = "3",
@@ -133,7 +133,7 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     Map<String, byte[]> models = null; // kind -> model, built in the first session and scored in every one
     // Each of the --repeat rounds gives every master a session of its own in turn, so that a slow spell of this
     // machine (the CPU time per row of the same run swings by tens of percent over minutes here) falls on every
-    // master alike. In a session each kind warms up until the JIT compiler is quiet, then runs back to back: Spark
+    // master alike. In a session each kind warms up until the JIT compiler is quiet, then the kinds take turns: Spark
     // compiles a new session's query code anew and the JIT compiler then works on it for several runs, on local[1]
     // on the idle core, on local[2] on the tasks' cores. The fastest run of each kind and master counts.
     for (int r = 0; speed && r < repeat; r++) {
@@ -146,20 +146,6 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
           // The last warm-up's table is the one the int8 export is quantized with.
           Calibrator.Run[] warmUp = new Calibrator.Run[1];
           m.warmUps += JvmCpu.warmUp(() -> warmUp[0] = w.calibrator().fitRun(w.timed()));
-          for (int i = 0; i < timedRuns; i++) {
-            int mark = metrics.mark();
-            JvmCpu before = JvmCpu.now();
-            Calibrator.Run c = w.calibrator().fitRun(w.timed());
-            JvmCpu used = JvmCpu.now().minus(before);
-            m.timedCpu.add(used);
-            long nanos = used.wallNanos;
-            List<StageMetrics.Stage> stages = metrics.since(mark);
-            Rate calibration = new Rate(c.rows(), nanos, StageMetrics.cpuMillis(stages));
-            if (m.best.merge(CALIBRATION, calibration, Rate::faster) == calibration) {
-              m.fastest = c;
-              m.fastestStages = stages;
-            }
-          }
           // What a calibrator does on the driver alone before its first fit, once warm: import the DL4J model,
           // export and check the float32.
           long t = System.nanoTime();
@@ -172,9 +158,24 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
             models.put(JAVA_INT8, TfliteWriter.write(TfliteExporter.export(w.calibrator().observedGraph(),
                 ExportOptions.int8(warmUp[0].table().toActivationRanges(), ExportOptions.IoType.FLOAT))));
           }
-          for (Map.Entry<String, byte[]> model : models.entrySet()) {
-            m.warmUps += JvmCpu.warmUp(() -> inference(spark, w, model.getValue(), metrics, new JvmCpu()));
-            for (int i = 0; i < timedRuns; i++) {
+          for (byte[] model : models.values()) {
+            m.warmUps += JvmCpu.warmUp(() -> inference(spark, w, model, metrics, new JvmCpu()));
+          }
+          // The kinds take turns run by run, so that a slow spell of the machine slows each kind alike and the
+          // ratios between them hold (back to back, one kind's three runs could fall in one spell).
+          for (int i = 0; i < timedRuns; i++) {
+            int mark = metrics.mark();
+            JvmCpu before = JvmCpu.now();
+            Calibrator.Run c = w.calibrator().fitRun(w.timed());
+            JvmCpu used = JvmCpu.now().minus(before);
+            m.timedCpu.add(used);
+            List<StageMetrics.Stage> stages = metrics.since(mark);
+            Rate calibration = new Rate(c.rows(), used.wallNanos, StageMetrics.cpuMillis(stages));
+            if (m.best.merge(CALIBRATION, calibration, Rate::faster) == calibration) {
+              m.fastest = c;
+              m.fastestStages = stages;
+            }
+            for (Map.Entry<String, byte[]> model : models.entrySet()) {
               m.best.merge(model.getKey(), inference(spark, w, model.getValue(), metrics, m.timedCpu), Rate::faster);
             }
           }

@@ -68,8 +68,8 @@ public final class QuantizeCommand implements Callable<Integer> {
   String calibrationTable;
 
   @Option(names = "--batch-size", defaultValue = "" + Calibrator.DEFAULT_BATCH_SIZE,
-      description = "Average rows per model call of the calibration, as `calibrate --batch-size` (the float "
-          + "activations, hence the ranges' last bits, depend on the batches). Default: ${DEFAULT-VALUE}.")
+      description = "Rows per interpreter run of the calibration, as `calibrate --batch-size` (the table does not"
+          + " depend on it). Default: ${DEFAULT-VALUE}.")
   int batchSize;
 
   @Option(names = "--seed", defaultValue = "0",
