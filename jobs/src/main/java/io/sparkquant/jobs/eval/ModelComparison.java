@@ -34,8 +34,10 @@ public final class ModelComparison {
       List<String> classNames, String runtime) {
     List<Scoring.ScoredModel> models = scored.models();
     Scoring.ScoredModel ref = models.get(0);
+    // four aggregates per model after the reference, whose agreement with itself is known (and whose equality
+    // with itself Spark would warn about as a trivially true predicate)
     List<Column> aggs = new ArrayList<>();
-    for (Scoring.ScoredModel m : models) {
+    for (Scoring.ScoredModel m : models.subList(1, models.size())) {
       Column deltas = functions.zip_with(functions.col(m.probabilityColumn()),
           functions.col(ref.probabilityColumn()), (a, b) -> functions.abs(a.cast("double").minus(b.cast("double"))));
       aggs.add(functions.avg(functions.when(functions.col(m.predictionColumn())
@@ -44,15 +46,16 @@ public final class ModelComparison {
       aggs.add(functions.sum(functions.size(functions.col(ref.probabilityColumn()))));
       aggs.add(functions.max(functions.array_max(deltas)));
     }
-    Row a = predictions.agg(aggs.get(0), aggs.subList(1, aggs.size()).toArray(new Column[0])).first();
+    Row a = aggs.isEmpty() ? null
+        : predictions.agg(aggs.get(0), aggs.subList(1, aggs.size()).toArray(new Column[0])).first();
     List<ModelReport> reports = new ArrayList<>();
     for (int k = 0; k < models.size(); k++) {
       Scoring.ScoredModel m = models.get(k);
       ClassificationMetrics metrics = ClassificationMetrics.compute(predictions.select(
           functions.col(m.predictionColumn()).as("prediction"), functions.col("label")), classNames);
       Agreement agreement = k == 0 ? new Agreement(1.0, 0.0, 0.0)
-          : new Agreement(a.getDouble(4 * k), a.getDouble(4 * k + 1) / a.getLong(4 * k + 2),
-              a.getDouble(4 * k + 3));
+          : new Agreement(a.getDouble(4 * k - 4), a.getDouble(4 * k - 3) / a.getLong(4 * k - 2),
+              a.getDouble(4 * k - 1));
       reports.add(new ModelReport(m.key(), files.get(k), m.format().name().toLowerCase(java.util.Locale.ROOT),
           m.format() == ModelFormat.TFLITE ? runtime : null, m.sizeBytes(), m.sha256(), m.predictionColumn(),
           m.probabilityColumn(), metrics, agreement));
