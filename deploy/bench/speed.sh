@@ -32,6 +32,6 @@ step "bench-calibrate --preset cnn"
 step "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== issue 14 figures (goals: int8/DL4J >= 3.0, float32/DL4J >= 1.5, calibration/Java float >= 0.9, speed-ups >= 1.8x)"
-grep -E "^2 threads, rows/s|^  ratios by wall clock|^  litert|^  the same per CPU-second|^  top-1 agreement, litert|: calibration / java float32|: the JVM used|^speed-up local.*(calibration|java int8)|peak live heap|^  (driver|executor [0-9]+): " \
+grep -E "^2 threads, rows/s|^  ratios by wall clock|^  litert|^  the same per CPU-second|^  top-1 agreement, litert|: calibration / java float32|: the JVM used|^speed-up local.*(calibration|java int8)|^machine ceiling|: the machine between|peak live heap|^  (driver|executor [0-9]+): " \
   "$log" || true
 rm -f "$log"

@@ -43,7 +43,8 @@ import picocli.CommandLine.Spec;
  * calibration (end to end), of inference with the float32 export calibration runs (Java interpreter), with the DL4J
  * float model, and of evaluation with the int8 export (Java interpreter), all scored on the executors by
  * {@link Scoring} as {@code evaluate} does, the masters taking turns (a session each per round); the ratios
- * calibration / Java float32 and calibration / DL4J; the speed-up of each between local masters; where the fastest
+ * calibration / Java float32 and calibration / DL4J; the speed-up of each between local masters, next to the machine's
+ * own ceiling for it measured between the timed runs ({@link MachineScaling}); where the fastest
  * calibration spent its time (per-stage task metrics, {@link StageMetrics}); and the peak live heap of the driver
  * and executors while calibrating N vs 10N rows ({@link LiveHeapPlugin}, in a session of its own, since its forced
  * collections would slow the timed runs). Run it with {@code OMP_NUM_THREADS=1} so that a local[k] master uses k
@@ -178,6 +179,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
             for (Map.Entry<String, byte[]> model : models.entrySet()) {
               m.best.merge(model.getKey(), inference(spark, w, model.getValue(), metrics, m.timedCpu), Rate::faster);
             }
+            if (LocalMasters.cores(master) > 1) {
+              m.machine.measure(LocalMasters.cores(master));
+            }
           }
         } finally {
           spark.stop();
@@ -196,6 +200,11 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
             r.get(i) / r.get(0));
       }
     }
+    for (int i = 1; speed && i < masters.size(); i++) {
+      console.printf("machine ceiling %s vs %s: %.2fx (the cores' ratio times each master's median per-thread ratio"
+              + " of the cache-resident loop)%n", masters.get(i), masters.get(0),
+          ceiling(masters.get(i), runs.get(masters.get(i))) / ceiling(masters.get(0), runs.get(masters.get(0))));
+    }
     console.flush();
     if (heap) {
       heap(console, rangeMethod, heapMaster != null ? heapMaster : masters.get(masters.size() - 1));
@@ -211,6 +220,8 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     long importExportNanos;
     /** The JVM's CPU, JIT and GC time during the timed runs. */
     final JvmCpu timedCpu = new JvmCpu();
+    /** The machine's own per-thread scaling to this master's cores, measured after each turn of the kinds. */
+    final MachineScaling machine = new MachineScaling();
     int warmUps;
   }
 
@@ -233,6 +244,11 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     console.printf("%s: the JVM used %.2f cores during the timed runs (%.1f s, after %d warm-up runs; JIT compiler"
             + " threads %d ms, GC pauses %d ms)%n",
         master, m.timedCpu.cores(), m.timedCpu.wallNanos / 1e9, m.warmUps, m.timedCpu.jitMillis, m.timedCpu.gcMillis);
+    if (!m.machine.isEmpty()) {
+      console.printf("%s: the machine between the timed runs: a cache-resident integer loop on %d threads at once did"
+              + " %s of one thread's work per thread (median, min-max)%n",
+          master, LocalMasters.cores(master), m.machine.summary());
+    }
     long stageMillis = m.fastestStages.stream().mapToLong(StageMetrics.Stage::wallMillis).sum();
     console.printf("%s: fastest calibration %d ms = min/max pass %d ms (%.0f rows/s)%s + driver and scheduling"
             + " outside stages %d ms; its stages:%n",
@@ -247,6 +263,12 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
       console.printf("  %s%n", stage.describe());
     }
     console.flush();
+  }
+
+  /** What {@code master}'s cores can do at most, in single cores: its cores times the machine's per-thread ratio. */
+  private static double ceiling(String master, MasterRuns m) {
+    int cores = LocalMasters.cores(master);
+    return cores == 1 || m.machine.isEmpty() ? cores : cores * m.machine.median();
   }
 
   /** The live heap of every JVM while calibrating N rows, then about 10 N, in a session with {@link LiveHeapPlugin}. */
