@@ -15,6 +15,9 @@ public final class KernelScratch {
   private int[][] intB = new int[0][];
   private float[][] floatA = new float[0][];
   private float[][] floatB = new float[0][];
+  private int[] intC = new int[0];
+  private float[] floatC = new float[0];
+  private int[] pixels = new int[0];
 
   /** The first set of int rows: at least {@code rows} rows of at least {@code length} elements. */
   int[][] intRowsA(int rows, int length) {
@@ -36,6 +39,29 @@ public final class KernelScratch {
   float[][] floatRowsB(int rows, int length) {
     floatB = grow(floatB, rows, length);
     return floatB;
+  }
+
+  /** A third, single int row of at least {@code length} elements. */
+  int[] intRowC(int length) {
+    if (intC.length < length) {
+      intC = new int[length];
+    }
+    return intC;
+  }
+
+  float[] floatRowC(int length) {
+    if (floatC.length < length) {
+      floatC = new float[length];
+    }
+    return floatC;
+  }
+
+  /** A row of at least {@code length} output pixel indices. */
+  int[] pixelRow(int length) {
+    if (pixels.length < length) {
+      pixels = new int[length];
+    }
+    return pixels;
   }
 
   private static int[][] grow(int[][] a, int rows, int length) {

@@ -10,7 +10,10 @@ import static io.sparkquant.ops.interp.Judge.logUniform;
 import static io.sparkquant.ops.interp.Judge.perChannel;
 import static io.sparkquant.ops.interp.Judge.q;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparkquant.ops.kernels.Conv;
+import io.sparkquant.ops.kernels.ConvGeometry;
 import io.sparkquant.ops.kernels.FusedActivation;
 import io.sparkquant.ops.kernels.Padding;
 import io.sparkquant.ops.tflite.BuiltinOp;
@@ -72,6 +75,33 @@ class ConvFamilyBlockingTest {
     // 1 channel: 3 * 59 * 59 output pixels against a tile of 7281; 64 channels: 4 * 15 * 15 against 113
     int8Conv(new SplittableRandom(7), new Geo(61, 61, 3, 3, 1, 1, Padding.VALID), 3, 1, 7, "conv int8 large 1->7");
     int8Conv(new SplittableRandom(8), new Geo(15, 15, 3, 3, 1, 1, Padding.SAME), 4, 64, 3, "conv int8 large 64->3");
+  }
+
+  /**
+   * Batches that take CONV_2D's lanes path (rows side by side): exactly {@link Conv#MIN_LANES}, and sizes that leave a
+   * smaller last group of rows (37 in groups of 16 to 34 rows; 70 in groups of up to 64).
+   */
+  private static final int[] LANE_BATCHES = {Conv.MIN_LANES, 37, 70};
+
+  @Test
+  void int8ConvIsBitExactOnTheLanesPathForEveryChannelCount() {
+    int i = 0;
+    for (int cin : CHANNELS) {
+      for (int cout : CHANNELS) {
+        Geo g = GEOMETRIES[i % GEOMETRIES.length];
+        int batch = LANE_BATCHES[i % LANE_BATCHES.length];
+        assertLanes(g, batch, cin, cout);
+        int8Conv(new SplittableRandom(600 + i), g, batch, cin, cout, "conv int8 lanes case " + i++);
+      }
+    }
+  }
+
+  /** Fails unless the kernel takes the lanes path for this case, so that the tests above exercise it. */
+  private static void assertLanes(Geo g, int batch, int cin, int cout) {
+    ConvGeometry geometry = ConvGeometry.of(new int[] {batch, g.h, g.w, cin}, g.kh, g.kw, cout, g.padding, g.stride,
+        g.stride, g.dilation, g.dilation);
+    assertTrue(Conv.lanes(geometry, g.kh * g.kw * cin) > 0, g + " batch " + batch + " cin " + cin
+        + " takes the im2col path");
   }
 
   private static void int8Conv(SplittableRandom rnd, Geo g, int batch, int cin, int cout, String context) {
@@ -195,6 +225,29 @@ class ConvFamilyBlockingTest {
   }
 
   @Test
+  void floatConvRowOutputIsTheSameAloneAndOnTheLanesPath() {
+    // a row alone takes the im2col path; in a batch of 37 (reversed too) the lanes path, in groups with a smaller last
+    int i = 0;
+    for (int cin : CHANNELS) {
+      for (int cout : CHANNELS) {
+        SplittableRandom rnd = new SplittableRandom(700 + i);
+        Geo g = GEOMETRIES[i++ % GEOMETRIES.length];
+        assertLanes(g, 37, cin, cout);
+        int[] rowShape = {1, g.h, g.w, cin};
+        TfliteModel conv = TfliteTestModels.singleOp(BuiltinOp.CONV_2D, 1,
+                new OperatorOptions.ConvParams(g.padding, g.stride, g.stride, FusedActivation.RELU6, g.dilation,
+                    g.dilation))
+            .input("x", TensorType.FLOAT32, rowShape, null)
+            .constant(TfliteTensor.constantFloat32("w", new int[] {cout, g.kh, g.kw, cin},
+                floats(rnd, cout * g.kh * g.kw * cin, -1, 1)))
+            .constant(TfliteTensor.constantFloat32("b", new int[] {cout}, floats(rnd, cout, -1, 1)))
+            .output("y", TensorType.FLOAT32, new int[] {1, g.outH(), g.outW(), cout}, null).build();
+        rowInvariance("conv float lanes " + g + " cin " + cin + " cout " + cout, conv, rowShape, 37, rnd);
+      }
+    }
+  }
+
+  @Test
   void floatRowOutputIsTheSameAloneAndInAnyBatch() {
     int i = 0;
     for (int cin : CHANNELS) {
@@ -211,7 +264,7 @@ class ConvFamilyBlockingTest {
                 floats(rnd, cout * k, -1, 1)))
             .constant(TfliteTensor.constantFloat32("b", new int[] {cout}, floats(rnd, cout, -1, 1)))
             .output("y", TensorType.FLOAT32, new int[] {1, g.outH(), g.outW(), cout}, null).build();
-        rowInvariance("conv float " + g + " cin " + cin + " cout " + cout, conv, rowShape, rnd);
+        rowInvariance("conv float " + g + " cin " + cin + " cout " + cout, conv, rowShape, 7, rnd);
 
         int mult = 1 + i % 3;
         TfliteModel dw = TfliteTestModels.singleOp(BuiltinOp.DEPTHWISE_CONV_2D, 1,
@@ -222,22 +275,22 @@ class ConvFamilyBlockingTest {
                 floats(rnd, g.kh * g.kw * cin * mult, -1, 1)))
             .constant(TfliteTensor.constantFloat32("b", new int[] {cin * mult}, floats(rnd, cin * mult, -1, 1)))
             .output("y", TensorType.FLOAT32, new int[] {1, g.outH(), g.outW(), cin * mult}, null).build();
-        rowInvariance("depthwise float " + g + " cin " + cin + " mult " + mult, dw, rowShape, rnd);
+        rowInvariance("depthwise float " + g + " cin " + cin + " mult " + mult, dw, rowShape, 7, rnd);
 
         int depth = cin * 11;
         TfliteModel fc = TfliteTestModels.floatFullyConnected(1, depth, cout, floats(rnd, cout * depth, -1, 1),
             i % 2 == 0 ? null : floats(rnd, cout, -1, 1), FusedActivation.NONE);
-        rowInvariance("fc float depth " + depth + " units " + cout, fc, new int[] {1, depth}, rnd);
+        rowInvariance("fc float depth " + depth + " units " + cout, fc, new int[] {1, depth}, 7, rnd);
       }
     }
   }
 
   /**
-   * Seven rows run as one batch, each row alone, and the rows reversed in a batch of seven: the same bits for every
+   * {@code rows} rows run as one batch, each row alone, and the rows reversed in one batch: the same bits for every
    * row (and the batch within tolerance of TFLite 2.6.2).
    */
-  private static void rowInvariance(String context, TfliteModel model, int[] rowShape, SplittableRandom rnd) {
-    int rows = 7;
+  private static void rowInvariance(String context, TfliteModel model, int[] rowShape, int rows,
+      SplittableRandom rnd) {
     int rowSize = Judge.product(rowShape);
     float[] x = floats(rnd, rows * rowSize, -2, 2);
     int[] batchShape = rowShape.clone();
