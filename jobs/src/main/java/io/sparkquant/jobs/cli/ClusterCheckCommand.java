@@ -22,8 +22,9 @@ import picocli.CommandLine;
 
 /**
  * {@code sparkquant cluster-check}: runs one task per slot and reports, per task, where it ran and
- * whether the executor is set up for ND4J: the javacpp cache dir, OMP_NUM_THREADS, glibc's malloc arenas
- * (MALLOC_ARENA_MAX), and a small matrix product computed by the native backend. One
+ * whether the executor is set up for ND4J and the Java kernels: the javacpp cache dir, OMP_NUM_THREADS, glibc's
+ * malloc arenas (MALLOC_ARENA_MAX), the JVM's G1 region size and object alignment, and a small matrix product computed
+ * by the native backend. One
  * JSON object per line on stdout, so deploy scripts and the cluster integration tests can check a deployment
  * before running real jobs.
  */
@@ -81,8 +82,9 @@ public final class ClusterCheckCommand implements java.util.concurrent.Callable<
     r.put("javacppCacheDir", System.getProperty("org.bytedeco.javacpp.cachedir"));
     r.put("ompNumThreads", System.getenv("OMP_NUM_THREADS"));
     r.put("mallocArenaMax", System.getenv("MALLOC_ARENA_MAX"));
-    r.put("g1HeapRegionSize", ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
-        .getVMOption("G1HeapRegionSize").getValue());
+    HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+    r.put("g1HeapRegionSize", vm.getVMOption("G1HeapRegionSize").getValue());
+    r.put("objectAlignmentInBytes", vm.getVMOption("ObjectAlignmentInBytes").getValue());
     // [[1,2],[3,4]] x [[1,2],[3,4]] = [[7,10],[15,22]]: sum 54.
     INDArray a = Nd4j.createFromArray(new float[][] {{1, 2}, {3, 4}});
     r.put("nd4jBackend", Nd4j.getBackend().getClass().getSimpleName());

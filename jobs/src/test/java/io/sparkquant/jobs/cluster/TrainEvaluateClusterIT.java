@@ -101,6 +101,7 @@ class TrainEvaluateClusterIT {
       assertEquals("2", r.path("mallocArenaMax").asText(), "MALLOC_ARENA_MAX of the executor: " + r);
       // 64-row activations and Parquet column vectors are ordinary young objects in 32 MB regions (submit.sh)
       assertEquals(String.valueOf(32 << 20), r.path("g1HeapRegionSize").asText(), "G1 region size: " + r);
+      assertEquals("64", r.path("objectAlignmentInBytes").asText(), "object alignment of the executor: " + r);
       assertEquals(System.getProperty("org.bytedeco.javacpp.cachedir"), r.path("javacppCacheDir").asText(),
           "executors must share the project's javacpp cache dir: " + r);
       assertEquals(expectedSum, r.path("nd4jProductSum").asDouble(), 0.0, "ND4J result on the executor: " + r);
